@@ -1,0 +1,44 @@
+/**
+ * Cross-origin isolation smoke test: the built page served by `vite preview`
+ * must be crossOriginIsolated, and a module worker and the page must share one
+ * WebAssembly.Memory({ shared: true }) — the foundation of shared guest RAM.
+ */
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import type { Browser } from 'playwright-core';
+import { launchChromium } from './support/browser.ts';
+import { startPreviewServer, type RunningServer } from './support/server.ts';
+
+let server: RunningServer;
+let browser: Browser;
+
+beforeAll(async () => {
+  server = await startPreviewServer();
+  browser = await launchChromium();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+test('preview sends COOP/COEP and a worker shares WebAssembly memory with the page', async () => {
+  const page = await browser.newPage();
+  const response = await page.goto(new URL('smoke.html', server.url).href);
+  expect(response?.headers()['cross-origin-opener-policy']).toBe('same-origin');
+  expect(response?.headers()['cross-origin-embedder-policy']).toBe('require-corp');
+  const result = page.locator('#result');
+  await result.filter({ hasNotText: 'running' }).waitFor({ timeout: 30_000 });
+  const outcome = JSON.parse((await result.textContent()) ?? '{}') as Record<string, unknown>;
+  expect(outcome).toEqual({
+    ok: true, pageIsolated: true, workerIsolated: true, bufferIsShared: true, seenByPage: 42,
+  });
+  await page.close();
+});
+
+test('the playground page is isolated too', async () => {
+  const page = await browser.newPage();
+  await page.goto(server.url);
+  expect(await page.evaluate(() => globalThis.crossOriginIsolated)).toBe(true);
+  await expect.poll(() => page.getByRole('status').textContent()).toContain('Cross-origin isolated');
+  await page.close();
+});
