@@ -1,0 +1,27 @@
+import { describe, expect, test } from 'vitest';
+import { DEFAULT_MEM_MIB, parseRunnerArgs, UsageError } from './args.ts';
+
+describe('runner arguments', () => {
+  test('defaults boot the default image', () => {
+    expect(parseRunnerArgs([])).toEqual({
+      kernel: undefined, initrd: undefined, append: undefined, memMiB: DEFAULT_MEM_MIB, timeoutS: undefined, help: false,
+    });
+  });
+
+  test('all options', () => {
+    const o = parseRunnerArgs(['--kernel', 'k', '--initrd', 'i', '--append', 'console=ttyS0 quiet', '--mem', '128', '--timeout', '2.5']);
+    expect(o).toMatchObject({ kernel: 'k', initrd: 'i', append: 'console=ttyS0 quiet', memMiB: 128, timeoutS: 2.5 });
+  });
+
+  test.each([
+    [['--mem', 'lots'], /--mem needs a number/],
+    [['--mem', '3'], /--mem must be a whole number/],
+    [['--mem', '64.5'], /--mem must be a whole number/],
+    [['--timeout', '0'], /--timeout must be a positive/],
+    [['--frobnicate'], /Unknown option/],
+    [['stray'], /positional/],
+  ])('rejects %j with a clear message', (argv, message) => {
+    expect(() => parseRunnerArgs(argv)).toThrow(UsageError);
+    expect(() => parseRunnerArgs(argv)).toThrow(message);
+  });
+});
