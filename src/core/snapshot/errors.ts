@@ -1,0 +1,15 @@
+/** The one kind of error a snapshot reader throws: a code for programs, a sentence for people. */
+export type SnapshotErrorCode =
+  | 'truncated'
+  | 'bad-magic'
+  | 'bad-checksum'
+  | 'unsupported-version'
+  | 'too-large'
+  | 'corrupt';
+
+export class SnapshotError extends Error {
+  constructor(readonly code: SnapshotErrorCode, message: string) {
+    super(message);
+    this.name = 'SnapshotError';
+  }
+}
