@@ -1,0 +1,139 @@
+/**
+ * Memory layouts of the x87 environment and save areas (SDM Vol. 1 §8.1.10,
+ * Figures 8-9..8-12, and Vol. 2 FXSAVE Table 3-53):
+ *   FNSTENV/FLDENV  14 bytes (16-bit operand size) or 28 bytes (32-bit),
+ *                   protected-mode format;
+ *   FNSAVE/FRSTOR   the environment followed by ST(0)..ST(7), 10 bytes each;
+ *   FXSAVE/FXRSTOR  512 bytes, abridged tag byte, registers at 32 + 16·i.
+ */
+import type { FpuHost } from './fpu-host.ts';
+import { F80, MASK64 } from './float80.ts';
+
+/** The architectural fields of the environment; `sw` includes TOP, `tw` is the full 16-bit tag word. */
+export interface X87Environment {
+  cw: number;
+  sw: number;
+  tw: number;
+  fip: number;
+  fcs: number;
+  fop: number;
+  fdp: number;
+  fds: number;
+}
+
+export function envSize(operandSize32: boolean): number {
+  return operandSize32 ? 28 : 14;
+}
+
+export function storeEnvironment(host: FpuHost, seg: number, off: number, o32: boolean, e: X87Environment): void {
+  if (o32) {
+    // Reserved upper halves read back as 1s on the hardware.
+    host.writeU32(seg, off, (0xffff0000 | e.cw) >>> 0);
+    host.writeU32(seg, off + 4, (0xffff0000 | e.sw) >>> 0);
+    host.writeU32(seg, off + 8, (0xffff0000 | e.tw) >>> 0);
+    host.writeU32(seg, off + 12, e.fip >>> 0);
+    host.writeU32(seg, off + 16, ((e.fop & 0x7ff) << 16 | (e.fcs & 0xffff)) >>> 0);
+    host.writeU32(seg, off + 20, e.fdp >>> 0);
+    host.writeU32(seg, off + 24, (0xffff0000 | (e.fds & 0xffff)) >>> 0);
+  } else {
+    host.writeU16(seg, off, e.cw);
+    host.writeU16(seg, off + 2, e.sw);
+    host.writeU16(seg, off + 4, e.tw);
+    host.writeU16(seg, off + 6, e.fip & 0xffff);
+    host.writeU16(seg, off + 8, e.fcs & 0xffff);
+    host.writeU16(seg, off + 10, e.fdp & 0xffff);
+    host.writeU16(seg, off + 12, e.fds & 0xffff);
+  }
+}
+
+export function loadEnvironment(host: FpuHost, seg: number, off: number, o32: boolean): X87Environment {
+  if (o32) {
+    const csop = host.readU32(seg, off + 16);
+    return {
+      cw: host.readU32(seg, off) & 0xffff,
+      sw: host.readU32(seg, off + 4) & 0xffff,
+      tw: host.readU32(seg, off + 8) & 0xffff,
+      fip: host.readU32(seg, off + 12) >>> 0,
+      fcs: csop & 0xffff,
+      fop: (csop >>> 16) & 0x7ff,
+      fdp: host.readU32(seg, off + 20) >>> 0,
+      fds: host.readU32(seg, off + 24) & 0xffff,
+    };
+  }
+  return {
+    cw: host.readU16(seg, off),
+    sw: host.readU16(seg, off + 2),
+    tw: host.readU16(seg, off + 4),
+    fip: host.readU16(seg, off + 6),
+    fcs: host.readU16(seg, off + 8),
+    fop: 0,
+    fdp: host.readU16(seg, off + 10),
+    fds: host.readU16(seg, off + 12),
+  };
+}
+
+export function writeF80(host: FpuHost, seg: number, off: number, v: F80): void {
+  host.writeU32(seg, off, Number(v.sig & 0xffffffffn));
+  host.writeU32(seg, off + 4, Number(v.sig >> 32n));
+  host.writeU16(seg, off + 8, v.se);
+}
+
+export function readF80(host: FpuHost, seg: number, off: number): F80 {
+  const lo = BigInt(host.readU32(seg, off) >>> 0);
+  const hi = BigInt(host.readU32(seg, off + 4) >>> 0);
+  return new F80(host.readU16(seg, off + 8), ((hi << 32n) | lo) & MASK64);
+}
+
+export function writeU64(host: FpuHost, seg: number, off: number, v: bigint): void {
+  host.writeU32(seg, off, Number(v & 0xffffffffn));
+  host.writeU32(seg, off + 4, Number((v >> 32n) & 0xffffffffn));
+}
+
+export function readU64(host: FpuHost, seg: number, off: number): bigint {
+  const lo = BigInt(host.readU32(seg, off) >>> 0);
+  const hi = BigInt(host.readU32(seg, off + 4) >>> 0);
+  return (hi << 32n) | lo;
+}
+
+/** MXCSR reset value and the MXCSR_MASK stored by FXSAVE (no SSE: the defaults). */
+export const FXSAVE_MXCSR = 0x1f80;
+export const FXSAVE_MXCSR_MASK = 0x0000ffbf;
+
+/** Writes the 512-byte FXSAVE image (bytes 288..511 are left untouched). `regs` are ST(0)..ST(7). */
+export function storeFxsave(host: FpuHost, seg: number, off: number, e: X87Environment, abridgedTag: number, regs: F80[]): void {
+  host.writeU16(seg, off, e.cw);
+  host.writeU16(seg, off + 2, e.sw);
+  host.writeU8(seg, off + 4, abridgedTag);
+  host.writeU8(seg, off + 5, 0);
+  host.writeU16(seg, off + 6, e.fop & 0x7ff);
+  host.writeU32(seg, off + 8, e.fip >>> 0);
+  host.writeU32(seg, off + 12, e.fcs & 0xffff);
+  host.writeU32(seg, off + 16, e.fdp >>> 0);
+  host.writeU32(seg, off + 20, e.fds & 0xffff);
+  host.writeU32(seg, off + 24, FXSAVE_MXCSR);
+  host.writeU32(seg, off + 28, FXSAVE_MXCSR_MASK);
+  for (let i = 0; i < 8; i++) {
+    const p = off + 32 + 16 * i;
+    writeF80(host, seg, p, regs[i]!);
+    host.writeU16(seg, p + 10, 0);
+    host.writeU32(seg, p + 12, 0);
+  }
+  for (let p = 160; p < 288; p += 4) host.writeU32(seg, off + p, 0);
+}
+
+export function loadFxsave(host: FpuHost, seg: number, off: number): { env: X87Environment; abridgedTag: number; regs: F80[] } {
+  const env: X87Environment = {
+    cw: host.readU16(seg, off),
+    sw: host.readU16(seg, off + 2),
+    tw: 0,
+    fop: host.readU16(seg, off + 6) & 0x7ff,
+    fip: host.readU32(seg, off + 8) >>> 0,
+    fcs: host.readU16(seg, off + 12),
+    fdp: host.readU32(seg, off + 16) >>> 0,
+    fds: host.readU16(seg, off + 20),
+  };
+  const abridgedTag = host.readU8(seg, off + 4);
+  const regs: F80[] = [];
+  for (let i = 0; i < 8; i++) regs.push(readF80(host, seg, off + 32 + 16 * i));
+  return { env, abridgedTag, regs };
+}
