@@ -44,4 +44,19 @@ export default tseslint.config(
       }],
     },
   },
+  {
+    // What runs inside guest workers (and is shared with them) stays worker-safe:
+    // no coordinator, no platform host adapters, no Node modules, no DOM globals.
+    files: ['src/vmm/shared/**/*.ts', 'src/vmm/worker/**/*.ts'],
+    ignores: ['**/*.test.ts', '**/test-support/**'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [
+          { group: ['../*.ts', '**/host/**', '**/ui/**', 'react', 'react-dom'], message: 'Worker-side code must not import the coordinator, the host adapters or the UI.' },
+          { group: ['node:*', 'fs', 'path', 'os', 'worker_threads'], message: 'Worker-side code runs in browser workers: no Node modules.' },
+        ],
+      }],
+      'no-restricted-globals': ['error', 'window', 'document', 'Buffer', 'process'],
+    },
+  },
 );

@@ -1,0 +1,658 @@
+/**
+ * The coordinator: the public face of the hypervisor for the UI, the CLI and
+ * `window.tabvisor`. It owns the VM registry, one guest worker per active VM
+ * (through a VmHost, so the same code runs in a tab and in Node), the CPU
+ * scheduler, the memory policy, console channels and stats.
+ *
+ * Operations on one VM are serialized (a start, then a pause, never
+ * interleaved); different VMs are independent, and a worker that fails only
+ * turns its own VM into 'error'.
+ *
+ * State flows from the worker: it reports every run-loop state change (with a
+ * per-worker sequence number so stale reports are dropped), and RPC replies
+ * carry the same reports; the registry applies them through the lifecycle
+ * table. The coordinator writes run requests and tokens into the control block
+ * directly, so they take effect within one slice even before the RPC lands.
+ */
+import { proxy, wrap, type Remote } from 'comlink';
+import { ConsoleChannel, type ConsoleOutput } from './console-channel.ts';
+import { Emitter, type Disposable, type Event } from './events.ts';
+import type { HostWorker, VmHost } from './host/host.ts';
+import { IllegalTransitionError, canTransition, isActive, type VmState } from './lifecycle.ts';
+import { MemoryPolicy, mibToFrames, type MemoryUsage, type MemoryVerdict } from './memory-policy.ts';
+import { CpuScheduler, type SchedulerTarget } from './scheduler.ts';
+import { ControlBlock, Counter, RunRequest, type WaitReason, type WorkerState } from './shared/control-block.ts';
+import {
+  checkProtocolVersion,
+  PROTOCOL_VERSION,
+  StateReason,
+  type ChannelMode,
+  type GuestEvent,
+  type GuestWorkerApi,
+  type StateReport,
+  type WorkerStats,
+} from './shared/protocol.ts';
+import { SpscRing } from './shared/spsc-ring.ts';
+import { VmStats, type StatsSample, type StatsSeries } from './stats.ts';
+import { UnknownVmError, VmRegistry, type VmConfig, type VmConfigInput, type VmInfo, type VmStateChange } from './vm-registry.ts';
+
+export interface CoordinatorOptions {
+  /** Scheduling period. Default 50 ms. */
+  periodMs?: number;
+  /** Cores all guests may use together. Default: host cores minus the UI headroom. */
+  cpuBudgetCores?: number;
+  /** Host frame-pool limit for all VMs together; 0 = none. Default 0. */
+  poolLimitMiB?: number;
+  /** Stats sampling interval. Default 250 ms (4 Hz). */
+  statsIntervalMs?: number;
+  /** Samples kept per VM. Default 240 (one minute at 4 Hz). */
+  statsHistory?: number;
+  /** Bytes per console ring (power of two). Default 64 KiB. */
+  consoleRingBytes?: number;
+  /** Console transcript kept per VM for read()/waitFor(). Default 1 Mi characters. */
+  transcriptChars?: number;
+  /** Default: 'shared' when the host can share memory, else 'message'. */
+  channelMode?: ChannelMode;
+  /** How long a worker may take to start and build its machine. Default 60 s. */
+  startTimeoutMs?: number;
+  /** How long other RPCs may take before the worker is considered hung. Default 10 s. */
+  rpcTimeoutMs?: number;
+  /**
+   * A running or paused VM whose worker publishes nothing for this long is
+   * declared crashed (browsers may kill a worker without any event; a live run
+   * loop publishes at least once a second). Default 15 s.
+   */
+  hangTimeoutMs?: number;
+}
+
+export interface VmStatsEvent {
+  readonly id: string;
+  readonly sample: StatsSample;
+}
+
+/** A worker call that failed because the worker died or hung. */
+export class WorkerLostError extends Error {
+  override name = 'WorkerLostError';
+}
+
+interface GuestLink {
+  readonly worker: HostWorker;
+  readonly remote: Remote<GuestWorkerApi>;
+  readonly control: ControlBlock;
+  readonly mode: ChannelMode;
+  readonly input: SpscRing;
+  readonly output: SpscRing;
+  /** Rejects when the worker dies or is closed, so no call waits on a worker that cannot answer. */
+  readonly lost: Promise<never>;
+  readonly lose: (error: Error) => void;
+  lastSeq: number;
+  closing: Promise<void> | undefined;
+  syncing: boolean;
+  /** Watchdog: the worker's uptime counter when it last moved, and when that was (coordinator clock). */
+  lastUptime: number;
+  lastProgressAt: number;
+}
+
+interface VmEntry {
+  readonly id: string;
+  readonly console: ConsoleChannel;
+  readonly stats: VmStats;
+  link: GuestLink | undefined;
+  queue: Promise<unknown>;
+  /** Why the coordinator paused it (a pause report from the worker carries no reason of its own). */
+  pauseHint: { reason: string; detail?: string } | undefined;
+  resetting: boolean;
+}
+
+const SYNC_INPUT_CHUNK = 4096;
+
+export class Coordinator implements Disposable {
+  readonly host: VmHost;
+  readonly channelMode: ChannelMode;
+  private readonly registry = new VmRegistry();
+  private readonly entries = new Map<string, VmEntry>();
+  private readonly scheduler: CpuScheduler;
+  private readonly memory: MemoryPolicy;
+  private readonly statsEmitter = new Emitter<VmStatsEvent>();
+  private readonly scratchCounters = ControlBlock.counterArray();
+  private readonly syncScratch = new Uint8Array(SYNC_INPUT_CHUNK);
+  private readonly options: Required<Omit<CoordinatorOptions, 'cpuBudgetCores' | 'channelMode'>>;
+  private statsTimer: ReturnType<typeof setInterval> | undefined;
+  private disposed = false;
+
+  readonly onStateChange: Event<VmStateChange> = this.registry.onStateChange;
+  readonly onStats: Event<VmStatsEvent> = this.statsEmitter.event;
+
+  constructor(host: VmHost, options: CoordinatorOptions = {}) {
+    this.host = host;
+    this.options = {
+      periodMs: options.periodMs ?? 50,
+      poolLimitMiB: options.poolLimitMiB ?? 0,
+      statsIntervalMs: options.statsIntervalMs ?? 250,
+      statsHistory: options.statsHistory ?? 240,
+      consoleRingBytes: options.consoleRingBytes ?? 64 * 1024,
+      transcriptChars: options.transcriptChars ?? 1 << 20,
+      startTimeoutMs: options.startTimeoutMs ?? 60_000,
+      rpcTimeoutMs: options.rpcTimeoutMs ?? 10_000,
+      hangTimeoutMs: options.hangTimeoutMs ?? 15_000,
+    };
+    this.channelMode = options.channelMode ?? (host.sharedMemory ? 'shared' : 'message');
+    const budgetCores = options.cpuBudgetCores ?? Math.max(0.25, host.cores - host.uiHeadroomCores);
+    this.scheduler = new CpuScheduler({ periodMs: this.options.periodMs, budgetCores });
+    this.memory = new MemoryPolicy(mibToFrames(this.options.poolLimitMiB));
+    this.registry.onStateChange((change) => {
+      if (change.to === 'stopped' || change.to === 'error') {
+        this.entries.get(change.id)?.console.abortWaits(`the VM is ${change.to}${change.reason ? ` (${change.reason})` : ''}`);
+      }
+    });
+    this.scheduler.start(() => this.schedulerTargets(), () => this.afterSchedulingTick());
+    this.statsTimer = setInterval(() => this.sampleStats(), this.options.statsIntervalMs);
+  }
+
+  // ---- VMs ---------------------------------------------------------------
+
+  createVm(config: VmConfigInput): VmInfo {
+    this.assertLive();
+    const info = this.registry.add(config);
+    this.entries.set(info.id, {
+      id: info.id,
+      console: new ConsoleChannel(info.id, { transcriptLimit: this.options.transcriptChars }),
+      stats: new VmStats(this.options.statsHistory),
+      link: undefined,
+      queue: Promise.resolve(),
+      pauseHint: undefined,
+      resetting: false,
+    });
+    return info;
+  }
+
+  list(): VmInfo[] {
+    return this.registry.list();
+  }
+
+  get(id: string): VmInfo {
+    return this.registry.get(id);
+  }
+
+  /** Boots a VM that is created, stopped or failed, in a fresh worker. */
+  start(id: string): Promise<void> {
+    return this.serialize(id, async (entry) => {
+      const state = this.registry.state(id);
+      if (state !== 'created' && state !== 'stopped' && state !== 'error') {
+        throw new IllegalTransitionError(id, state, 'starting', 'start');
+      }
+      this.registry.transition(id, 'starting');
+      await this.launch(entry);
+    });
+  }
+
+  pause(id: string): Promise<void> {
+    return this.serialize(id, async (entry) => {
+      if (this.registry.state(id) === 'paused') return;
+      this.registry.check(id, 'paused', 'pause');
+      const link = this.requireLink(entry, 'pause');
+      link.control.request(RunRequest.Pause);
+      this.applyReport(entry, link, await this.call(link, link.remote.pause()));
+    });
+  }
+
+  /** Resumes a paused VM; rejects if it is still over its memory budget (raise it with setMemoryBudget). */
+  resume(id: string): Promise<void> {
+    return this.serialize(id, async (entry) => {
+      if (this.registry.state(id) === 'running') return;
+      this.registry.check(id, 'running', 'resume');
+      const link = this.requireLink(entry, 'resume');
+      entry.pauseHint = undefined;
+      link.control.request(RunRequest.Run);
+      if (link.mode === 'message') await this.syncLink(entry, link);
+      const report = await this.call(link, link.remote.resume());
+      this.applyReport(entry, link, report);
+      if (report.state === 'paused') {
+        link.control.request(RunRequest.Pause);
+        throw new Error(`cannot resume ${id}: ${report.reason ?? 'it stayed paused'}${report.detail ? ` (${report.detail})` : ''}`);
+      }
+    });
+  }
+
+  /** Cold reboot: a running or paused VM reboots in its worker; a stopped or failed one in a new worker. */
+  reset(id: string): Promise<void> {
+    return this.serialize(id, async (entry) => {
+      const state = this.registry.state(id);
+      const link = entry.link;
+      if ((state === 'running' || state === 'paused') && link) {
+        this.registry.transition(id, 'starting');
+        entry.pauseHint = undefined;
+        entry.resetting = true;
+        try {
+          this.scheduler.admit(this.target(entry, link), this.schedulerTargets().length);
+          this.applyReport(entry, link, await this.call(link, link.remote.reset(), this.options.startTimeoutMs));
+        } catch (error) {
+          this.failLink(entry, link, error);
+        } finally {
+          entry.resetting = false;
+        }
+        return;
+      }
+      if (state !== 'created' && state !== 'stopped' && state !== 'error') {
+        throw new IllegalTransitionError(id, state, 'starting', 'reset');
+      }
+      this.registry.transition(id, 'starting');
+      await this.launch(entry);
+    });
+  }
+
+  stop(id: string): Promise<void> {
+    return this.serialize(id, (entry) => this.stopNow(entry));
+  }
+
+  /** Stops the VM if needed and forgets it. */
+  deleteVm(id: string): Promise<void> {
+    return this.serialize(id, async (entry) => {
+      if (isActive(this.registry.state(id))) await this.stopNow(entry);
+      this.registry.check(id, 'deleted', 'delete');
+      this.registry.transition(id, 'deleted');
+      entry.console.dispose();
+      this.entries.delete(id);
+      this.scheduler.forget(id);
+      this.memory.forget(id);
+    });
+  }
+
+  /** Changes the CPU share; takes effect at the next scheduling period. */
+  setCpu(id: string, cpu: { weight?: number; capPercent?: number }): VmInfo {
+    const patch: Partial<VmConfig> = {};
+    if (cpu.weight !== undefined) patch.cpuWeight = cpu.weight;
+    if (cpu.capPercent !== undefined) patch.cpuCapPercent = cpu.capPercent;
+    return this.registry.update(id, patch);
+  }
+
+  /** Changes the resident-memory budget (then `resume` a VM paused for memory). */
+  setMemoryBudget(id: string, mib: number): VmInfo {
+    const info = this.registry.update(id, { memoryBudgetMiB: mib });
+    this.entry(id).link?.control.setMemoryBudgetFrames(mibToFrames(mib));
+    return info;
+  }
+
+  // ---- console -----------------------------------------------------------
+
+  /** Types `text` into the VM's serial console; resolves once the worker has all of it. */
+  send(id: string, text: string | Uint8Array): Promise<void> {
+    const entry = this.entry(id);
+    const state = this.registry.state(id);
+    if (!isActive(state)) return Promise.reject(new Error(`cannot send to ${id}: it is ${state}`));
+    return entry.console.send(text);
+  }
+
+  /** Console output since the previous read(id). */
+  read(id: string): string {
+    return this.entry(id).console.read();
+  }
+
+  /** Everything the console kept (bounded). */
+  transcript(id: string): string {
+    return this.entry(id).console.transcript();
+  }
+
+  /** Waits for console output matching `pattern` (expect-style, see ConsoleChannel.waitFor). */
+  waitFor(id: string, pattern: RegExp, timeoutMs = 30_000): Promise<RegExpExecArray> {
+    return this.entry(id).console.waitFor(pattern, timeoutMs);
+  }
+
+  onConsoleOutput(id: string, listener: (output: ConsoleOutput) => void): Disposable {
+    return this.entry(id).console.onOutput(listener);
+  }
+
+  // ---- stats -------------------------------------------------------------
+
+  /** The VM's sampled history (chronological copies). */
+  stats(id: string): StatsSeries {
+    return this.entry(id).stats.series();
+  }
+
+  latestStats(id: string): StatsSample | undefined {
+    return this.entry(id).stats.latest();
+  }
+
+  /** The live cumulative counters of the VM's current worker (indexed by Counter), or undefined without one. */
+  counters(id: string): Float64Array | undefined {
+    const link = this.entry(id).link;
+    if (!link) return undefined;
+    const out = ControlBlock.counterArray();
+    link.control.readCounters(out);
+    return out;
+  }
+
+  /** Asks the worker for its own view (includes Node's event-loop utilization). */
+  async workerStats(id: string): Promise<WorkerStats> {
+    const entry = this.entry(id);
+    const link = this.requireLink(entry, 'query');
+    return this.call(link, link.remote.stats());
+  }
+
+  get cpuBudgetCores(): number {
+    return this.scheduler.budget;
+  }
+
+  setCpuBudgetCores(cores: number): void {
+    this.scheduler.setBudgetCores(cores);
+  }
+
+  setPoolLimitMiB(mib: number): void {
+    this.memory.setPoolLimitFrames(mibToFrames(mib));
+  }
+
+  // ---- teardown ------------------------------------------------------------
+
+  /** Terminates every worker and releases everything the coordinator created. */
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.scheduler.stop();
+    if (this.statsTimer !== undefined) clearInterval(this.statsTimer);
+    const closing: Promise<void>[] = [];
+    for (const entry of this.entries.values()) {
+      if (entry.link) closing.push(this.closeLink(entry, entry.link));
+      entry.console.dispose();
+    }
+    await Promise.all(closing);
+    this.entries.clear();
+    this.statsEmitter.dispose();
+    this.registry.dispose();
+  }
+
+  // ---- workers -------------------------------------------------------------
+
+  private async launch(entry: VmEntry): Promise<void> {
+    const link = this.openLink(entry);
+    try {
+      const hello = await this.call(link, link.remote.hello(), this.options.startTimeoutMs);
+      checkProtocolVersion(hello.protocolVersion, `the guest worker of ${entry.id}`);
+      const { config } = this.registry.get(entry.id);
+      const sink = (event: GuestEvent): void => this.applyReport(entry, link, event);
+      await this.call(
+        link,
+        link.remote.create(
+          {
+            protocolVersion: PROTOCOL_VERSION,
+            config: { vmId: entry.id, name: config.name, ramMiB: config.ramMiB, image: config.image },
+            channels: { mode: link.mode, control: link.control.buffer, consoleIn: link.input.buffer, consoleOut: link.output.buffer },
+          },
+          proxy(sink),
+        ),
+        this.options.startTimeoutMs,
+      );
+      link.control.setMemoryBudgetFrames(mibToFrames(config.memoryBudgetMiB));
+      this.scheduler.admit(this.target(entry, link), this.schedulerTargets().length);
+      link.control.request(RunRequest.Run);
+      if (link.mode === 'message') await this.syncLink(entry, link);
+      this.applyReport(entry, link, await this.call(link, link.remote.boot()));
+    } catch (error) {
+      this.failLink(entry, link, error);
+    }
+  }
+
+  private openLink(entry: VmEntry): GuestLink {
+    const shared = this.channelMode === 'shared';
+    const control = ControlBlock.create(shared);
+    const input = SpscRing.create(this.options.consoleRingBytes, shared, shared ? { consumerWake: control.wakeWord } : {});
+    const output = SpscRing.create(this.options.consoleRingBytes, shared);
+    const worker = this.host.spawnGuestWorker(`tabvisor ${entry.id}`);
+    let lose: (error: Error) => void = () => undefined;
+    const lost = new Promise<never>((_, reject) => {
+      lose = reject;
+    });
+    lost.catch(() => undefined);
+    const link: GuestLink = {
+      worker,
+      remote: wrap<GuestWorkerApi>(worker.endpoint),
+      control,
+      mode: this.channelMode,
+      input,
+      output,
+      lost,
+      lose,
+      lastSeq: 0,
+      closing: undefined,
+      syncing: false,
+      lastUptime: -1,
+      lastProgressAt: performance.now(),
+    };
+    worker.onFailure((detail) => this.workerLost(entry, link, detail));
+    entry.link = link;
+    entry.stats.rebase();
+    entry.console.attach(output, input, shared);
+    return link;
+  }
+
+  /** Terminates the link's worker (once) and detaches it from the VM. */
+  private closeLink(entry: VmEntry, link: GuestLink): Promise<void> {
+    if (link.closing) return link.closing;
+    if (entry.link === link) {
+      entry.console.detach();
+      entry.link = undefined;
+    }
+    this.scheduler.forget(entry.id);
+    this.memory.forget(entry.id);
+    link.lose(new WorkerLostError(`${entry.id}: the guest worker was closed`));
+    link.closing = link.worker.terminate().catch(() => undefined);
+    return link.closing;
+  }
+
+  /** The worker died or stopped responding: only its VM becomes 'error: worker crashed'. */
+  private workerLost(entry: VmEntry, link: GuestLink, detail: string): void {
+    link.lose(new WorkerLostError(`${entry.id}: ${StateReason.WorkerCrashed}: ${detail}`));
+    if (entry.link !== link || link.closing) return;
+    this.move(entry, 'error', StateReason.WorkerCrashed, detail);
+    void this.closeLink(entry, link);
+  }
+
+  /** A start/reset step failed: the VM goes to 'error' with the message, its worker is dropped. */
+  private failLink(entry: VmEntry, link: GuestLink, error: unknown): void {
+    if (entry.link !== link || link.closing) return;
+    const message = error instanceof Error ? error.message : String(error);
+    this.move(entry, 'error', message, error instanceof Error ? error.stack : undefined);
+    void this.closeLink(entry, link);
+  }
+
+  private async stopNow(entry: VmEntry): Promise<void> {
+    const id = entry.id;
+    const state = this.registry.state(id);
+    if (state === 'stopped') return;
+    if (state === 'created') throw new IllegalTransitionError(id, state, 'stopped', 'stop');
+    const link = entry.link;
+    if (link) {
+      link.control.request(RunRequest.Stop);
+      try {
+        if (link.mode === 'message') await this.syncLink(entry, link);
+        this.applyReport(entry, link, await this.call(link, link.remote.stop()));
+      } catch {
+        // A hung or dead worker is stopped by terminating it.
+      }
+      await this.closeLink(entry, link);
+    }
+    const now = this.registry.state(id);
+    if (now !== 'stopped' && canTransition(now, 'stopped')) this.registry.transition(id, 'stopped');
+  }
+
+  /** Applies a state report from the link's worker (event or RPC reply), dropping stale ones. */
+  private applyReport(entry: VmEntry, link: GuestLink, report: StateReport): void {
+    if (entry.link !== link || link.closing || report.seq <= link.lastSeq) return;
+    link.lastSeq = report.seq;
+    switch (report.state) {
+      case 'idle':
+        return;
+      case 'running':
+        entry.pauseHint = undefined;
+        this.move(entry, 'running');
+        return;
+      case 'paused': {
+        if (entry.resetting && report.reason === undefined) return;
+        const why = report.reason !== undefined ? { reason: report.reason, detail: report.detail } : entry.pauseHint;
+        this.move(entry, 'paused', why?.reason, why?.detail);
+        return;
+      }
+      case 'stopped':
+      case 'error':
+        this.move(entry, report.state, report.reason ?? (report.state === 'error' ? 'unknown error' : undefined), report.detail);
+        void this.closeLink(entry, link);
+        return;
+    }
+  }
+
+  /** Moves the VM if the lifecycle allows it; reports that arrive after a VM moved on are ignored. */
+  private move(entry: VmEntry, to: VmState, reason?: string, detail?: string): void {
+    if (!this.registry.has(entry.id)) return;
+    const from = this.registry.state(entry.id);
+    if (from === to || canTransition(from, to)) this.registry.transition(entry.id, to, reason, detail);
+  }
+
+  /** Races a worker call against the worker's death and a timeout. */
+  private call<T>(link: GuestLink, pending: Promise<T>, timeoutMs = this.options.rpcTimeoutMs): Promise<T> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new WorkerLostError(`the guest worker did not answer within ${timeoutMs} ms`)), timeoutMs);
+    });
+    return Promise.race([pending, link.lost, timeout]).finally(() => clearTimeout(timer));
+  }
+
+  // ---- periodic work -------------------------------------------------------
+
+  private target(entry: VmEntry, link: GuestLink): SchedulerTarget {
+    const { config } = this.registry.get(entry.id);
+    return { id: entry.id, weight: config.cpuWeight, capPercent: config.cpuCapPercent, control: link.control };
+  }
+
+  private schedulerTargets(): SchedulerTarget[] {
+    const targets: SchedulerTarget[] = [];
+    for (const entry of this.entries.values()) {
+      const link = entry.link;
+      if (!link || link.closing) continue;
+      const state = this.registry.state(entry.id);
+      if (state === 'running' || state === 'starting') targets.push(this.target(entry, link));
+    }
+    return targets;
+  }
+
+  private afterSchedulingTick(): void {
+    this.enforceMemory();
+    this.watchForHangs();
+    for (const entry of this.entries.values()) {
+      const link = entry.link;
+      if (link && link.mode === 'message' && !link.closing) void this.syncLink(entry, link);
+    }
+  }
+
+  private enforceMemory(): void {
+    const usages: MemoryUsage[] = [];
+    for (const entry of this.entries.values()) {
+      const link = entry.link;
+      if (!link || link.closing) continue;
+      const { state, config } = this.registry.get(entry.id);
+      link.control.readCounters(this.scratchCounters);
+      usages.push({
+        id: entry.id,
+        residentFrames: this.scratchCounters[Counter.ResidentFrames]!,
+        budgetFrames: mibToFrames(config.memoryBudgetMiB),
+        running: state === 'running',
+      });
+    }
+    for (const verdict of this.memory.evaluate(usages)) this.pauseForMemory(verdict);
+  }
+
+  private watchForHangs(): void {
+    const now = performance.now();
+    for (const entry of this.entries.values()) {
+      const link = entry.link;
+      if (!link || link.closing) continue;
+      const state = this.registry.state(entry.id);
+      link.control.readCounters(this.scratchCounters);
+      const uptime = this.scratchCounters[Counter.UptimeUs]!;
+      if (uptime !== link.lastUptime || (state !== 'running' && state !== 'paused')) {
+        link.lastUptime = uptime;
+        link.lastProgressAt = now;
+      } else if (now - link.lastProgressAt > this.options.hangTimeoutMs) {
+        this.workerLost(entry, link, `the guest worker stopped responding (nothing published for ${Math.round(now - link.lastProgressAt)} ms)`);
+      }
+    }
+  }
+
+  private pauseForMemory(verdict: MemoryVerdict): void {
+    const entry = this.entries.get(verdict.id);
+    const link = entry?.link;
+    if (!entry || !link) return;
+    entry.pauseHint = { reason: verdict.reason, detail: verdict.detail };
+    // Effective within one slice; the RPC below only confirms it.
+    link.control.request(RunRequest.Pause);
+    void this.serialize(entry.id, async () => {
+      if (entry.link !== link || this.registry.state(entry.id) !== 'running') return;
+      this.applyReport(entry, link, await this.call(link, link.remote.pause()));
+    }).catch(() => undefined);
+  }
+
+  /** Message fallback: exchanges the control block halves, console input and output with the worker. */
+  private async syncLink(entry: VmEntry, link: GuestLink): Promise<void> {
+    if (link.syncing || link.closing) return;
+    link.syncing = true;
+    try {
+      const control = link.control;
+      const n = link.input.peek(this.syncScratch);
+      const response = await this.call(
+        link,
+        link.remote.sync({
+          requested: control.requested(),
+          grantedUs: control.grantedTotal(),
+          memoryBudgetFrames: control.memoryBudgetFrames(),
+          consoleIn: this.syncScratch.slice(0, n),
+        }),
+      );
+      if (link.closing) return;
+      link.input.skip(response.consoleInAccepted);
+      control.setConsumedTotal(response.consumedUs);
+      control.setCurrent(response.current as WorkerState);
+      control.setWaitReason(response.waitReason as WaitReason);
+      control.publishCounters(response.counters);
+      entry.console.deliverBytes(response.consoleOut);
+    } catch {
+      // A dead worker is reported through its failure path.
+    } finally {
+      link.syncing = false;
+    }
+  }
+
+  private sampleStats(): void {
+    const now = performance.now();
+    for (const entry of this.entries.values()) {
+      const link = entry.link;
+      if (!link || link.closing) continue;
+      link.control.readCounters(this.scratchCounters);
+      const sample = entry.stats.sample(this.scratchCounters, now);
+      if (sample) this.statsEmitter.fire({ id: entry.id, sample });
+    }
+  }
+
+  // ---- helpers -------------------------------------------------------------
+
+  private serialize<T>(id: string, operation: (entry: VmEntry) => Promise<T>): Promise<T> {
+    this.assertLive();
+    const entry = this.entry(id);
+    const run = entry.queue.then(() => operation(entry));
+    entry.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private entry(id: string): VmEntry {
+    const entry = this.entries.get(id);
+    if (!entry) throw new UnknownVmError(id);
+    return entry;
+  }
+
+  private requireLink(entry: VmEntry, action: string): GuestLink {
+    const link = entry.link;
+    if (!link || link.closing) throw new Error(`cannot ${action} ${entry.id}: it has no running worker (it is ${this.registry.state(entry.id)})`);
+    return link;
+  }
+
+  private assertLive(): void {
+    if (this.disposed) throw new Error('the coordinator has been disposed');
+  }
+}

@@ -1,0 +1,38 @@
+/**
+ * What a guest worker hosts: the board (src/core/machine.ts once it exists,
+ * or the synthetic stand-in), seen through the few calls the run loop needs.
+ * The core Machine satisfies this structurally; core never imports vmm.
+ */
+import type { GuestConfig } from '../shared/protocol.ts';
+
+export interface SliceResult {
+  /** Guest instructions retired in this slice. */
+  instructions: number;
+  /** The guest executed HLT with nothing pending (it is idle until `sleepMs` or an input). */
+  halted: boolean;
+  /** When halted: ms until the next timer event the guest waits for. */
+  sleepMs: number;
+  /** The guest ended itself (poweroff, triple fault, ...); the machine is dead afterwards. */
+  stopped?: { reason: string };
+}
+
+export interface GuestMachine {
+  /**
+   * Runs until `maxInstructions` retire, `maxMs` of wall time pass, the guest
+   * halts or stops — whichever comes first. Must never block.
+   */
+  runSlice(maxInstructions: number, maxMs: number): SliceResult;
+  /** Serial console RX: returns how many bytes the UART accepted (FIFO backpressure). */
+  consoleInput(bytes: Uint8Array): number;
+  /** Serial console TX; the runtime sets this. The bytes are copied before it returns. */
+  onConsoleOutput: (bytes: Uint8Array) => void;
+  /** Frames of the shared pool this machine holds now. */
+  residentFrames(): number;
+  /** Optional: interrupts delivered so far (for the IRQ counter). */
+  interruptsDelivered?(): number;
+  /** Optional: release frames and other resources (called before a reset or stop). */
+  dispose?(): void;
+}
+
+/** Builds a machine from its config (may load the image asynchronously). */
+export type MachineFactory = (config: GuestConfig) => GuestMachine | Promise<GuestMachine>;
