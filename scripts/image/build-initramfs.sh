@@ -1,0 +1,186 @@
+#!/usr/bin/env bash
+# Build the tabvisor default initramfs (busybox, i386) reproducibly.
+#
+#   scripts/image/build-initramfs.sh        -> public/images/initramfs.cpio.gz
+#
+# Environment:
+#   BUILD_DIR          scratch directory (default /tmp/tabvisor-build)
+#   OUT_DIR            output directory (default <repo>/public/images)
+#   SOURCE_DATE_EPOCH  mtime given to every file in the archive (default 0)
+#   BUSYBOX_VERSION    pin busybox-static:i386 to this Debian version
+#                      (default: apt's candidate; see manifest.json "busybox")
+#
+# Contents: Debian's busybox-static:i386 as /bin/busybox plus one symlink per
+# applet, busybox init (/init -> /sbin/init -> /bin/busybox) driven by
+# /etc/inittab.  /etc/init.d/rcS mounts proc, sysfs, devtmpfs, devpts and
+# tmpfs (/tmp, /run) and sets the hostname; the console gets a login-free
+# `sh -l` through cttyhack (job control works) whose prompt in /root is
+# exactly "root@tabvisor:~# ".  `poweroff`, `reboot` and `halt` go through
+# busybox init (see the notes in etc/inittab below: without ACPI, poweroff
+# ends with the CPU halted, reboot with a reset).
+#
+# Must run as root (apt, mknod /dev/console, file ownership).
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$HERE/../.." && pwd)
+BUILD_DIR=${BUILD_DIR:-/tmp/tabvisor-build}
+OUT_DIR=${OUT_DIR:-$REPO/public/images}
+EPOCH=${SOURCE_DATE_EPOCH:-0}
+WORK=$BUILD_DIR/initramfs
+ROOT=$WORK/root
+
+log() { printf '[build-initramfs] %s\n' "$*" >&2; }
+# A partial index failure (e.g. a mirror mid-sync) is not fatal: the
+# packages we need usually still resolve; a later step fails loudly if not.
+apt_update() { apt-get update || log "apt-get update reported errors; continuing"; }
+die() { printf '[build-initramfs] ERROR: %s\n' "$*" >&2; exit 1; }
+
+[[ $(id -u) == 0 ]] || die "must run as root (apt-get, mknod, chown)"
+umask 022
+export LC_ALL=C
+
+# --- apt dependencies --------------------------------------------------------
+need_pkgs=()
+for p in cpio gzip findutils coreutils; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || need_pkgs+=("$p")
+done
+updated=0
+if ((${#need_pkgs[@]})); then
+  apt_update; updated=1
+  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${need_pkgs[@]}"
+fi
+if ! dpkg --print-foreign-architectures | grep -qx i386; then
+  log "enabling the i386 architecture in dpkg"
+  dpkg --add-architecture i386
+  apt_update; updated=1
+fi
+
+# --- fetch busybox-static:i386 ---------------------------------------------
+rm -rf "$WORK"
+mkdir -p "$WORK/deb" "$ROOT"
+chmod 0777 "$WORK/deb"   # let apt's _apt user write there (avoids a warning)
+BB_PKG="busybox-static:i386${BUSYBOX_VERSION:+=$BUSYBOX_VERSION}"
+if ! (cd "$WORK/deb" && apt-get download "$BB_PKG" >/dev/null); then
+  ((updated)) && die "apt-get download $BB_PKG failed"
+  apt_update
+  (cd "$WORK/deb" && apt-get download "$BB_PKG" >/dev/null) \
+    || die "apt-get download $BB_PKG failed"
+fi
+DEB=$(ls "$WORK"/deb/busybox-static_*_i386.deb)
+BB_VERSION=$(dpkg-deb -f "$DEB" Version)
+log "using $(basename "$DEB") (version $BB_VERSION)"
+echo "$BB_VERSION" > "$BUILD_DIR/busybox.version"
+mkdir -p "$WORK/x"
+dpkg-deb -x "$DEB" "$WORK/x"
+BB_SRC=$WORK/x/bin/busybox
+[[ -x $BB_SRC ]] || die "busybox-static deb has no bin/busybox"
+
+# --- rootfs skeleton ---------------------------------------------------------------
+cd "$ROOT"
+mkdir -p bin sbin usr/bin usr/sbin proc sys dev dev/pts tmp root etc etc/init.d \
+         run var var/log mnt
+install -m 0755 "$BB_SRC" bin/busybox
+
+# One symlink per applet, at the path busybox itself reports (bin/sh, ...).
+"$ROOT/bin/busybox" --list-full > "$WORK/applets.txt" \
+  || die "cannot run the i386 busybox on this host (need 32-bit binary support)"
+n=0
+while IFS= read -r path; do
+  [[ -n $path && $path != bin/busybox ]] || continue
+  mkdir -p "$(dirname "$path")"
+  ln -sfn /bin/busybox "$path"
+  n=$((n + 1))
+done < "$WORK/applets.txt"
+log "$n applet symlinks"
+ln -sfn /sbin/init init
+[[ -L sbin/init ]] || die "busybox has no init applet"
+[[ -L bin/cttyhack ]] || die "busybox has no cttyhack applet"
+
+# The kernel opens /dev/console before running /init (devtmpfs is mounted
+# over /dev by rcS afterwards).
+mknod -m 0600 dev/console c 5 1
+mknod -m 0666 dev/null c 1 3
+
+cat > etc/inittab <<'INITTAB'
+# busybox init configuration for the tabvisor guest.
+::sysinit:/etc/init.d/rcS
+# Login-free shell on the kernel console (console=ttyS0).  cttyhack finds
+# the real tty behind /dev/console and makes it the controlling terminal,
+# so job control (^C, ^Z, fg/bg) works.  It respawns when the shell exits.
+::respawn:/bin/cttyhack /bin/sh -l
+::ctrlaltdel:/sbin/reboot
+# On halt/poweroff/reboot busybox init runs this, kills all processes,
+# syncs and calls reboot(2).  The kernel has no ACPI (nor APM), so it turns
+# poweroff into halt: it prints "reboot: System halted" and stops the CPU
+# with interrupts off (cli; hlt) -- a host should treat that as power-off.
+# reboot prints "reboot: Restarting system" and resets through the 8042
+# (0xFE to port 0x64), falling back to a triple fault.  `poweroff -f`
+# (no init involved) halts the same way.
+::shutdown:/bin/sync
+::restart:/sbin/init
+INITTAB
+
+cat > etc/init.d/rcS <<'RCS'
+#!/bin/sh
+# First thing busybox init runs (sysinit).
+mount -t proc -o nosuid,nodev,noexec proc /proc
+mount -t sysfs -o nosuid,nodev,noexec sysfs /sys
+mount -t devtmpfs -o nosuid,mode=0755 devtmpfs /dev
+mkdir -p /dev/pts /dev/shm
+mount -t devpts -o nosuid,noexec,gid=5,mode=0620,ptmxmode=0666 devpts /dev/pts
+mount -t tmpfs -o nosuid,nodev,mode=1777 tmpfs /tmp
+mount -t tmpfs -o nosuid,nodev,mode=0755 tmpfs /run
+hostname -F /etc/hostname
+RCS
+
+cat > etc/profile <<'PROFILE'
+# /etc/profile: read by the console login shell (sh -l).
+export PATH=/sbin:/usr/sbin:/bin:/usr/bin
+export HOME=/root
+export USER=root LOGNAME=root SHELL=/bin/sh
+[ -n "$TERM" ] && [ "$TERM" != dumb ] || export TERM=vt100
+# Renders as "root@tabvisor:~# " in /root (\w shows $HOME as ~, \$ is # for root).
+export PS1='\u@\h:\w\$ '
+cd "$HOME"
+PROFILE
+
+printf 'tabvisor\n' > etc/hostname
+printf '127.0.0.1\tlocalhost\n127.0.1.1\ttabvisor\n' > etc/hosts
+# Note: Debian's busybox does not resolve an entry whose password field is
+# empty (getpwuid(0) fails -> no \u in the prompt, no ~); keep "x" here and
+# put the (empty) root password in /etc/shadow.
+cat > etc/passwd <<'PASSWD'
+root:x:0:0:root:/root:/bin/sh
+daemon:x:1:1:daemon:/usr/sbin:/bin/false
+nobody:x:65534:65534:nobody:/nonexistent:/bin/false
+PASSWD
+cat > etc/group <<'GROUP'
+root:x:0:
+daemon:x:1:
+tty:x:5:
+nogroup:x:65534:
+GROUP
+printf 'root::::::::\n' > etc/shadow
+printf 'passwd: files\ngroup: files\nshadow: files\nhosts: files dns\n' > etc/nsswitch.conf
+printf '/bin/sh\n' > etc/shells
+: > etc/fstab
+
+# --- normalise ownership, modes, mtimes -------------------------------------------
+chown -hR 0:0 .
+find . -type d -exec chmod 0755 {} +
+find . -type f -exec chmod 0644 {} +
+chmod 0755 bin/busybox etc/init.d/rcS
+chmod 1777 tmp
+chmod 0700 root
+chmod 0600 etc/shadow
+find . -exec touch -h -d "@$EPOCH" {} +
+
+# --- archive ---------------------------------------------------------------------------
+mkdir -p "$OUT_DIR"
+tmp=$OUT_DIR/.initramfs.cpio.gz.tmp
+find . -mindepth 1 -printf '%P\n' | sort \
+  | cpio --quiet -o -H newc --reproducible -R 0:0 \
+  | gzip -n -9 > "$tmp"
+mv "$tmp" "$OUT_DIR/initramfs.cpio.gz"
+log "$(stat -c '%s bytes' "$OUT_DIR/initramfs.cpio.gz")  $(sha256sum "$OUT_DIR/initramfs.cpio.gz" | cut -d' ' -f1)  -> $OUT_DIR/initramfs.cpio.gz"
