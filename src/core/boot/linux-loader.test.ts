@@ -1,0 +1,107 @@
+import { describe, expect, it } from 'vitest';
+import { FramePool } from '../memory/frame-pool.ts';
+import { GuestMemory } from '../memory/guest-memory.ts';
+import { syntheticBzImage } from './test-support/images.ts';
+import { BOOT_PARAMS_ADDRESS, CMDLINE_ADDRESS, loadLinux } from './linux-loader.ts';
+
+const MiB = 1024 * 1024;
+
+function memory(ramBytes: number) {
+  return new GuestMemory(new FramePool({ limitFrames: 65536 }), { ramBytes });
+}
+
+function read(mem: GuestMemory, address: number, length: number): DataView {
+  const bytes = new Uint8Array(length);
+  mem.readBytes(address, bytes);
+  return new DataView(bytes.buffer);
+}
+
+describe('loadLinux', () => {
+  const ram = 64 * MiB;
+  const initrd = new Uint8Array(300_000).map((_, i) => (i * 13) & 0xff);
+
+  it('fills boot_params and returns the 32-bit entry state', () => {
+    const mem = memory(ram);
+    const kernel = syntheticBzImage();
+    const r = loadLinux({ memory: mem, ramBytes: ram, kernel, initrd, cmdline: 'console=ttyS0 quiet' });
+
+    const bp = read(mem, BOOT_PARAMS_ADDRESS, 4096);
+    expect(bp.getUint16(0x1fe, true)).toBe(0xaa55); // setup header copied
+    expect(bp.getUint32(0x202, true)).toBe(0x53726448);
+    expect(bp.getUint8(0x210)).toBe(0xff); // type_of_loader
+    expect(bp.getUint8(0x211) & 0x81).toBe(0x81); // LOADED_HIGH | CAN_USE_HEAP
+    expect(bp.getUint16(0x224, true)).toBe(0xfe00 - 0x200);
+    expect(bp.getUint32(0x228, true)).toBe(CMDLINE_ADDRESS);
+    expect(bp.getUint32(0x214, true)).toBe(0x100000);
+    expect(bp.getUint32(0x21c, true)).toBe(initrd.length);
+    const initrdAt = bp.getUint32(0x218, true);
+    expect(initrdAt % 4096).toBe(0);
+    expect(initrdAt + initrd.length).toBeLessThanOrEqual(ram);
+    expect(initrdAt + initrd.length).toBeGreaterThan(ram - 4096); // as high as possible
+    expect(initrdAt).toBeGreaterThanOrEqual(0x100000 + 0x400000); // above init_size
+    expect(bp.getUint8(0x1ef)).toBe(0); // sentinel
+    expect(bp.getUint16(0x002, true)).toBe(63 * 1024); // ext_mem_k
+    expect(bp.getUint32(0x1e0, true)).toBe(63 * 1024); // alt_mem_k
+
+    // E820
+    expect(bp.getUint8(0x1e8)).toBe(4);
+    const entry = (i: number) => ({
+      address: bp.getUint32(0x2d0 + 20 * i, true),
+      size: bp.getUint32(0x2d0 + 20 * i + 8, true),
+      type: bp.getUint32(0x2d0 + 20 * i + 16, true),
+    });
+    expect(entry(0)).toEqual({ address: 0, size: 0x9fc00, type: 1 });
+    expect(entry(1)).toEqual({ address: 0x9fc00, size: 0x400, type: 2 });
+    expect(entry(2)).toEqual({ address: 0xf0000, size: 0x10000, type: 2 });
+    expect(entry(3)).toEqual({ address: 0x100000, size: ram - 0x100000, type: 1 });
+
+    // The kernel, the initrd and the command line are in place.
+    const k = new Uint8Array(0x3000);
+    mem.readBytes(0x100000, k);
+    expect(k).toEqual(kernel.subarray(0xa00));
+    const i = new Uint8Array(initrd.length);
+    mem.readBytes(initrdAt, i);
+    expect(i).toEqual(initrd);
+    const cmd = new Uint8Array(20);
+    mem.readBytes(CMDLINE_ADDRESS, cmd);
+    expect(new TextDecoder().decode(cmd)).toBe('console=ttyS0 quiet\0');
+
+    // GDT with flat __BOOT_CS / __BOOT_DS.
+    const gdt = read(mem, r.entry.gdt.base, r.entry.gdt.limit + 1);
+    expect(gdt.getUint32(0x10, true)).toBe(0x0000ffff);
+    expect(gdt.getUint32(0x14, true)).toBe(0x00cf9b00);
+    expect(gdt.getUint32(0x18, true)).toBe(0x0000ffff);
+    expect(gdt.getUint32(0x1c, true)).toBe(0x00cf9300);
+
+    expect(r.entry.eip).toBe(0x100000);
+    expect(r.entry.registers.esi).toBe(BOOT_PARAMS_ADDRESS);
+    expect(r.entry.registers.ebx).toBe(0);
+    expect(r.entry.registers.ebp).toBe(0);
+    expect(r.entry.registers.edi).toBe(0);
+    expect(r.entry.eflags).toBe(0x2);
+    expect(r.entry.cr0).toBe(0x1);
+    expect(r.entry.segments.cs).toEqual({ selector: 0x10, base: 0, limit: 0xffffffff, flags: 0xc9b });
+    expect(r.entry.segments.ds.selector).toBe(0x18);
+    expect(r.entry.segments.ss.selector).toBe(0x18);
+    expect(r.entry.segments.es.selector).toBe(0x18);
+  });
+
+  it('keeps the initrd below initrd_addr_max and the low-memory limit', () => {
+    const kernel = syntheticBzImage();
+    new DataView(kernel.buffer).setUint32(0x22c, 0x01ffffff, true); // initrd_addr_max = 32 MiB - 1
+    const mem = memory(ram);
+    const r = loadLinux({ memory: mem, ramBytes: ram, kernel, initrd, cmdline: '' });
+    expect(r.initrdAddress + initrd.length).toBeLessThanOrEqual(0x2000000);
+    expect(r.initrdAddress + initrd.length).toBeGreaterThan(0x2000000 - 4096);
+  });
+
+  it('reports RAM too small for kernel + init_size + initrd', () => {
+    const kernel = syntheticBzImage({ initSize: 8 * MiB });
+    expect(() => loadLinux({ memory: memory(8 * MiB), ramBytes: 8 * MiB, kernel, initrd, cmdline: '' })).toThrow(/^RAM too small: need 10 MiB/);
+  });
+
+  it('refuses a command line longer than cmdline_size', () => {
+    const kernel = syntheticBzImage({ cmdlineSize: 10 });
+    expect(() => loadLinux({ memory: memory(ram), ramBytes: ram, kernel, cmdline: 'console=ttyS0' })).toThrow(/command line is 13 bytes; this kernel accepts at most 10/);
+  });
+});
