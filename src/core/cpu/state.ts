@@ -1,0 +1,172 @@
+/**
+ * CpuCore: every field of the CPU, architectural and cached, in one flat
+ * class so that V8 gives all the free functions in the other cpu/ modules a
+ * single monomorphic object shape. No behaviour lives here beyond allocation;
+ * the public API is `Cpu` in cpu.ts, which extends this class.
+ *
+ * Conventions:
+ *  - 32-bit values are kept as int32 (`| 0`); compare unsigned with `>>> 0`.
+ *  - Segment caches are indexed by the S_* numbers (ES..GS, then LDTR, TR).
+ *  - The six arithmetic flags are lazy (flags.ts): when `lop !== 0` the
+ *    CF/PF/AF/ZF/SF/OF bits of `flags` are stale and are derived from
+ *    lop/ldst/lsrc/lres/lsz/lcin.
+ *  - Instruction fetch uses a host pointer `fp` into `mem8` that is valid up
+ *    to `fpEnd` (end of the page or of the CS limit); EIP = fp + fpEipBase.
+ */
+import type { CpuHost } from './host.ts';
+import type { FpuUnit } from './fpu/fpu-host.ts';
+import { F_FIXED1 } from './constants.ts';
+
+export const TLB_BITS = 12;
+export const TLB_SIZE = 1 << TLB_BITS;
+export const TLB_MASK = TLB_SIZE - 1;
+
+export class CpuCore {
+  readonly host: CpuHost;
+  fpu: FpuUnit | null;
+
+  // --- general registers ---
+  readonly regs = new Int32Array(8);
+
+  // --- segment caches (ES CS SS DS FS GS LDTR TR) ---
+  readonly segSel = new Int32Array(8);
+  readonly segBase = new Int32Array(8);
+  /** Byte-granular limit (already scaled by G), as int32: -1 means 0xFFFFFFFF. */
+  readonly segLimit = new Int32Array(8);
+  /** Access byte | flags nibble << 8 (0 = unusable / null). */
+  readonly segFlags = new Int32Array(8);
+  /** 1 when any read (resp. write) through this segment needs no check at all (flat, usable). */
+  readonly segOkR = new Int32Array(6);
+  readonly segOkW = new Int32Array(6);
+  gdtBase = 0;
+  gdtLimit = 0;
+  idtBase = 0;
+  idtLimit = 0;
+
+  // --- mode ---
+  cpl = 0;
+  /** CR0.PE as 0/1 (protected mode). */
+  pe = 0;
+  /** CS.D: default operand/address size of the code segment. */
+  cs32 = false;
+  /** SS.B: 32-bit stack pointer. */
+  ss32 = false;
+
+  // --- control / debug registers ---
+  cr0 = 0;
+  cr2 = 0;
+  cr3 = 0;
+  cr4 = 0;
+  readonly dr = new Int32Array(8);
+
+  // --- MSRs ---
+  sysenterCs = 0;
+  sysenterEsp = 0;
+  sysenterEip = 0;
+  /** Added to host.readTsc() (WRMSR 0x10 / snapshots). */
+  tscOffset = 0;
+
+  // --- EFLAGS and lazy flags (flags.ts) ---
+  flags = F_FIXED1;
+  lop = 0;
+  ldst = 0;
+  lsrc = 0;
+  lres = 0;
+  /** Operand size of the lazy op: 0 = 8, 1 = 16, 2 = 32 bits. */
+  lsz = 0;
+  /** Carry-in (ADC/SBB), preserved CF (INC/DEC), or CF | OF << 1 (shift/mul kinds). */
+  lcin = 0;
+
+  // --- instruction fetch (fetch.ts) ---
+  fp = 0;
+  fpEnd = 0;
+  fpStart = 0;
+  fpEipBase = 0;
+  /** EIP of the instruction being executed (faults restart here). */
+  eipStart = 0;
+
+  // --- per-instruction decode state (decoder.ts) ---
+  /** Non-zero when the last instruction had prefixes, so they must be reset. */
+  pfx = 0;
+  o32 = false;
+  a32 = false;
+  /** Segment override (S_*) or -1. */
+  segOvr = -1;
+  /** 0, 0xF2 (REPNE) or 0xF3 (REP/REPE). */
+  rep = 0;
+  lock = false;
+  /** Effective address offset and segment of the current memory operand. */
+  ea = 0;
+  eaSeg = 0;
+  /** The SIB base of the last decoded address was ESP (POP r/m quirk). */
+  sibBaseEsp = false;
+  prefixCount = 0;
+
+  // --- memory views and software TLB (tlb.ts, paging.ts) ---
+  mem8: Uint8Array;
+  dv: DataView;
+  bufGen = -1;
+  /** Virtual page held by each TLB slot, -1 when empty. */
+  readonly tlbVpage = new Int32Array(TLB_SIZE).fill(-1);
+  /** Tags (vpage | epoch key) per access kind; a slot is usable iff its tag equals vpage | tlbKey. */
+  readonly tlbRdSys = new Int32Array(TLB_SIZE);
+  readonly tlbWrSys = new Int32Array(TLB_SIZE);
+  readonly tlbRdUsr = new Int32Array(TLB_SIZE);
+  readonly tlbWrUsr = new Int32Array(TLB_SIZE);
+  /** Never matches: selected while alignment checking forces every user access onto the slow path. */
+  readonly tlbNone = new Int32Array(TLB_SIZE);
+  /** host offset - linear page base, so host = lin + delta. */
+  readonly tlbDelta = new Int32Array(TLB_SIZE);
+  readonly tlbGlobal = new Uint8Array(TLB_SIZE);
+  readonly tlbGlobalList = new Int32Array(TLB_SIZE);
+  tlbGlobalCount = 0;
+  /** Current epoch << 20; bumping it invalidates every slot at once. */
+  tlbKey = 1 << 20;
+  /** The tag arrays for the current privilege (user or supervisor). */
+  tlbRd: Int32Array;
+  tlbWr: Int32Array;
+  /** Physical address of the last translate() that could not be cached (frame -1). */
+  physAddr = 0;
+  /** CR0.AM && EFLAGS.AC && CPL 3: alignment checks are on. */
+  acActive = false;
+
+  // --- exceptions (exceptions.ts) ---
+  excVector = -1;
+  /** Error code, or -1 when the vector pushes none. */
+  excCode = -1;
+  /** The exception is a trap: EIP already points after the instruction. */
+  excTrap = false;
+  trapExceptions = false;
+  exceptionVector = -1;
+  exceptionErrorCode = -1;
+  shutdownReason = '';
+
+  // --- events between instructions (interrupts.ts) ---
+  /** Non-zero: the run loop must look at interrupts / stops / single-step before the next instruction. */
+  events = 0;
+  intLine = false;
+  stopRequested = false;
+  /** Interrupts (and single-step) are inhibited for one instruction after STI / MOV SS / POP SS. */
+  shadow = 0;
+  /** Single-step trap pending after the current instruction. */
+  tfArmed = false;
+  halted = false;
+  /** Triple fault happened: run() returns Shutdown until reset(). */
+  shutdown = false;
+  stopReason = 0;
+  instructionsRetired = 0;
+
+  // --- scratch for descriptor reads (avoid allocating) ---
+  descLo = 0;
+  descHi = 0;
+
+  constructor(host: CpuHost, fpu: FpuUnit | null) {
+    this.host = host;
+    this.fpu = fpu;
+    this.mem8 = new Uint8Array(host.buffer);
+    this.dv = new DataView(host.buffer);
+    this.bufGen = host.bufferGeneration;
+    this.tlbRd = this.tlbRdSys;
+    this.tlbWr = this.tlbWrSys;
+  }
+}
