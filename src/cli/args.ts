@@ -25,7 +25,8 @@ export const USAGE = `usage: npm run vm -- [options]
   --timeout S       stop the guest after S seconds of wall time (exit status 124)
   -h, --help        this text
 The guest's COM1 is this terminal; Ctrl-A x quits. Exit status: the guest's
-(0 after poweroff), 124 on timeout, 2 on bad arguments, 1 on other errors.`;
+(0 after poweroff), 124 on timeout, 2 on bad arguments or an unusable
+image (missing file, not a bzImage, RAM too small), 1 on guest failures.`;
 
 /** A user mistake: reported as one line, never as a stack trace. */
 export class UsageError extends Error {}

@@ -144,6 +144,7 @@ describe('16550A UART', () => {
 
   it('loops TX back to RX without transmitting, and maps MCR to MSR', () => {
     const { sent, out, inb, uart } = setup();
+    out(1, 0x01); // the driver is ready to receive (RX data interrupt enabled)
     out(4, 0x10 | 0x01 | 0x04); // LOOP, DTR, OUT1
     expect(inb(6) & 0xf0).toBe(0x20 | 0x40); // DSR, RI
     out(0, 0x77);
@@ -161,6 +162,7 @@ describe('16550A UART', () => {
   it('applies backpressure through its bounded input queue', () => {
     const { uart, out, inb } = setup(32);
     out(2, 0x01);
+    out(1, 0x01);
     const data = new Uint8Array(100).map((_, i) => i);
     // 16 go to the FIFO at once, 32 wait in the queue.
     expect(uart.receive(data)).toBe(48);
@@ -170,10 +172,22 @@ describe('16550A UART', () => {
     expect(uart.receive(data.subarray(48))).toBe(48);
   });
 
+  it('holds host input until the guest enables the RX data interrupt, so a FIFO reset at open loses nothing', () => {
+    const { uart, out, inb } = setup();
+    expect(uart.receive(new TextEncoder().encode('ls\n'))).toBe(3);
+    expect(inb(5) & 0x01).toBe(0); // nothing in the receiver yet
+    out(2, 0x07); // the driver opens the port: FIFOs on and reset
+    expect(inb(5) & 0x01).toBe(0);
+    out(1, 0x01);
+    expect(inb(5) & 0x01).toBe(1);
+    expect([inb(0), inb(0), inb(0)]).toEqual([0x6c, 0x73, 0x0a]);
+  });
+
   it('round-trips its state through JSON', () => {
     const { uart, out } = setup();
     out(2, 0xc1);
     out(7, 0x5a);
+    out(1, 0x01);
     uart.receive(new Uint8Array([1, 2, 3]));
     const saved = JSON.parse(JSON.stringify(uart.saveState()));
     const other = setup();

@@ -18,6 +18,7 @@
  * - Reception: the host calls `receive(bytes)`; bytes wait in a bounded input
  *   queue (its free space is the backpressure signal) and move into the
  *   16-byte RX FIFO as room appears, so host input never overruns the FIFO.
+ *   Input waits until the guest enables the RX data interrupt (see pump()).
  *   The RX data interrupt fires at the FCR trigger level (1/4/8/14); below it
  *   the character timeout interrupt fires after four character times without
  *   FIFO activity (timed from the guest clock and the programmed baud rate).
@@ -243,6 +244,8 @@ export class Uart16550 implements Device {
           this.ier = value & 0x0f;
           // THR is always empty here: enabling the THRE interrupt asserts it at once.
           if (enablingThre) this.threPending = true;
+          // Enabling the receive interrupt means the guest's driver is ready: queued host input may flow.
+          this.pump();
         }
         break;
       case 2:
@@ -391,9 +394,16 @@ export class Uart16550 implements Device {
     this.lastRxActivityNs = this.now();
   }
 
-  /** Moves host input into the receiver while it has room (never in loopback). */
+  /**
+   * Moves host input into the receiver while it has room (never in loopback).
+   * Host input waits in the queue until the guest enables the receive-data
+   * interrupt: a driver resets the FIFOs when it opens the port (Linux's 8250
+   * does at every open), so bytes typed or piped in earlier would be lost on a
+   * real line. Here they wait, and scripts can send input before boot ends.
+   * (A driver that polls without ever enabling the interrupt gets no input.)
+   */
   private pump(): void {
-    if (this.mcr & MCR_LOOP) return;
+    if (this.mcr & MCR_LOOP || (this.ier & IER_RDA) === 0) return;
     const capacity = this.fifoEnabled ? FIFO_SIZE : 1;
     while (this.inCount > 0 && this.rxCount < capacity) {
       this.pushRx(this.input[this.inHead]!);

@@ -6,8 +6,8 @@
 import { startNodeGuestWorker } from '../host/node-guest.ts';
 import { createDefaultMachine } from '../worker/machine-factory.ts';
 
-startNodeGuestWorker((config) => {
-  const machine = createDefaultMachine(config);
+startNodeGuestWorker(async (config) => {
+  const machine = await createDefaultMachine(config);
   if (config.name === 'exits') {
     const run = machine.runSlice.bind(machine);
     let slices = 0;

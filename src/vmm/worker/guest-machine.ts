@@ -30,6 +30,10 @@ export interface GuestMachine {
   residentFrames(): number;
   /** Optional: interrupts delivered so far (for the IRQ counter). */
   interruptsDelivered?(): number;
+  /** Optional: the VM is paused; guest time stops until resume(). */
+  pause?(): void;
+  /** Optional: the VM runs again; guest time continues from where it stopped. */
+  resume?(): void;
   /** Optional: release frames and other resources (called before a reset or stop). */
   dispose?(): void;
 }

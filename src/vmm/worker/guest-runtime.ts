@@ -526,6 +526,9 @@ export class GuestRuntime implements GuestWorkerApi {
 
   private enter(state: GuestRunState, reason?: string, detail?: string): void {
     if (this.report.state === state && this.report.reason === reason) return;
+    // A paused VM's guest clock stands still (throttling does not pause it: real time goes on).
+    if (state === 'paused' && this.report.state !== 'paused') this.machine?.pause?.();
+    else if (state === 'running' && this.report.state === 'paused') this.machine?.resume?.();
     const report: StateReport = { seq: this.report.seq + 1, state };
     if (reason !== undefined) report.reason = reason;
     if (detail !== undefined) report.detail = detail;
