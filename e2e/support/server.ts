@@ -19,13 +19,17 @@ export async function startPreviewServer(): Promise<RunningServer> {
   return { url, close: () => server.close() };
 }
 
-/** A plain static server WITHOUT isolation headers, for pages that embed tabvisor. */
-export async function startPlainServer(files: Record<string, string>): Promise<RunningServer> {
+/**
+ * A plain static server WITHOUT isolation headers, for pages that embed
+ * tabvisor (query strings are ignored). `headers` are added to every
+ * response (e.g. COOP/COEP for an isolated parent page).
+ */
+export async function startPlainServer(files: Record<string, string>, headers: Record<string, string> = {}): Promise<RunningServer> {
   const { createServer } = await import('node:http');
   const server = createServer((req, res) => {
-    const body = files[req.url ?? '/'];
+    const body = files[(req.url ?? '/').split('?')[0]!];
     if (body === undefined) { res.writeHead(404).end('not found'); return; }
-    res.writeHead(200, { 'content-type': 'text/html' }).end(body);
+    res.writeHead(200, { 'content-type': 'text/html', ...headers }).end(body);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();

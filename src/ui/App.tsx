@@ -1,15 +1,69 @@
-/** The playground shell. VMs, consoles and graphs arrive with the coordinator. */
-export function App() {
-  const isolated = globalThis.crossOriginIsolated === true;
+/**
+ * The playground: host panel on top, the VM list on the left, one tile per
+ * VM (console + graphs) on the right, and the New VM dialog.
+ */
+import { useRef, useState } from 'react';
+import { flushSync } from 'react-dom';
+import { ErrorBoundary } from './components/ErrorBoundary.tsx';
+import { HostPanel } from './components/HostPanel.tsx';
+import { NewVmDialog } from './components/NewVmDialog.tsx';
+import { PendingStatus, pendingTitle } from './components/PendingItem.tsx';
+import { VmList } from './components/VmList.tsx';
+import { VmTile } from './components/VmTile.tsx';
+import { useStore } from './hooks.ts';
+import type { NewVmRequest } from './new-vm-form.ts';
+import type { Runtime } from './runtime.ts';
+
+export function App({ runtime }: { runtime: Runtime }) {
+  const { store, coordinator } = runtime;
+  const snapshot = useStore(store);
+  const [dialogOpen, setDialogOpen] = useState(false);
+  const newVmButton = useRef<HTMLButtonElement>(null);
+
+  const create = (request: NewVmRequest): void => {
+    // Closed first, so the new console's focus request is the last word.
+    flushSync(() => setDialogOpen(false));
+    const { name, imageId, ...resources } = request;
+    store.create({ ...resources, imageId, ...(name !== undefined && { name }) }, { start: true, focus: true }).catch(() => undefined);
+  };
+  const cancelDialog = (): void => {
+    flushSync(() => setDialogOpen(false));
+    newVmButton.current?.focus();
+  };
+
   return (
-    <main>
-      <h1>tabvisor</h1>
-      <p>An x86 virtual machine monitor in a browser tab.</p>
-      <p role="status">
-        {isolated
-          ? 'Cross-origin isolated: shared guest memory is available.'
-          : 'Not cross-origin isolated: VMs will run on private memory with reduced features.'}
-      </p>
-    </main>
+    <div className="app">
+      <header className="topbar">
+        <h1>
+          tabvisor <span className="tagline">x86 virtual machines in a browser tab</span>
+        </h1>
+        <button type="button" className="button button-primary" ref={newVmButton} onClick={() => setDialogOpen(true)}>
+          New VM
+        </button>
+      </header>
+      <HostPanel coordinator={coordinator} isolated={runtime.isolated} channelMode={runtime.channelMode} poolLimitMiB={runtime.poolLimitMiB} />
+      <div className="workspace">
+        <aside className="sidebar" aria-label="Virtual machines">
+          <h2>Virtual machines</h2>
+          <VmList store={store} snapshot={snapshot} />
+        </aside>
+        <main className="tiles" aria-label="Consoles">
+          {snapshot.vms.map((vm) => (
+            <ErrorBoundary key={vm.id} what={`the console of ${vm.config.name}`}>
+              <VmTile coordinator={coordinator} vm={vm} focusSeq={snapshot.focus?.id === vm.id ? snapshot.focus.seq : undefined} />
+            </ErrorBoundary>
+          ))}
+          {snapshot.pending.map((pending) => (
+            <section key={`pending-${pending.key}`} className="tile tile-pending" aria-label={`${pendingTitle(pending)} (preparing)`}>
+              <header className="tile-head">
+                <h2>{pendingTitle(pending)}</h2>
+              </header>
+              <PendingStatus pending={pending} store={store} actions={false} />
+            </section>
+          ))}
+        </main>
+      </div>
+      <NewVmDialog open={dialogOpen} taken={() => store.takenNames()} onCreate={create} onCancel={cancelDialog} />
+    </div>
   );
 }

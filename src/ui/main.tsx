@@ -1,12 +1,21 @@
-/** Entry point of the playground page. */
+/**
+ * Entry point of the playground page: makes the runtime (coordinator, default
+ * VM, window.tabvisor) before React renders, so the default VM is created
+ * exactly once and scripts can use the API as soon as the page loads.
+ */
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './App.tsx';
+import { createRuntime } from './runtime.ts';
+import './styles/base.css';
+import './styles/playground.css';
 
 const root = document.getElementById('root');
 if (!root) throw new Error('index.html has no #root element');
+const runtime = createRuntime();
+window.tabvisor = runtime.api;
 createRoot(root).render(
   <StrictMode>
-    <App />
+    <App runtime={runtime} />
   </StrictMode>,
 );

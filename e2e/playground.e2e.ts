@@ -1,0 +1,251 @@
+/**
+ * The playground in Debian's Chromium against the production build: the
+ * default VM boots by itself, consoles echo, the New VM dialog validates and
+ * creates, lifecycle buttons change what is shown, Delete ends the worker,
+ * graphs stream, window.tabvisor works, and image download errors read well.
+ *
+ * Guest-agnostic on purpose: every console check waits for text we typed
+ * ourselves (a synthetic guest echoes it; a Linux shell's tty echoes it too),
+ * so the suite keeps passing when the default image becomes the real Linux
+ * guest. Lines marked TIGHTEN(linux) are where the lead adds checks such as
+ * "reaches the shell prompt" once it does.
+ */
+import { copyFile, mkdir } from 'node:fs/promises';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import type {} from '../src/ui/scripting-api.ts';
+import { launchChromium } from './support/browser.ts';
+import { startPreviewServer, type RunningServer } from './support/server.ts';
+
+let server: RunningServer;
+let browser: Browser;
+let page: Page;
+const pageErrors: string[] = [];
+
+beforeAll(async () => {
+  server = await startPreviewServer();
+  browser = await launchChromium();
+  page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+  page.on('pageerror', (error) => pageErrors.push(error.message));
+  await page.goto(server.url);
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+const vmItem = (name: string) => page.getByRole('listitem', { name, exact: true });
+const consoleInput = (name: string) => page.getByRole('textbox', { name: `Console ${name}`, exact: true });
+const tile = (name: string) => page.getByRole('region', { name, exact: true });
+
+/** Polls until the locator's text matches. */
+async function textOf(locator: ReturnType<Page['locator']>, pattern: RegExp, timeoutMs = 15_000): Promise<void> {
+  await expect.poll(async () => (await locator.textContent()) ?? '', { timeout: timeoutMs }).toMatch(pattern);
+}
+
+test('the default VM is created and started on load, and its console has the focus and echoes typing', async () => {
+  await page.evaluate(() => window.tabvisor!.ready);
+  const [vm] = await page.evaluate(() => window.tabvisor!.list());
+  expect(vm).toMatchObject({ id: 'vm-1', name: 'vm-1' });
+  await textOf(vmItem('vm-1').locator('.badge'), /^Running$/);
+  // Typing before the guest reads its console can lose keys (a booting kernel does), so wait
+  // for a prompt: the synthetic banner ends in "$ ", BusyBox's prompt in "# " (ash may follow it
+  // with a cursor-position query, ESC [6n, which xterm answers).
+  // TIGHTEN(linux): expect the real prompt, e.g. /root@tabvisor:~# /.
+  await page.evaluate(() => window.tabvisor!.waitFor('vm-1', /[$#] (?:.\[[0-9;?]*[A-Za-z])*$/, 90_000));
+
+  await expect.poll(() => page.evaluate(() => document.activeElement?.getAttribute('aria-label'))).toBe('Console vm-1');
+  expect(await consoleInput('vm-1').count()).toBe(1);
+  await page.keyboard.type('echo typed-by-e2e');
+  expect(await page.evaluate(() => window.tabvisor!.waitFor('vm-1', 'echo typed-by-e2e', 15_000))).toBe('echo typed-by-e2e');
+  // xterm rendered it too (DOM renderer rows).
+  await textOf(tile('vm-1').locator('.xterm-rows'), /echo typed-by-e2e/);
+});
+
+test('copy and paste: Ctrl+Shift+V pastes into the console, Ctrl+Shift+C copies the selection', async () => {
+  await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: new URL(server.url).origin });
+  await consoleInput('vm-1').focus();
+  await page.evaluate(() => navigator.clipboard.writeText('pasted-by-e2e'));
+  await page.keyboard.press('Control+Shift+V');
+  expect(await page.evaluate(() => window.tabvisor!.waitFor('vm-1', 'pasted-by-e2e', 10_000))).toBe('pasted-by-e2e');
+
+  // Select the start of the first row with the mouse, then copy.
+  const row = tile('vm-1').locator('.xterm-rows > div').first();
+  const box = (await row.boundingBox())!;
+  await page.mouse.move(box.x + 2, box.y + box.height / 2);
+  await page.mouse.down();
+  await page.mouse.move(box.x + 160, box.y + box.height / 2, { steps: 4 });
+  await page.mouse.up();
+  await page.keyboard.press('Control+Shift+C');
+  const copied = await page.evaluate(() => navigator.clipboard.readText());
+  const firstRow = (await row.textContent()) ?? '';
+  expect(copied.length).toBeGreaterThan(3);
+  expect(firstRow.replace(/\u00a0/g, ' ').startsWith(copied)).toBe(true);
+  await page.mouse.click(box.x + 300, box.y + 200); // clears the selection
+});
+
+test('"New VM" validates its fields, then creates and starts a second VM whose console appears', async () => {
+  const newVm = page.getByRole('button', { name: 'New VM', exact: true });
+  const dialog = page.getByRole('dialog', { name: 'New VM' });
+  // Keyboard: Escape cancels and gives the focus back to the button.
+  await newVm.click();
+  await dialog.waitFor();
+  await page.keyboard.press('Escape');
+  await expect.poll(() => dialog.isVisible()).toBe(false);
+  expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('New VM');
+
+  await newVm.click();
+  await dialog.waitFor();
+  expect(await page.evaluate(() => document.activeElement?.getAttribute('name'))).toBe('name');
+
+  await dialog.getByLabel('RAM (MiB)').fill('1');
+  await dialog.getByLabel('CPU cap (%)').fill('250');
+  await dialog.getByRole('button', { name: 'Create' }).click();
+  await textOf(dialog, /RAM must be a whole number of MiB from 4 to 2048\./);
+  await textOf(dialog, /CPU cap must be from 1 to 100/);
+  expect(await page.evaluate(() => document.activeElement?.getAttribute('name'))).toBe('ramMiB');
+  expect(await dialog.getByLabel('RAM (MiB)').getAttribute('aria-invalid')).toBe('true');
+
+  await dialog.getByLabel('Name').fill('second');
+  await dialog.getByLabel('RAM (MiB)').fill('32');
+  await dialog.getByLabel('CPU cap (%)').fill('50');
+  await dialog.getByLabel('Image').selectOption('busy');
+  await dialog.getByRole('button', { name: 'Create' }).click();
+  await expect.poll(() => dialog.isVisible()).toBe(false);
+
+  await textOf(vmItem('second').locator('.badge'), /^Running$/);
+  await consoleInput('second').waitFor({ state: 'attached' });
+  await expect.poll(() => page.evaluate(() => document.activeElement?.getAttribute('aria-label'))).toBe('Console second');
+  const second = (await page.evaluate(() => window.tabvisor!.list())).find((vm) => vm.name === 'second');
+  expect(second).toMatchObject({ state: 'running', image: 'busy', ramMiB: 32, cpuCapPercent: 50, memoryBudgetMiB: 32 });
+
+  await page.keyboard.type('second console');
+  expect(await page.evaluate(() => window.tabvisor!.waitFor('second', 'second console', 15_000))).toBe('second console');
+});
+
+test('Pause and Resume change the state shown and which buttons are enabled', async () => {
+  const item = vmItem('vm-1');
+  const button = (name: string) => item.getByRole('button', { name, exact: true });
+  expect(await button('Resume').isDisabled()).toBe(true);
+  await button('Pause').click();
+  await textOf(item.locator('.badge'), /^Paused$/);
+  await textOf(item, /Paused by you\. Press Resume to continue\./);
+  await textOf(tile('vm-1').locator('.badge'), /^Paused$/);
+  expect(await button('Pause').isDisabled()).toBe(true);
+  expect(await button('Start').isDisabled()).toBe(true);
+  expect(await page.evaluate(() => window.tabvisor!.get('vm-1').state)).toBe('paused');
+
+  await button('Resume').click();
+  await textOf(item.locator('.badge'), /^Running$/);
+  expect(await button('Resume').isDisabled()).toBe(true);
+  expect(await button('Pause').isEnabled()).toBe(true);
+});
+
+test('a VM paused for its memory budget says why, and resumes once the budget is raised', async () => {
+  await page.evaluate(() => window.tabvisor!.create({ name: 'grower', image: 'grow', memoryBudgetMiB: 1 }));
+  const item = vmItem('grower');
+  await textOf(item.locator('.badge'), /^Paused$/);
+  await textOf(item, /Paused because it reached its memory budget \(1\.0 MiB\)\. Raise the budget, then press Resume\./);
+  expect(await page.evaluate(() => window.tabvisor!.get('grower').reason)).toBe('out of memory budget');
+
+  await item.locator('summary', { hasText: 'Resources' }).click();
+  await item.getByLabel('Memory budget (MiB)').fill('256');
+  await item.getByRole('button', { name: 'Apply' }).click();
+  await expect.poll(() => page.evaluate(() => window.tabvisor!.get('grower').memoryBudgetMiB)).toBe(256);
+  await item.getByRole('button', { name: 'Resume', exact: true }).click();
+  await textOf(item.locator('.badge'), /^Running$/);
+  await page.evaluate(() => window.tabvisor!.delete('grower'));
+  await expect.poll(() => item.count()).toBe(0);
+});
+
+test('resource graphs are drawn with uPlot and stream data', async () => {
+  for (const name of ['vm-1', 'second']) {
+    const graphs = tile(name).locator('figure.graph');
+    expect(await graphs.count()).toBe(4);
+    expect(await tile(name).locator('.uplot canvas').count()).toBe(4);
+  }
+  const cpu = tile('second').getByRole('figure', { name: 'Host CPU of second' });
+  const plot = cpu.locator('.graph-plot');
+  await expect.poll(async () => Number(await plot.getAttribute('data-samples')), { timeout: 15_000 }).toBeGreaterThan(8);
+  // The busy guest shows up as host CPU use (bounded by its 50 % cap).
+  await expect
+    .poll(async () => Number(/([\d.]+) %/.exec((await cpu.locator('figcaption').textContent()) ?? '')?.[1] ?? NaN), { timeout: 15_000 })
+    .toBeGreaterThan(1);
+  const host = page.getByRole('region', { name: 'Host' });
+  await textOf(host, /1024 MiB resident/);
+  await textOf(host, /2 running/);
+});
+
+test('window.tabvisor: send, waitFor (literal strings, RegExps, timeouts) and read', async () => {
+  const result = await page.evaluate(async () => {
+    const api = window.tabvisor!;
+    await api.send('vm-1', 'price: $5 (approx.)');
+    const literal = await api.waitFor('vm-1', '$5 (approx.)', 10_000);
+    await api.send('vm-1', ' id=42');
+    const regex = await api.waitFor('vm-1', /id=(\d+)/, 10_000);
+    const timeout = await api.waitFor('vm-1', 'never printed', 200).catch((error: Error) => error.message);
+    const unknown = await api.start('nope').catch((error: Error) => error.message);
+    return { literal, regex, timeout, unknown, read: api.read('vm-1') };
+  });
+  expect(result.literal).toBe('$5 (approx.)');
+  expect(result.regex).toBe('id=42');
+  expect(result.timeout).toMatch(/no output matching .*never printed.* within 200 ms/);
+  expect(result.unknown).toBe('there is no VM called “nope”');
+  expect(result.read).toContain('id=42');
+});
+
+test('screenshot of the playground with two consoles and graphs', async () => {
+  // Ctrl-U drops what earlier tests typed (a shell's line editing; the synthetic guest ignores it).
+  await page.evaluate(() => window.tabvisor!.send('vm-1', '\x15uname -a\r'));
+  await page.waitForTimeout(1500);
+  await mkdir('test-results', { recursive: true });
+  await page.screenshot({ path: 'test-results/playground.png' });
+  await copyFile('test-results/playground.png', 'docs/playground.png');
+});
+
+test('Delete removes the VM, its tile and its worker', async () => {
+  const workersBefore = page.workers().length;
+  expect(workersBefore).toBeGreaterThanOrEqual(2);
+  await vmItem('second').getByRole('button', { name: 'Delete', exact: true }).click();
+  await expect.poll(() => page.evaluate(() => window.tabvisor!.list().map((vm) => vm.name))).toEqual(['vm-1']);
+  await expect.poll(() => tile('second').count()).toBe(0);
+  await expect.poll(() => page.workers().length).toBe(workersBefore - 1);
+});
+
+test('image downloads: progress while fetching, and a missing kernel explained in plain language', async () => {
+  // A page of its own: the image loader shares downloads within a page, and the default VM
+  // may already have fetched the Linux image (once it is the default).
+  const fresh = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  fresh.on('pageerror', (error) => pageErrors.push(error.message));
+  await fresh.route('**/images/bzImage', (route) => route.fulfill({ status: 404, body: 'not found' }));
+  await fresh.goto(server.url);
+  await fresh.waitForFunction(() => window.tabvisor !== undefined);
+  const error = await fresh.evaluate(() => window.tabvisor!.create({ name: 'lin', image: 'linux' }).then(() => 'created', (e: Error) => e.message));
+  expect(error).toBe('The kernel image could not be downloaded (404).');
+  const item = fresh.getByRole('listitem', { name: 'lin', exact: true });
+  await textOf(item.getByRole('alert'), /^The kernel image could not be downloaded \(404\)\.$/);
+  await item.getByRole('button', { name: 'Dismiss' }).click();
+  await expect.poll(() => item.count()).toBe(0);
+  await fresh.unroute('**/images/bzImage');
+
+  // Hold the kernel back for a moment so the progress bar can be seen.
+  let release: () => void = () => undefined;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  await fresh.route('**/images/bzImage', async (route) => {
+    await held;
+    await route.continue();
+  });
+  const creating = fresh.evaluate(() => window.tabvisor!.create({ name: 'lin', image: 'linux', start: false }));
+  await fresh.getByRole('progressbar', { name: 'Image download for lin' }).waitFor();
+  await textOf(item, /Downloading the|Preparing/);
+  release();
+  // Not started, so this part does not depend on the x86 machine.
+  // TIGHTEN(linux): create with start: true and wait for the shell prompt.
+  expect(await creating).toMatchObject({ name: 'lin', image: 'linux', state: 'created' });
+  await fresh.close();
+});
+
+test('no uncaught errors on the page', () => {
+  expect(pageErrors).toEqual([]);
+});

@@ -1,0 +1,136 @@
+import { createHash } from 'node:crypto';
+import { describe, expect, test } from 'vitest';
+import { downloadFile, ImageError, ImageLoader, parseManifest, type DownloadProgress, type ImageLoaderDeps } from './image-loader.ts';
+import { findImage, IMAGES } from './images.ts';
+
+const KERNEL = new Uint8Array(300_000).map((_, i) => i & 0xff);
+const INITRD = new Uint8Array(100_000).map((_, i) => (i * 7) & 0xff);
+const sha = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
+
+const MANIFEST = {
+  files: [
+    { name: 'bzImage', size: KERNEL.length, sha256: sha(KERNEL) },
+    { name: 'initramfs.cpio.gz', size: INITRD.length, sha256: sha(INITRD) },
+  ],
+  defaultCmdline: 'console=ttyS0',
+};
+
+/** A response streamed in 64 KiB chunks, like a real server's. */
+function streamed(bytes: Uint8Array, headers: Record<string, string> = { 'content-length': String(bytes.length) }): Response {
+  let offset = 0;
+  const body = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (offset >= bytes.length) return controller.close();
+      controller.enqueue(bytes.slice(offset, offset + 65536));
+      offset += 65536;
+    },
+  });
+  return new Response(body, { status: 200, headers });
+}
+
+function deps(files: Record<string, () => Response>, log: string[] = []): ImageLoaderDeps {
+  return {
+    baseUrl: 'http://example.test/app/',
+    fetch: async (url) => {
+      const path = new URL(url).pathname;
+      log.push(path);
+      const make = files[path];
+      return make ? make() : new Response('not found', { status: 404 });
+    },
+    publish: (bytes) => `blob:test/${bytes.length}`,
+    sha256: async (bytes) => sha(bytes),
+  };
+}
+
+const goodFiles = (): Record<string, () => Response> => ({
+  '/images/manifest.json': () => new Response(JSON.stringify(MANIFEST)),
+  '/images/bzImage': () => streamed(KERNEL),
+  '/images/initramfs.cpio.gz': () => streamed(INITRD, {}),
+});
+
+const linux = findImage('linux')!;
+
+describe('ImageLoader', () => {
+  test('synthetic images need no download', async () => {
+    const loader = new ImageLoader(deps({}));
+    await expect(loader.prepare(findImage('echo')!)).resolves.toMatchObject({ kind: 'synthetic', synthetic: { behaviour: 'idle' } });
+  });
+
+  test('downloads kernel and initrd with progress, verifies them and hands blob URLs to the worker', async () => {
+    const progress: DownloadProgress[] = [];
+    const loader = new ImageLoader(deps(goodFiles()));
+    const spec = await loader.prepare(linux, (p) => progress.push(p));
+    expect(spec).toEqual({ kind: 'linux', kernelUrl: `blob:test/${KERNEL.length}`, initrdUrl: `blob:test/${INITRD.length}`, cmdline: 'console=ttyS0' });
+    const total = KERNEL.length + INITRD.length;
+    const downloading = progress.filter((p) => p.current !== 'image manifest');
+    expect(downloading.every((p) => p.total === total)).toBe(true);
+    expect(downloading.map((p) => p.loaded)).toEqual([...downloading.map((p) => p.loaded)].sort((a, b) => a - b));
+    expect(downloading.at(-1)).toEqual({ loaded: total, total, current: 'initial RAM disk' });
+    expect(new Set(downloading.map((p) => p.current))).toEqual(new Set(['kernel image', 'initial RAM disk']));
+  });
+
+  test('one download serves every VM of the image', async () => {
+    const log: string[] = [];
+    const loader = new ImageLoader(deps(goodFiles(), log));
+    const [a, b] = await Promise.all([loader.prepare(linux), loader.prepare(linux)]);
+    await loader.prepare(linux);
+    expect(a).toEqual(b);
+    expect(log).toEqual(['/images/manifest.json', '/images/bzImage', '/images/initramfs.cpio.gz']);
+  });
+
+  test('a missing kernel is reported in plain language, and a retry downloads again', async () => {
+    const files = goodFiles();
+    const kernel = files['/images/bzImage']!;
+    delete files['/images/bzImage'];
+    const loader = new ImageLoader(deps(files));
+    await expect(loader.prepare(linux)).rejects.toThrow(new ImageError('The kernel image could not be downloaded (404).'));
+    files['/images/bzImage'] = kernel;
+    await expect(loader.prepare(linux)).resolves.toMatchObject({ kind: 'linux' });
+  });
+
+  test('a damaged or truncated file is refused', async () => {
+    const damaged = goodFiles();
+    damaged['/images/initramfs.cpio.gz'] = () => streamed(INITRD.map((b) => b ^ 1));
+    await expect(new ImageLoader(deps(damaged)).prepare(linux)).rejects.toThrow(
+      'The initial RAM disk is damaged: its SHA-256 checksum does not match the manifest.',
+    );
+    const short = goodFiles();
+    short['/images/bzImage'] = () => streamed(KERNEL.slice(0, 1000));
+    await expect(new ImageLoader(deps(short)).prepare(linux)).rejects.toThrow(`The kernel image is incomplete: received 1000 of ${KERNEL.length} bytes.`);
+  });
+
+  test('network errors and bad manifests', async () => {
+    const offline: ImageLoaderDeps = { ...deps({}), fetch: () => Promise.reject(new TypeError('Failed to fetch')) };
+    await expect(new ImageLoader(offline).prepare(linux)).rejects.toThrow(
+      'The image manifest could not be downloaded: the server did not answer (network error).',
+    );
+    const notJson = goodFiles();
+    notJson['/images/manifest.json'] = () => new Response('<html>');
+    await expect(new ImageLoader(deps(notJson)).prepare(linux)).rejects.toThrow('The image manifest is not usable: it is not valid JSON.');
+    const unlisted = goodFiles();
+    unlisted['/images/manifest.json'] = () => new Response(JSON.stringify({ files: [MANIFEST.files[0]] }));
+    await expect(new ImageLoader(deps(unlisted)).prepare(linux)).rejects.toThrow('The image manifest does not list initramfs.cpio.gz.');
+  });
+});
+
+describe('downloadFile', () => {
+  test('uses the expected size when the server sends no Content-Length, and drops a total that turns out wrong', async () => {
+    const seen: Array<number | undefined> = [];
+    await downloadFile(async () => streamed(KERNEL, {}), 'http://x/k', 'kernel image', (_, total) => seen.push(total), KERNEL.length);
+    expect(new Set(seen)).toEqual(new Set([KERNEL.length]));
+    const totals: Array<number | undefined> = [];
+    await downloadFile(async () => streamed(KERNEL, { 'content-length': '10' }), 'http://x/k', 'kernel image', (_, total) => totals.push(total));
+    expect(totals.at(-1)).toBeUndefined();
+  });
+});
+
+test('the shipped manifest parses and lists the default Linux files', async () => {
+  const { readFile } = await import('node:fs/promises');
+  const manifest = parseManifest(JSON.parse(await readFile(new URL('../../public/images/manifest.json', import.meta.url), 'utf8')));
+  const source = linux.source;
+  if (source.kind !== 'linux') throw new Error('the linux entry is not a linux image');
+  for (const path of [source.kernel, source.initrd]) {
+    expect(manifest.files.some((file) => path.endsWith(`/${file.name}`))).toBe(true);
+  }
+  expect(IMAGES.map((image) => image.id)).toContain('linux');
+});

@@ -1,0 +1,255 @@
+/**
+ * Fetches guest images for the worker, with progress.
+ *
+ * The page downloads (not the worker) so the UI can show a progress bar from
+ * the response stream and the Content-Length (or the manifest's size), and
+ * verifies each file against the manifest's sha256. The bytes are then handed
+ * to the guest worker as `blob:` URLs in the VM's ImageSpec: the worker reads
+ * them from memory, so a reset or a second VM of the same image costs no new
+ * download, and the worker protocol keeps carrying plain URLs.
+ *
+ * Every failure becomes an ImageError whose message is a plain sentence for
+ * the UI ("The kernel image could not be downloaded (404).").
+ */
+import type { ImageSpec } from '../vmm/shared/protocol.ts';
+import type { CatalogueImage } from './images.ts';
+
+export interface DownloadProgress {
+  /** Bytes received so far over all files of the image. */
+  readonly loaded: number;
+  /** Expected bytes over all files, when known. */
+  readonly total: number | undefined;
+  /** What is being fetched now, for humans ("kernel image"). */
+  readonly current: string;
+}
+
+export type ProgressListener = (progress: DownloadProgress) => void;
+
+export class ImageError extends Error {
+  override name = 'ImageError';
+}
+
+export type FetchFunction = (url: string) => Promise<Response>;
+
+export interface ImageLoaderDeps {
+  fetch: FetchFunction;
+  /** Paths in the catalogue are resolved against this. */
+  baseUrl: string;
+  /** Makes a URL the guest worker can fetch (default: a blob: URL). */
+  publish: (bytes: Uint8Array<ArrayBuffer>) => string;
+  /** SHA-256 as lowercase hex, or undefined where the platform cannot hash (insecure contexts). */
+  sha256: (bytes: Uint8Array<ArrayBuffer>) => Promise<string | undefined>;
+}
+
+interface ManifestFile {
+  name: string;
+  size: number;
+  sha256: string;
+}
+
+export interface ImageManifest {
+  files: ManifestFile[];
+  defaultCmdline?: string;
+}
+
+export function browserImageLoaderDeps(): ImageLoaderDeps {
+  return {
+    fetch: (url) => globalThis.fetch(url),
+    baseUrl: globalThis.location?.href ?? 'http://localhost/',
+    publish: (bytes) => URL.createObjectURL(new Blob([bytes], { type: 'application/octet-stream' })),
+    sha256: async (bytes) => {
+      const subtle = globalThis.crypto?.subtle;
+      if (!subtle) return undefined;
+      return toHex(new Uint8Array(await subtle.digest('SHA-256', bytes)));
+    },
+  };
+}
+
+/**
+ * Downloads one file, reporting `loaded`/`total` as chunks arrive.
+ * `expectedSize` (from the manifest) is used when the server sends no Content-Length.
+ */
+export async function downloadFile(
+  fetchFn: FetchFunction,
+  url: string,
+  what: string,
+  onProgress: (loaded: number, total: number | undefined) => void,
+  expectedSize?: number,
+): Promise<Uint8Array<ArrayBuffer>> {
+  let response: Response;
+  try {
+    response = await fetchFn(url);
+  } catch {
+    throw new ImageError(`The ${what} could not be downloaded: the server did not answer (network error).`);
+  }
+  if (!response.ok) throw new ImageError(`The ${what} could not be downloaded (${response.status}).`);
+  const header = Number(response.headers.get('content-length') ?? NaN);
+  const encoded = (response.headers.get('content-encoding') ?? 'identity') !== 'identity';
+  // A compressed response's Content-Length counts compressed bytes, not what the stream yields.
+  let total = Number.isFinite(header) && header >= 0 && !encoded ? header : expectedSize;
+  onProgress(0, total);
+  if (!response.body) {
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    onProgress(bytes.length, bytes.length);
+    return bytes;
+  }
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let loaded = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      loaded += value.length;
+      if (total !== undefined && loaded > total) total = undefined;
+      onProgress(loaded, total);
+    }
+  } catch {
+    throw new ImageError(`The ${what} download was interrupted after ${formatMiB(loaded)}.`);
+  }
+  if (encoded && expectedSize !== undefined && loaded !== expectedSize) {
+    throw new ImageError(
+      `The ${what} was unpacked by the browser on the way (the server sent it with Content-Encoding: ${response.headers.get('content-encoding')}); ` +
+        'serve it as a plain file.',
+    );
+  }
+  const bytes = new Uint8Array(loaded);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return bytes;
+}
+
+export function parseManifest(json: unknown): ImageManifest {
+  const bad = (why: string): ImageError => new ImageError(`The image manifest is not usable: ${why}.`);
+  if (typeof json !== 'object' || json === null) throw bad('it is not a JSON object');
+  const { files, defaultCmdline } = json as { files?: unknown; defaultCmdline?: unknown };
+  if (!Array.isArray(files)) throw bad('it has no list of files');
+  const parsed = files.map((file: unknown, i): ManifestFile => {
+    const { name, size, sha256 } = (file ?? {}) as { name?: unknown; size?: unknown; sha256?: unknown };
+    if (typeof name !== 'string' || typeof size !== 'number' || typeof sha256 !== 'string') {
+      throw bad(`file ${i + 1} needs a name, a size and a sha256`);
+    }
+    return { name, size, sha256: sha256.toLowerCase() };
+  });
+  const manifest: ImageManifest = { files: parsed };
+  if (typeof defaultCmdline === 'string') manifest.defaultCmdline = defaultCmdline;
+  return manifest;
+}
+
+function fileName(path: string): string {
+  return path.slice(path.lastIndexOf('/') + 1);
+}
+
+/**
+ * Turns catalogue entries into ImageSpecs the coordinator can boot. Downloads
+ * are shared: concurrent and later requests for one image reuse the first
+ * (a failed one is forgotten, so trying again downloads again).
+ */
+export class ImageLoader {
+  private readonly prepared = new Map<string, Promise<ImageSpec>>();
+  private readonly listeners = new Map<string, Set<ProgressListener>>();
+  private readonly latest = new Map<string, DownloadProgress>();
+
+  constructor(private readonly deps: ImageLoaderDeps) {}
+
+  /** Resolves with the spec to boot; `onProgress` sees the download (if any) of this image. */
+  prepare(image: CatalogueImage, onProgress?: ProgressListener): Promise<ImageSpec> {
+    const source = image.source;
+    if (source.kind === 'synthetic') return Promise.resolve({ kind: 'synthetic', synthetic: { ...source.spec } });
+    let pending = this.prepared.get(image.id);
+    if (onProgress) {
+      let set = this.listeners.get(image.id);
+      if (!set) this.listeners.set(image.id, (set = new Set()));
+      set.add(onProgress);
+      const last = this.latest.get(image.id);
+      if (last && pending) onProgress(last);
+    }
+    if (!pending) {
+      pending = this.download(image.id, source);
+      this.prepared.set(image.id, pending);
+      pending.catch(() => this.prepared.delete(image.id));
+    }
+    const forget = (): void => {
+      if (onProgress) this.listeners.get(image.id)?.delete(onProgress);
+    };
+    pending.then(forget, forget);
+    return pending;
+  }
+
+  private report(id: string, progress: DownloadProgress): void {
+    this.latest.set(id, progress);
+    for (const listener of this.listeners.get(id) ?? []) listener(progress);
+  }
+
+  private async download(id: string, source: Extract<CatalogueImage['source'], { kind: 'linux' }>): Promise<ImageSpec> {
+    const { deps } = this;
+    const resolve = (path: string): string => new URL(path, deps.baseUrl).href;
+    this.report(id, { loaded: 0, total: undefined, current: 'image manifest' });
+
+    let manifestJson: unknown;
+    const manifestBytes = await downloadFile(deps.fetch, resolve(source.manifest), 'image manifest', () => undefined);
+    try {
+      manifestJson = JSON.parse(new TextDecoder().decode(manifestBytes));
+    } catch {
+      throw new ImageError('The image manifest is not usable: it is not valid JSON.');
+    }
+    const manifest = parseManifest(manifestJson);
+
+    const parts = [
+      { path: source.kernel, what: 'kernel image' },
+      { path: source.initrd, what: 'initial RAM disk' },
+    ].map((part) => {
+      const entry = manifest.files.find((file) => file.name === fileName(part.path));
+      if (!entry) throw new ImageError(`The image manifest does not list ${fileName(part.path)}.`);
+      return { ...part, entry, loaded: 0, total: entry.size as number | undefined };
+    });
+    const overall = (current: string): DownloadProgress => {
+      const known = parts.every((part) => part.total !== undefined);
+      return {
+        loaded: parts.reduce((sum, part) => sum + part.loaded, 0),
+        total: known ? parts.reduce((sum, part) => sum + part.total!, 0) : undefined,
+        current,
+      };
+    };
+
+    const urls: string[] = [];
+    for (const part of parts) {
+      const bytes = await downloadFile(
+        deps.fetch,
+        resolve(part.path),
+        part.what,
+        (loaded, total) => {
+          part.loaded = loaded;
+          part.total = total;
+          this.report(id, overall(part.what));
+        },
+        part.entry.size,
+      );
+      if (bytes.length !== part.entry.size) {
+        throw new ImageError(`The ${part.what} is incomplete: received ${bytes.length} of ${part.entry.size} bytes.`);
+      }
+      const digest = await deps.sha256(bytes);
+      if (digest !== undefined && digest !== part.entry.sha256) {
+        throw new ImageError(`The ${part.what} is damaged: its SHA-256 checksum does not match the manifest.`);
+      }
+      urls.push(deps.publish(bytes));
+    }
+    const spec: ImageSpec = { kind: 'linux', kernelUrl: urls[0]!, initrdUrl: urls[1]! };
+    if (manifest.defaultCmdline !== undefined) spec.cmdline = manifest.defaultCmdline;
+    return spec;
+  }
+}
+
+function formatMiB(bytes: number): string {
+  return `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
+}
+
+export function toHex(bytes: Uint8Array): string {
+  let out = '';
+  for (const byte of bytes) out += byte.toString(16).padStart(2, '0');
+  return out;
+}

@@ -1,0 +1,57 @@
+/**
+ * Everything a page needs to run VMs: the coordinator on a browser host, the
+ * image loader, the UI store and the scripting API. The playground and the
+ * embed page each make one at start-up, outside React (so StrictMode's double
+ * effects never create a second default VM).
+ */
+import { Coordinator } from '../vmm/coordinator.ts';
+import { createBrowserHost } from '../vmm/host/browser-host.ts';
+import type { ChannelMode } from '../vmm/shared/protocol.ts';
+import type { VmInfo } from '../vmm/vm-registry.ts';
+import { browserImageLoaderDeps, ImageLoader } from './image-loader.ts';
+import { createScriptingApi, type TabvisorApi } from './scripting-api.ts';
+import { VmStore, type CreateVmRequest } from './vm-store.ts';
+
+/** Frames all VMs of a tab may hold together (the host pool shown in the host panel). */
+export const POOL_LIMIT_MIB = 1024;
+
+export interface Runtime {
+  readonly coordinator: Coordinator;
+  readonly store: VmStore;
+  readonly api: TabvisorApi;
+  readonly isolated: boolean;
+  readonly channelMode: ChannelMode;
+  readonly poolLimitMiB: number;
+  /** The default VM, once it exists; rejects (with a sentence for the UI) if it could not be made. */
+  readonly defaultVm: Promise<VmInfo>;
+}
+
+export interface RuntimeOptions {
+  /** The VM made at start-up (image, name). */
+  defaultVm?: CreateVmRequest;
+}
+
+export function createRuntime(options: RuntimeOptions = {}): Runtime {
+  const host = createBrowserHost();
+  const coordinator = new Coordinator(host, { poolLimitMiB: POOL_LIMIT_MIB });
+  const store = new VmStore(coordinator, new ImageLoader(browserImageLoaderDeps()));
+  // Settles as soon as the VM exists (before it has booted), or when it could not be made.
+  const defaultVm = new Promise<VmInfo>((resolve, reject) => {
+    store.create(options.defaultVm ?? {}, { start: true, focus: true, onCreated: resolve }).catch(reject);
+  });
+  defaultVm.catch(() => undefined);
+  const ready = defaultVm.then(() => undefined);
+  ready.catch(() => undefined);
+  window.addEventListener('pagehide', (event) => {
+    if (!event.persisted) void coordinator.dispose();
+  });
+  return {
+    coordinator,
+    store,
+    api: createScriptingApi(coordinator, store, ready),
+    isolated: host.sharedMemory,
+    channelMode: coordinator.channelMode,
+    poolLimitMiB: POOL_LIMIT_MIB,
+    defaultVm,
+  };
+}

@@ -1,0 +1,294 @@
+/**
+ * The UI's view of the coordinator: a snapshot of the VM list for React
+ * (useSyncExternalStore), plus what only the UI knows: VMs whose image is
+ * still downloading, which catalogue image each VM was made from, operations
+ * in flight, the last failed operation per VM and which console should take
+ * the focus.
+ *
+ * Every way of creating a VM (the dialog, window.tabvisor, the embed page)
+ * goes through `create`, so all of them show download progress and errors.
+ */
+import type { Coordinator } from '../vmm/coordinator.ts';
+import type { Disposable } from '../vmm/events.ts';
+import type { VmInfo } from '../vmm/vm-registry.ts';
+import { ImageError, type DownloadProgress, type ImageLoader } from './image-loader.ts';
+import { DEFAULT_IMAGE_ID, findImage, IMAGES } from './images.ts';
+import type { VmAction } from './vm-actions.ts';
+
+export interface CreateVmRequest {
+  name?: string;
+  ramMiB?: number;
+  cpuWeight?: number;
+  cpuCapPercent?: number;
+  memoryBudgetMiB?: number;
+  /** Catalogue id (images.ts); default DEFAULT_IMAGE_ID. */
+  imageId?: string;
+}
+
+export interface CreateVmOptions {
+  /** Boot it right away (default true). */
+  start?: boolean;
+  /** Give its console the keyboard focus once it appears. */
+  focus?: boolean;
+  /** Called as soon as the coordinator knows the VM (before it has booted). */
+  onCreated?: (info: VmInfo) => void;
+}
+
+export interface PendingVm {
+  readonly key: number;
+  readonly name: string | undefined;
+  readonly imageLabel: string;
+  readonly progress: DownloadProgress | undefined;
+  /** Why it could not be created, in plain language. */
+  readonly error: string | undefined;
+}
+
+export interface StoreSnapshot {
+  readonly vms: readonly VmInfo[];
+  readonly pending: readonly PendingVm[];
+  /** VM ids with an operation in flight (their buttons wait). */
+  readonly busy: ReadonlySet<string>;
+  /** The last failed operation per VM id, in plain language. */
+  readonly failures: ReadonlyMap<string, string>;
+  /** The console that should take the focus; `seq` changes with every request. */
+  readonly focus: { readonly id: string; readonly seq: number } | undefined;
+}
+
+interface PendingRecord {
+  key: number;
+  request: CreateVmRequest;
+  options: CreateVmOptions;
+  name: string | undefined;
+  imageLabel: string;
+  progress: DownloadProgress | undefined;
+  error: string | undefined;
+}
+
+export class VmStore implements Disposable {
+  private readonly listeners = new Set<() => void>();
+  private readonly imageIds = new Map<string, string>();
+  private readonly pendingRecords = new Map<number, PendingRecord>();
+  private readonly busyIds = new Set<string>();
+  private readonly failureTexts = new Map<string, string>();
+  private focusRequest: StoreSnapshot['focus'];
+  private focusSeq = 0;
+  private nextKey = 1;
+  private current: StoreSnapshot;
+  private readonly subscription: Disposable;
+
+  constructor(
+    readonly coordinator: Coordinator,
+    private readonly images: ImageLoader,
+  ) {
+    this.current = this.build();
+    this.subscription = coordinator.onStateChange((change) => {
+      if (change.to === 'deleted') {
+        this.imageIds.delete(change.id);
+        this.failureTexts.delete(change.id);
+      }
+      this.changed();
+    });
+  }
+
+  readonly subscribe = (listener: () => void): (() => void) => {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  };
+
+  readonly getSnapshot = (): StoreSnapshot => this.current;
+
+  /** The catalogue image a VM was made from (undefined for VMs created behind the UI's back). */
+  imageIdOf(id: string): string | undefined {
+    return this.imageIds.get(id);
+  }
+
+  /** Finds a VM by id, or else by name. */
+  resolve(ref: string): VmInfo {
+    const vms = this.coordinator.list();
+    const byId = vms.find((vm) => vm.id === ref);
+    if (byId) return byId;
+    const byName = vms.filter((vm) => vm.config.name === ref);
+    if (byName.length === 1) return byName[0]!;
+    if (byName.length > 1) throw new Error(`several VMs are called “${ref}”: use the id (${byName.map((vm) => vm.id).join(', ')})`);
+    throw new Error(`there is no VM called “${ref}”`);
+  }
+
+  /** Names and ids that a new VM's name must not repeat (including VMs still downloading). */
+  takenNames(): Set<string> {
+    const taken = new Set<string>();
+    for (const vm of this.coordinator.list()) {
+      taken.add(vm.id);
+      taken.add(vm.config.name);
+    }
+    for (const record of this.pendingRecords.values()) if (record.name) taken.add(record.name);
+    return taken;
+  }
+
+  /**
+   * Prepares the image (download with progress, shown as a pending VM),
+   * creates the VM and, unless `start` is false, boots it. Resolves when it is
+   * booted (running, or failed with a reason); rejects if it could not be
+   * created (the pending entry then shows why, with Retry and Dismiss).
+   */
+  create(request: CreateVmRequest, options: CreateVmOptions = {}): Promise<VmInfo> {
+    const imageId = request.imageId ?? DEFAULT_IMAGE_ID;
+    const image = findImage(imageId);
+    if (!image) return Promise.reject(new Error(`there is no image “${imageId}” (known: ${this.imageList()})`));
+    const name = request.name?.trim() || undefined;
+    if (name !== undefined && this.takenNames().has(name)) {
+      return Promise.reject(new Error(`there is already a VM called “${name}”`));
+    }
+    const record: PendingRecord = {
+      key: this.nextKey++,
+      request: { ...request, imageId },
+      options,
+      name,
+      imageLabel: image.label,
+      progress: undefined,
+      error: undefined,
+    };
+    return this.attempt(record);
+  }
+
+  /** Tries a failed pending VM again. */
+  retry(key: number): void {
+    const record = this.pendingRecords.get(key);
+    if (!record || record.error === undefined) return;
+    record.error = undefined;
+    record.progress = undefined;
+    this.attempt(record).catch(() => undefined);
+  }
+
+  dismiss(key: number): void {
+    if (this.pendingRecords.delete(key)) this.changed();
+  }
+
+  /** Runs a lifecycle operation; a failure is kept (in plain language) for the VM's list entry. */
+  async run(id: string, action: VmAction): Promise<void> {
+    const coordinator = this.coordinator;
+    this.busyIds.add(id);
+    this.failureTexts.delete(id);
+    this.changed();
+    try {
+      switch (action) {
+        case 'start':
+          await coordinator.start(id);
+          break;
+        case 'pause':
+          await coordinator.pause(id);
+          break;
+        case 'resume':
+          await coordinator.resume(id);
+          break;
+        case 'reset':
+          await coordinator.reset(id);
+          break;
+        case 'stop':
+          await coordinator.stop(id);
+          break;
+        case 'delete':
+          await coordinator.deleteVm(id);
+          break;
+      }
+    } catch (error) {
+      if (coordinator.list().some((vm) => vm.id === id)) {
+        this.failureTexts.set(id, `${capitalize(action)} did not work: ${messageOf(error)}`);
+      }
+      throw error;
+    } finally {
+      this.busyIds.delete(id);
+      this.changed();
+    }
+  }
+
+  /** Changes CPU share and memory budget of a VM (effective at once). */
+  configure(id: string, settings: { cpuWeight: number; cpuCapPercent: number; memoryBudgetMiB: number }): void {
+    try {
+      this.coordinator.setCpu(id, { weight: settings.cpuWeight, capPercent: settings.cpuCapPercent });
+      this.coordinator.setMemoryBudget(id, settings.memoryBudgetMiB);
+      this.failureTexts.delete(id);
+    } catch (error) {
+      this.failureTexts.set(id, `The new settings were not applied: ${messageOf(error)}`);
+    }
+    this.changed();
+  }
+
+  requestFocus(id: string): void {
+    this.focusRequest = { id, seq: ++this.focusSeq };
+    this.changed();
+  }
+
+  dispose(): void {
+    this.subscription.dispose();
+    this.listeners.clear();
+  }
+
+  private async attempt(record: PendingRecord): Promise<VmInfo> {
+    const { request, options } = record;
+    const image = findImage(request.imageId!)!;
+    this.pendingRecords.set(record.key, record);
+    this.changed();
+    let info: VmInfo;
+    try {
+      const spec = await this.images.prepare(image, (progress) => {
+        record.progress = progress;
+        this.changed();
+      });
+      const config = {
+        image: spec,
+        ...(record.name !== undefined && { name: record.name }),
+        ...(request.ramMiB !== undefined && { ramMiB: request.ramMiB }),
+        ...(request.cpuWeight !== undefined && { cpuWeight: request.cpuWeight }),
+        ...(request.cpuCapPercent !== undefined && { cpuCapPercent: request.cpuCapPercent }),
+        ...(request.memoryBudgetMiB !== undefined && { memoryBudgetMiB: request.memoryBudgetMiB }),
+      };
+      info = this.coordinator.createVm(config);
+    } catch (error) {
+      record.error = error instanceof ImageError ? error.message : `The VM could not be created: ${messageOf(error)}`;
+      this.changed();
+      throw new Error(record.error, { cause: error });
+    }
+    this.pendingRecords.delete(record.key);
+    this.imageIds.set(info.id, image.id);
+    if (options.focus) this.focusRequest = { id: info.id, seq: ++this.focusSeq };
+    this.changed();
+    options.onCreated?.(info);
+    if (options.start !== false) {
+      await this.run(info.id, 'start').catch(() => undefined);
+    }
+    return this.coordinator.get(info.id);
+  }
+
+  private imageList(): string {
+    return IMAGES.map((image) => image.id).join(', ');
+  }
+
+  private changed(): void {
+    this.current = this.build();
+    for (const listener of [...this.listeners]) listener();
+  }
+
+  private build(): StoreSnapshot {
+    return {
+      vms: this.coordinator.list(),
+      pending: [...this.pendingRecords.values()].map((record) => ({
+        key: record.key,
+        name: record.name,
+        imageLabel: record.imageLabel,
+        progress: record.progress,
+        error: record.error,
+      })),
+      busy: new Set(this.busyIds),
+      failures: new Map(this.failureTexts),
+      focus: this.focusRequest,
+    };
+  }
+}
+
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function capitalize(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
