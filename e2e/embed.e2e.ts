@@ -6,7 +6,8 @@
  *    says so, and the API still answers;
  *  - in a cross-origin parent that IS isolated: the embed loads (its
  *    document allows cross-origin framing) and is isolated too.
- * Console checks wait for text we typed (TIGHTEN(linux): add the prompt).
+ * The first test boots the real Linux guest in the non-isolated embed; the
+ * others use the synthetic echo guest, which starts at once.
  */
 import { readFile } from 'node:fs/promises';
 import type { Browser, Frame, Page } from 'playwright-core';
@@ -66,11 +67,15 @@ const call = (page: Page, method: string, ...args: unknown[]): Promise<unknown> 
   page.evaluate(([m, a]) => window.tabvisorEmbed!.call(m as string, ...(a as unknown[])), [method, args] as const);
 
 test('in a parent without COOP/COEP: not isolated, message fallback, and the postMessage API works', async () => {
-  const { page, frame } = await openExample(plain, 'image=echo&vm=demo');
+  const { page, frame } = await openExample(plain, 'image=linux&vm=demo');
   expect(await page.evaluate(() => globalThis.crossOriginIsolated)).toBe(false);
   expect(await frame.evaluate(() => globalThis.crossOriginIsolated)).toBe(false);
   const ready = await page.evaluate(() => window.tabvisorEmbed!.ready);
-  expect(ready).toMatchObject({ event: 'ready', isolated: false, channelMode: 'message', vm: { name: 'demo', image: 'echo' } });
+  expect(ready).toMatchObject({ event: 'ready', isolated: false, channelMode: 'message', vm: { name: 'demo', image: 'linux' } });
+  // Linux boots on private memory and reaches its prompt; a command runs over messages.
+  expect(await call(page, 'waitFor', 'demo', 'root@tabvisor:~# ', 180_000)).toBe('root@tabvisor:~# ');
+  await call(page, 'send', 'demo', 'echo $((6*7))-embedded\r');
+  expect(await call(page, 'waitFor', 'demo', /\d+-embedded/, 30_000)).toBe('42-embedded');
 
   // The embed says what is degraded.
   expect(await frame.getByRole('status').textContent()).toBe('Not isolated');

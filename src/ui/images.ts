@@ -28,7 +28,7 @@ export interface CatalogueImage {
 }
 
 const SYNTHETIC_BANNER =
-  'tabvisor synthetic guest: a stand-in until the x86 machine runs here.\r\n' +
+  'tabvisor synthetic guest: a stand-in guest for trying the scheduler.\r\n' +
   'It echoes what you type.\r\n$ ';
 
 export const IMAGES: readonly CatalogueImage[] = [
@@ -67,7 +67,7 @@ export const IMAGES: readonly CatalogueImage[] = [
  * The image new VMs get unless they ask for another.
  * TODO(integration): switch to 'linux' once src/vmm/worker/machine-factory.ts builds the x86 machine.
  */
-export const DEFAULT_IMAGE_ID = 'echo';
+export const DEFAULT_IMAGE_ID = 'linux';
 
 export function findImage(id: string): CatalogueImage | undefined {
   return IMAGES.find((image) => image.id === id);
