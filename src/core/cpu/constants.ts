@@ -127,3 +127,9 @@ export const STOP_SHUTDOWN = 2;
 export const STOP_REQUESTED = 3;
 export const STOP_EXCEPTION = 4;
 export const STOP_HALTED_NOINT = 5;
+
+// --- interrupt shadows (CpuCore.shadow) ---
+/** After STI: external interrupts wait one instruction (SDM Vol. 2B STI). */
+export const SHADOW_STI = 1;
+/** After MOV SS / POP SS: interrupts and debug traps wait one instruction (SDM Vol. 3A 6.8.3). */
+export const SHADOW_MOV_SS = 2;

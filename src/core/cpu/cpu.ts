@@ -66,7 +66,8 @@ export interface CpuState {
   halted: boolean;
   shutdown: boolean;
   interruptLine: boolean;
-  interruptShadow: boolean;
+  /** 0 none, 1 after STI (interrupts wait), 2 after MOV SS / POP SS (interrupts and debug traps wait). */
+  interruptShadow: number;
   singleStepPending: boolean;
   instructionsRetired: number;
   fpu: Record<string, unknown> | null;
@@ -284,7 +285,7 @@ export class Cpu extends CpuCore {
       halted: this.halted,
       shutdown: this.shutdown,
       interruptLine: this.intLine,
-      interruptShadow: this.shadow !== 0,
+      interruptShadow: this.shadow,
       singleStepPending: this.tfArmed,
       instructionsRetired: this.instructionsRetired,
       fpu: this.fpu !== null ? this.fpu.saveState() : null,
@@ -318,7 +319,7 @@ export class Cpu extends CpuCore {
     this.halted = st.halted;
     this.shutdown = st.shutdown;
     this.intLine = st.interruptLine;
-    this.shadow = st.interruptShadow ? 1 : 0;
+    this.shadow = st.interruptShadow === 2 ? 2 : st.interruptShadow ? 1 : 0;
     this.tfArmed = st.singleStepPending;
     this.instructionsRetired = st.instructionsRetired;
     this.pfx = 1;

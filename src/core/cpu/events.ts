@@ -7,7 +7,7 @@
  */
 import type { CpuCore } from './state.ts';
 import {
-  EX_DB, EX_DF, F_IF, F_TF, S_CS, vectorHasErrorCode,
+  EX_DB, EX_DF, F_IF, F_TF, S_CS, SHADOW_MOV_SS, vectorHasErrorCode,
   STOP_EXCEPTION, STOP_HALTED, STOP_HALTED_NOINT, STOP_REQUESTED, STOP_SHUTDOWN,
 } from './constants.ts';
 import { GUEST_FAULT, isDoubleFault } from './exceptions.ts';
@@ -22,6 +22,14 @@ export function serviceEvents(c: CpuCore): boolean {
     c.stopRequested = false;
     c.stopReason = STOP_REQUESTED;
     return true;
+  }
+  if (c.shadow === SHADOW_MOV_SS) {
+    // MOV SS / POP SS: interrupts and debug traps, single-step included, wait
+    // until the next instruction has completed (SDM Vol. 3A 6.8.3), so a
+    // stack switch (MOV SS; MOV ESP) is never split. A pending trap stays armed.
+    c.shadow = 0;
+    c.events = 1;
+    return false;
   }
   if (c.tfArmed) {
     // Single-step trap after the previous instruction.

@@ -1,14 +1,27 @@
 /**
- * The interpreter: decodes and executes ONE instruction per call of step().
- * Decoding is table driven (opcode-table.ts: ModRM presence, LOCK legality);
- * execution is one big switch over the unified 0x000-0x1FF opcode space
- * (0x1xx = 0F xx), with the frequent forms inline and the rest in helpers.
+ * The interpreter: decodes and executes instructions in a run loop.
+ * Decoding is table driven (opcode-table.ts: ModRM presence, LOCK legality).
+ * Execution has two levels over the unified 0x000-0x1FF opcode space
+ * (0x1xx = 0F xx):
+ *  - execute() inlines only the fast paths of the hottest forms (32-bit ALU,
+ *    MOV, PUSH/POP, CALL/RET, Jcc, LEA, MOVZX...) under conditions that make
+ *    them trivially correct (32-bit operand size, flat segments, TLB hit);
+ *  - everything else, including the slow variants of the hot forms, goes
+ *    through one call site `HANDLERS[op](c, op, modrm)`: one small function
+ *    per opcode (family), each complete for all forms of its opcodes.
+ * Why the split (measured): a single function holding every opcode is huge,
+ * so TurboFan compiles it slowly (~100 ms), and each case that first runs
+ * after compilation has no type feedback and deoptimizes the whole loop
+ * ("Insufficient type feedback"), which happened ~15 times during a Linux
+ * boot. The handler table call site is megamorphic from the start, so new
+ * opcodes never deoptimize execute(); only the small handler recompiles.
  * Unknown opcodes and invalid forms raise #UD. All guest faults are thrown as
- * GUEST_FAULT (exceptions.ts) and handled by the run loop (cpu.ts).
+ * GUEST_FAULT (exceptions.ts) and handled by the run loop here.
  */
 import type { CpuCore } from './state.ts';
 import {
   S_CS, S_SS, S_DS, S_ES, S_FS, S_GS, F_CF, F_DF, F_IF, F_VM, F_RF, F_ZF, F_SF, F_AF, F_PF, F_IOPL,
+  SHADOW_MOV_SS,
 } from './constants.ts';
 import { fetch8, fetch16, fetch32, fetchS8, fetchSlow8, jumpTo, getEip } from './fetch.ts';
 import { GUEST_FAULT } from './exceptions.ts';
@@ -109,9 +122,15 @@ function softInt(c: CpuCore, vec: number, isException: boolean): void {
  * Run up to `budget` instructions (fewer when an event stops the run: see
  * c.stopReason). Returns the number of instructions retired. Guest faults
  * are caught here, inside the loop, so the local counters survive them.
+ *
+ * Every inline fast path below either completes its instruction (`continue`)
+ * before touching any state it would have to undo, or falls out of the
+ * switch to the complete handler with nothing consumed past the ModRM/EA.
  */
 export function execute(c: CpuCore, budget: number): number {
   const r = c.regs;
+  const handlers = HANDLERS;
+  const opinfo = OPINFO;
   let done = 0;
   let spent = 0;
   for (;;) {
@@ -129,7 +148,7 @@ export function execute(c: CpuCore, budget: number): number {
         } else {
           op = fetchSlow8(c);
         }
-        let info = OPINFO[op];
+        let info = opinfo[op];
         let prefixed = false;
         if (info >= 0x80) {
           if (op === 0x0f) {
@@ -138,7 +157,7 @@ export function execute(c: CpuCore, budget: number): number {
             op = decodeOpcodeSlow(c, op);
             prefixed = true;
           }
-          info = OPINFO[op];
+          info = opinfo[op];
         }
         let modrm = 0;
         if (info !== 0) {
@@ -174,9 +193,6 @@ export function execute(c: CpuCore, budget: number): number {
         }
         if (prefixed && c.lock) checkLock(c, op, modrm);
         switch (op) {
-          // ---- ALU 00-3F ----
-          case 0x00: case 0x08: case 0x10: case 0x18: case 0x20: case 0x28: case 0x30: case 0x38:
-            aluEbGb(c, op >> 3, modrm); break;
           case 0x01: case 0x09: case 0x21: case 0x29: case 0x31: case 0x39:
             if (modrm >= 0xc0 && c.o32) {
               // 32-bit register forms of ADD/OR/AND/SUB/XOR/CMP inline (hot in compiled code).
@@ -189,12 +205,10 @@ export function execute(c: CpuCore, budget: number): number {
               else { res = op === 0x31 ? a ^ b : op === 0x21 ? a & b : a | b; c.lop = L_LOGIC; }
               c.ldst = a; c.lsrc = b; c.lres = res; c.lsz = 2;
               if (op !== 0x39) r[d] = res;
-            } else {
-              aluEvGv(c, op >> 3, modrm);
+              done++;
+              continue;
             }
             break;
-          case 0x02: case 0x0a: case 0x12: case 0x1a: case 0x22: case 0x2a: case 0x32: case 0x3a:
-            aluGbEb(c, op >> 3, modrm); break;
           case 0x03: case 0x0b: case 0x23: case 0x2b: case 0x33: case 0x3b:
             if (c.o32) {
               const d = (modrm >> 3) & 7;
@@ -206,189 +220,121 @@ export function execute(c: CpuCore, budget: number): number {
               else { res = op === 0x33 ? a ^ b : op === 0x23 ? a & b : a | b; c.lop = L_LOGIC; }
               c.ldst = a; c.lsrc = b; c.lres = res; c.lsz = 2;
               if (op !== 0x3b) r[d] = res;
-            } else {
-              aluGvEv(c, op >> 3, modrm);
+              done++;
+              continue;
             }
             break;
-          case 0x04: case 0x0c: case 0x14: case 0x1c: case 0x24: case 0x2c: case 0x34: case 0x3c:
-            aluALIb(c, op >> 3); break;
-          case 0x05: case 0x0d: case 0x15: case 0x1d: case 0x25: case 0x2d: case 0x35: case 0x3d:
-            aluEAXIz(c, op >> 3); break;
-          // ---- INC/DEC/PUSH/POP r ----
           case 0x40: case 0x41: case 0x42: case 0x43: case 0x44: case 0x45: case 0x46: case 0x47:
-            if (c.o32) r[op & 7] = inc(c, r[op & 7], 2);
-            else setReg16(c, op & 7, inc(c, r[op & 7], 1));
+            if (c.o32) { r[op & 7] = inc(c, r[op & 7], 2); done++; continue; }
             break;
           case 0x48: case 0x49: case 0x4a: case 0x4b: case 0x4c: case 0x4d: case 0x4e: case 0x4f:
-            if (c.o32) r[op & 7] = dec(c, r[op & 7], 2);
-            else setReg16(c, op & 7, dec(c, r[op & 7], 1));
+            if (c.o32) { r[op & 7] = dec(c, r[op & 7], 2); done++; continue; }
             break;
           case 0x50: case 0x51: case 0x52: case 0x53: case 0x54: case 0x55: case 0x56: case 0x57:
-            if (c.o32) {
-              const v = r[op & 7];
+            if (c.o32 && c.ss32 && c.segOkW[S_SS] !== 0) {
               const n = (r[4] - 4) | 0;
-              if (c.ss32 && c.segOkW[S_SS] !== 0) {
-                const lin = (c.segBase[S_SS] + n) | 0;
-                const vp = lin >>> 12;
-                const i = vp & TLB_MASK;
-                if (c.tlbWr[i] === (vp | c.tlbKey) && (lin & 0xfff) <= 0xffc) {
-                  c.dv.setInt32((lin + c.tlbDelta[i]) | 0, v, true);
-                  r[4] = n;
-                  break;
-                }
+              const lin = (c.segBase[S_SS] + n) | 0;
+              const vp = lin >>> 12;
+              const i = vp & TLB_MASK;
+              if (c.tlbWr[i] === (vp | c.tlbKey) && (lin & 0xfff) <= 0xffc) {
+                c.dv.setInt32((lin + c.tlbDelta[i]) | 0, r[op & 7], true);
+                r[4] = n;
+                done++;
+                continue;
               }
-              push32(c, v);
-            } else {
-              push16(c, r[op & 7]);
             }
             break;
           case 0x58: case 0x59: case 0x5a: case 0x5b: case 0x5c: case 0x5d: case 0x5e: case 0x5f:
-            if (c.o32) {
-              if (c.ss32 && c.segOkR[S_SS] !== 0) {
-                const sp = r[4];
-                const lin = (c.segBase[S_SS] + sp) | 0;
-                const vp = lin >>> 12;
-                const i = vp & TLB_MASK;
-                if (c.tlbRd[i] === (vp | c.tlbKey) && (lin & 0xfff) <= 0xffc) {
-                  const v = c.dv.getInt32((lin + c.tlbDelta[i]) | 0, true);
-                  r[4] = (sp + 4) | 0;
-                  r[op & 7] = v;
-                  break;
-                }
+            if (c.o32 && c.ss32 && c.segOkR[S_SS] !== 0) {
+              const sp = r[4];
+              const lin = (c.segBase[S_SS] + sp) | 0;
+              const vp = lin >>> 12;
+              const i = vp & TLB_MASK;
+              if (c.tlbRd[i] === (vp | c.tlbKey) && (lin & 0xfff) <= 0xffc) {
+                const v = c.dv.getInt32((lin + c.tlbDelta[i]) | 0, true);
+                r[4] = (sp + 4) | 0;
+                r[op & 7] = v;
+                done++;
+                continue;
               }
-              r[op & 7] = pop32(c);
-            } else {
-              setReg16(c, op & 7, popV(c));
             }
             break;
-          // ---- Jcc rel8 ----
           case 0x70: case 0x71: case 0x72: case 0x73: case 0x74: case 0x75: case 0x76: case 0x77:
           case 0x78: case 0x79: case 0x7a: case 0x7b: case 0x7c: case 0x7d: case 0x7e: case 0x7f: {
             const q = c.fp;
-            let d: number;
             if (q < c.fpEnd) {
-              d = (c.mem8[q] << 24) >> 24;
+              const d = (c.mem8[q] << 24) >> 24;
               c.fp = q + 1;
-            } else {
-              d = fetchS8(c);
-            }
-            const cc = op & 15;
-            if ((cc === 4 || cc === 5) && c.lop !== 0 ? (c.lres === 0) === (cc === 4) : testCC(c, cc)) {
-              // Short jump inside the cached code page: just move the fetch pointer.
-              const np = c.fp + d;
-              if (c.o32 && np >= c.fpStart && np < c.fpEnd) c.fp = np;
-              else jumpRel(c, d);
-            }
-            break;
-          }
-
-          // ---- group 1 ----
-          case 0x80: case 0x82: aluEImm(c, (modrm >> 3) & 7, modrm, fetch8(c), 0); break;
-          case 0x81: aluEImm(c, (modrm >> 3) & 7, modrm, fetchIz(c), c.o32 ? 2 : 1); break;
-          case 0x83: {
-            const k = (modrm >> 3) & 7;
-            const imm = fetchS8(c);
-            if (modrm >= 0xc0 && c.o32 && (k === 0 || k === 5 || k === 7 || k === 4)) {
-              const d = modrm & 7;
-              const a = r[d];
-              let res: number;
-              if (k === 0) { res = (a + imm) | 0; c.lop = L_ADD; }
-              else if (k === 4) { res = a & imm; c.lop = L_LOGIC; }
-              else { res = (a - imm) | 0; c.lop = L_SUB; }
-              c.ldst = a; c.lsrc = imm; c.lres = res; c.lsz = 2;
-              if (k !== 7) r[d] = res;
-            } else {
-              aluEImm(c, k, modrm, imm, c.o32 ? 2 : 1);
+              const cc = op & 15;
+              if ((cc === 4 || cc === 5) && c.lop !== 0 ? (c.lres === 0) === (cc === 4) : testCC(c, cc)) {
+                // Short jump inside the cached code page: just move the fetch pointer.
+                const np = q + 1 + d;
+                if (c.o32 && np >= c.fpStart && np < c.fpEnd) c.fp = np;
+                else jumpRel(c, d);
+              }
+              done++;
+              continue;
             }
             break;
           }
-          case 0x84: testOp(c, getE8(c, modrm), getReg8(c, (modrm >> 3) & 7), 0); break;
+          case 0x83:
+            if (modrm >= 0xc0 && c.o32) {
+              const k = (modrm >> 3) & 7;
+              const q = c.fp;
+              if ((k === 0 || k === 5 || k === 7 || k === 4) && q < c.fpEnd) {
+                const imm = (c.mem8[q] << 24) >> 24;
+                c.fp = q + 1;
+                const d = modrm & 7;
+                const a = r[d];
+                let res: number;
+                if (k === 0) { res = (a + imm) | 0; c.lop = L_ADD; }
+                else if (k === 4) { res = a & imm; c.lop = L_LOGIC; }
+                else { res = (a - imm) | 0; c.lop = L_SUB; }
+                c.ldst = a; c.lsrc = imm; c.lres = res; c.lsz = 2;
+                if (k !== 7) r[d] = res;
+                done++;
+                continue;
+              }
+            }
+            break;
           case 0x85:
-            if (c.o32) testOp(c, getE32(c, modrm), r[(modrm >> 3) & 7], 2);
-            else testOp(c, getE16(c, modrm), r[(modrm >> 3) & 7], 1);
-            break;
-          case 0x86: {
-            const v = rmwE8(c, modrm);
-            const g = (modrm >> 3) & 7;
-            setE8(c, modrm, getReg8(c, g));
-            setReg8(c, g, v);
-            break;
-          }
-          case 0x87: {
-            const v = rmwEv(c, modrm);
-            const g = (modrm >> 3) & 7;
-            setEv(c, modrm, r[g]);
-            setRegV(c, g, v);
-            break;
-          }
-
-          // ---- MOV ----
-          case 0x88: setE8(c, modrm, getReg8(c, (modrm >> 3) & 7)); break;
-          case 0x89:
-            if (modrm >= 0xc0) {
-              if (c.o32) r[modrm & 7] = r[(modrm >> 3) & 7];
-              else setReg16(c, modrm & 7, r[(modrm >> 3) & 7]);
-            } else if (c.o32) {
-              store32(c, r[(modrm >> 3) & 7]);
-            } else {
-              wr16(c, c.eaSeg, c.ea, r[(modrm >> 3) & 7] & 0xffff);
+            if (c.o32) {
+              const a = modrm >= 0xc0 ? r[modrm & 7] : load32(c);
+              const b = r[(modrm >> 3) & 7];
+              c.lop = L_LOGIC; c.ldst = a; c.lsrc = b; c.lres = a & b; c.lsz = 2;
+              done++;
+              continue;
             }
             break;
-          case 0x8a: setReg8(c, (modrm >> 3) & 7, getE8(c, modrm)); break;
+          case 0x89:
+            if (c.o32) {
+              if (modrm >= 0xc0) r[modrm & 7] = r[(modrm >> 3) & 7];
+              else store32(c, r[(modrm >> 3) & 7]);
+              done++;
+              continue;
+            }
+            break;
           case 0x8b:
-            if (c.o32) r[(modrm >> 3) & 7] = modrm >= 0xc0 ? r[modrm & 7] : load32(c);
-            else setReg16(c, (modrm >> 3) & 7, getE16(c, modrm));
+            if (c.o32) {
+              r[(modrm >> 3) & 7] = modrm >= 0xc0 ? r[modrm & 7] : load32(c);
+              done++;
+              continue;
+            }
             break;
           case 0x8d:
-            if (modrm >= 0xc0) raiseUD(c);
-            setRegV(c, (modrm >> 3) & 7, c.ea);
+            if (c.o32 && modrm < 0xc0) { r[(modrm >> 3) & 7] = c.ea; done++; continue; }
             break;
-          case 0x90: break; // NOP, and F3 90 = PAUSE
-          case 0x98:
-            if (c.o32) r[0] = (r[0] << 16) >> 16;
-            else setReg16(c, 0, (r[0] << 24) >> 24);
-            break;
-          case 0x99:
-            if (c.o32) r[2] = r[0] >> 31;
-            else setReg16(c, 2, (r[0] << 16) >> 31);
-            break;
-          case 0xa1: {
-            const off = c.a32 ? fetch32(c) : fetch16(c);
-            const seg = c.segOvr >= 0 ? c.segOvr : S_DS;
-            if (c.o32) r[0] = rd32(c, seg, off);
-            else setReg16(c, 0, rd16(c, seg, off));
+          case 0xb8: case 0xb9: case 0xba: case 0xbb: case 0xbc: case 0xbd: case 0xbe: case 0xbf: {
+            const q = c.fp;
+            if (c.o32 && q + 4 <= c.fpEnd) {
+              r[op & 7] = c.dv.getInt32(q, true);
+              c.fp = q + 4;
+              done++;
+              continue;
+            }
             break;
           }
-          case 0xa3: {
-            const off = c.a32 ? fetch32(c) : fetch16(c);
-            const seg = c.segOvr >= 0 ? c.segOvr : S_DS;
-            if (c.o32) wr32(c, seg, off, r[0]);
-            else wr16(c, seg, off, r[0] & 0xffff);
-            break;
-          }
-          case 0xa4: case 0xa5: case 0xa6: case 0xa7: case 0xaa: case 0xab: case 0xac: case 0xad: case 0xae: case 0xaf:
-            stringOp(c, op); break;
-          case 0xa8: testOp(c, r[0], fetch8(c), 0); break;
-          case 0xa9:
-            if (c.o32) testOp(c, r[0], fetch32(c), 2);
-            else testOp(c, r[0], fetch16(c), 1);
-            break;
-          case 0xb0: case 0xb1: case 0xb2: case 0xb3: case 0xb4: case 0xb5: case 0xb6: case 0xb7:
-            setReg8(c, op & 7, fetch8(c)); break;
-          case 0xb8: case 0xb9: case 0xba: case 0xbb: case 0xbc: case 0xbd: case 0xbe: case 0xbf:
-            if (c.o32) r[op & 7] = fetch32(c);
-            else setReg16(c, op & 7, fetch16(c));
-            break;
-
-          // ---- shifts ----
-          case 0xc0: { const v = rmwE8(c, modrm); setE8(c, modrm, shiftOp(c, (modrm >> 3) & 7, v, fetch8(c), 0)); break; }
-          case 0xc1: { const v = rmwEv(c, modrm); setEv(c, modrm, shiftOp(c, (modrm >> 3) & 7, v, fetch8(c), c.o32 ? 2 : 1)); break; }
-          case 0xd1: setEv(c, modrm, shiftOp(c, (modrm >> 3) & 7, rmwEv(c, modrm), 1, c.o32 ? 2 : 1)); break;
-          case 0xd3: setEv(c, modrm, shiftOp(c, (modrm >> 3) & 7, rmwEv(c, modrm), r[1] & 0xff, c.o32 ? 2 : 1)); break;
-
-          // ---- near returns / calls / jumps ----
-          case 0xc2: case 0xc3: {
-            const imm = op === 0xc2 ? fetch16(c) : 0;
+          case 0xc3:
             if (c.o32 && c.ss32 && c.segOkR[S_SS] !== 0) {
               // Flat 32-bit stack: pop the return address through the TLB inline.
               const sp = r[4];
@@ -400,99 +346,64 @@ export function execute(c: CpuCore, budget: number): number {
                 const np = (t - c.fpEipBase) | 0;
                 if (np >= c.fpStart && np < c.fpEnd) c.fp = np;
                 else jumpTo(c, t);
-                r[4] = (sp + 4 + imm) | 0;
-                break;
+                r[4] = (sp + 4) | 0;
+                done++;
+                continue;
               }
             }
-            if (c.o32) {
-              jumpTo(c, peek32(c, 0));
-              r[4] = spAdd(c, 4 + imm);
-            } else {
-              jumpTo(c, peek16(c, 0));
-              r[4] = spAdd(c, 2 + imm);
-            }
-            break;
-          }
-          case 0xc6:
-            if ((modrm & 0x38) !== 0) raiseUD(c);
-            setE8(c, modrm, fetch8(c));
-            break;
-          case 0xc7:
-            if ((modrm & 0x38) !== 0) raiseUD(c);
-            setEv(c, modrm, fetchIz(c));
             break;
           case 0xe8: {
-            const d = c.o32 ? fetch32(c) : fetch16(c);
-            const ret = getEip(c);
-            const t = (ret + d) | 0;
-            if (c.o32 && c.ss32 && c.segOkW[S_SS] !== 0) {
+            const q = c.fp;
+            if (c.o32 && c.ss32 && c.segOkW[S_SS] !== 0 && q + 4 <= c.fpEnd) {
               const n = (r[4] - 4) | 0;
               const lin = (c.segBase[S_SS] + n) | 0;
               const vp = lin >>> 12;
               const i = vp & TLB_MASK;
               if (c.tlbWr[i] === (vp | c.tlbKey) && (lin & 0xfff) <= 0xffc) {
+                const ret = (q + 4 + c.fpEipBase) | 0;
+                const t = (ret + c.dv.getInt32(q, true)) | 0;
                 const np = (t - c.fpEipBase) | 0;
                 if (np >= c.fpStart && np < c.fpEnd) c.fp = np;
-                else jumpTo(c, t); // may #GP: nothing written yet
+                else { c.fp = q + 4; jumpTo(c, t); } // may #GP: nothing written yet
                 c.dv.setInt32((lin + c.tlbDelta[i]) | 0, ret, true);
                 r[4] = n;
-                break;
+                done++;
+                continue;
               }
             }
-            if (c.o32) {
-              poke32(c, -4, ret);
-              jumpTo(c, t);
-              r[4] = spAdd(c, -4);
-            } else {
-              poke16(c, -2, ret);
-              jumpTo(c, t & 0xffff);
-              r[4] = spAdd(c, -2);
+            break;
+          }
+          case 0xeb: {
+            const q = c.fp;
+            if (c.o32 && q < c.fpEnd) {
+              const np = q + 1 + ((c.mem8[q] << 24) >> 24);
+              if (np >= c.fpStart && np < c.fpEnd) { c.fp = np; done++; continue; }
             }
-            break;
-          }
-          case 0xe9: jumpRel(c, c.o32 ? fetch32(c) : fetch16(c)); break;
-          case 0xeb: jumpRel(c, fetchS8(c)); break;
-          case 0xf6: group3(c, modrm, 0); break;
-          case 0xf7: group3(c, modrm, c.o32 ? 2 : 1); break;
-          case 0xfe: {
-            const k = (modrm >> 3) & 7;
-            if (k > 1) raiseUD(c);
-            const v = rmwE8(c, modrm);
-            setE8(c, modrm, k === 0 ? inc(c, v, 0) : dec(c, v, 0));
-            break;
-          }
-          case 0xff: group5(c, modrm); break;
-
-          case 0x140: case 0x141: case 0x142: case 0x143: case 0x144: case 0x145: case 0x146: case 0x147:
-          case 0x148: case 0x149: case 0x14a: case 0x14b: case 0x14c: case 0x14d: case 0x14e: case 0x14f: {
-            const v = getEv(c, modrm);
-            if (testCC(c, op & 15)) setRegV(c, (modrm >> 3) & 7, v);
             break;
           }
           case 0x180: case 0x181: case 0x182: case 0x183: case 0x184: case 0x185: case 0x186: case 0x187:
           case 0x188: case 0x189: case 0x18a: case 0x18b: case 0x18c: case 0x18d: case 0x18e: case 0x18f: {
-            const d = c.o32 ? fetch32(c) : fetch16(c);
-            if (testCC(c, op & 15)) jumpRel(c, d);
+            const q = c.fp;
+            if (c.o32 && q + 4 <= c.fpEnd) {
+              const d = c.dv.getInt32(q, true);
+              c.fp = q + 4;
+              if (testCC(c, op & 15)) jumpRel(c, d);
+              done++;
+              continue;
+            }
             break;
           }
-          case 0x190: case 0x191: case 0x192: case 0x193: case 0x194: case 0x195: case 0x196: case 0x197:
-          case 0x198: case 0x199: case 0x19a: case 0x19b: case 0x19c: case 0x19d: case 0x19e: case 0x19f:
-            setE8(c, modrm, testCC(c, op & 15) ? 1 : 0); break;
-          case 0x1a3: bitTest(c, 0, modrm, r[(modrm >> 3) & 7], true); break;
-          case 0x1af: setRegV(c, (modrm >> 3) & 7, imul2(c, r[(modrm >> 3) & 7], getEv(c, modrm), c.o32 ? 2 : 1)); break;
-          case 0x1b1: cmpxchg(c, modrm, c.o32 ? 2 : 1); break;
           case 0x1b6:
-            if (c.o32) r[(modrm >> 3) & 7] = modrm >= 0xc0 ? getReg8(c, modrm & 7) : load8(c);
-            else setRegV(c, (modrm >> 3) & 7, getE8(c, modrm));
+            if (c.o32) {
+              r[(modrm >> 3) & 7] = modrm >= 0xc0 ? getReg8(c, modrm & 7) : load8(c);
+              done++;
+              continue;
+            }
             break;
-          case 0x1b7: setRegV(c, (modrm >> 3) & 7, getE16(c, modrm)); break;
-          case 0x1be: setRegV(c, (modrm >> 3) & 7, (getE8(c, modrm) << 24) >> 24); break;
-          case 0x1bf: setRegV(c, (modrm >> 3) & 7, (getE16(c, modrm) << 16) >> 16); break;
-          case 0x1c1: xadd(c, modrm, c.o32 ? 2 : 1); break;
           default:
-            dispatchCold(c, op, modrm);
-
+            break;
         }
+        handlers[op](c, op, modrm);
         done++;
       }
       return done;
@@ -520,214 +431,400 @@ function decodeOpcodeSlow(c: CpuCore, op: number): number {
   return op;
 }
 
-/** The less frequent opcodes, kept out of execute() so its switch stays small. */
-function dispatchCold(c: CpuCore, op: number, modrm: number): void {
-  const r = c.regs;
-  switch (op) {
-    case 0x11: case 0x19:
-      aluEvGv(c, op >> 3, modrm); break;
-    case 0x13: case 0x1b:
-      aluGvEv(c, op >> 3, modrm); break;
-    case 0x06: pushV(c, c.segSel[S_ES]); break;
-    case 0x0e: pushV(c, c.segSel[S_CS]); break;
-    case 0x16: pushV(c, c.segSel[S_SS]); break;
-    case 0x1e: pushV(c, c.segSel[S_DS]); break;
-    case 0x07: popSeg(c, S_ES); break;
-    case 0x17: popSeg(c, S_SS); break;
-    case 0x1f: popSeg(c, S_DS); break;
-    case 0x27: daa(c); break;
-    case 0x2f: das(c); break;
-    case 0x37: aaa(c); break;
-    case 0x3f: aas(c); break;
+// ======================================================================== handlers
 
-    case 0x60: pusha(c); break;
-    case 0x61: popa(c); break;
-    case 0x62: bound(c, modrm); break;
-    case 0x63: arpl(c, modrm); break;
-    case 0x68: pushV(c, fetchIz(c)); break;
-    case 0x69: {
-      const src = getEv(c, modrm);
-      const imm = fetchIz(c);
-      setRegV(c, (modrm >> 3) & 7, imul2(c, src, imm, c.o32 ? 2 : 1));
-      break;
-    }
-    case 0x6a: pushV(c, fetchS8(c)); break;
-    case 0x6b: {
-      const src = getEv(c, modrm);
-      const imm = fetchS8(c);
-      setRegV(c, (modrm >> 3) & 7, imul2(c, src, imm, c.o32 ? 2 : 1));
-      break;
-    }
-    case 0x6c: case 0x6d: case 0x6e: case 0x6f:
-      stringOp(c, op); break;
+/** One opcode (family): `op` is in the 0x000-0x1FF space, `modrm` decoded (c.ea/c.eaSeg set for memory forms). */
+type Handler = (c: CpuCore, op: number, modrm: number) => void;
 
-    case 0x8c: {
-      const s = (modrm >> 3) & 7;
-      if (s > 5) raiseUD(c);
-      if (modrm >= 0xc0) setRegV(c, modrm & 7, c.segSel[s]);
-      else wr16(c, c.eaSeg, c.ea, c.segSel[s]);
-      break;
-    }
-    case 0x8e: {
-      const s = (modrm >> 3) & 7;
-      if (s === S_CS || s > 5) raiseUD(c);
-      loadSeg(c, s, getE16(c, modrm));
-      if (s === S_SS) { c.shadow = 1; c.events = 1; }
-      break;
-    }
-    case 0x8f: popEv(c, modrm); break;
+const HANDLERS: Handler[] = [];
+for (let i = 0; i < 512; i++) HANDLERS.push(hUD);
 
-    case 0x91: case 0x92: case 0x93: case 0x94: case 0x95: case 0x96: case 0x97: {
-      const n = op & 7;
-      const t = r[n];
-      setRegV(c, n, r[0]);
-      setRegV(c, 0, t);
-      break;
-    }
-    case 0x9a: {
-      const off = fetchIz(c);
-      const sel = fetch16(c);
-      farCall(c, sel, off);
-      break;
-    }
-    case 0x9b: fwait(c); break;
-    case 0x9c: pushf(c); break;
-    case 0x9d: popf(c); break;
-    case 0x9e: setSomeFlags(c, F_SF | F_ZF | F_AF | F_PF | F_CF, (r[0] >> 8) & 0xff); break;
-    case 0x9f: r[0] = (r[0] & ~0xff00) | (((readEflags(c) & 0xd5) | 2) << 8); break;
-    case 0xa0: setReg8(c, 0, rd8(c, c.segOvr >= 0 ? c.segOvr : S_DS, c.a32 ? fetch32(c) : fetch16(c))); break;
-    case 0xa2: wr8(c, c.segOvr >= 0 ? c.segOvr : S_DS, c.a32 ? fetch32(c) : fetch16(c), r[0] & 0xff); break;
-    case 0xd0: setE8(c, modrm, shiftOp(c, (modrm >> 3) & 7, rmwE8(c, modrm), 1, 0)); break;
-    case 0xd2: setE8(c, modrm, shiftOp(c, (modrm >> 3) & 7, rmwE8(c, modrm), r[1] & 0xff, 0)); break;
-    case 0xc4: loadFarPointer(c, modrm, S_ES); break;
-    case 0xc5: loadFarPointer(c, modrm, S_DS); break;
-    case 0xc8: { const size = fetch16(c); enter(c, size, fetch8(c)); break; }
-    case 0xc9: leave(c); break;
-    case 0xca: farRet(c, fetch16(c)); break;
-    case 0xcb: farRet(c, 0); break;
-    case 0xcc: softInt(c, 3, true); break;
-    case 0xcd: softInt(c, fetch8(c), false); break;
-    case 0xce: if (getOF(c) !== 0) softInt(c, 4, true); break;
-    case 0xcf: iret(c); break;
-    case 0xd4: aam(c, fetch8(c)); break;
-    case 0xd5: aad(c, fetch8(c)); break;
-    case 0xd6: r[0] = (r[0] & ~0xff) | (getCF(c) !== 0 ? 0xff : 0); break; // SALC
-    case 0xd7: {
-      const base = c.a32 ? r[3] : r[3] & 0xffff;
-      const off = c.a32 ? (base + (r[0] & 0xff)) | 0 : (base + (r[0] & 0xff)) & 0xffff;
-      setReg8(c, 0, rd8(c, c.segOvr >= 0 ? c.segOvr : S_DS, off));
-      break;
-    }
-    case 0xd8: case 0xd9: case 0xda: case 0xdb: case 0xdc: case 0xdd: case 0xde: case 0xdf:
-      escape(c, op, modrm); break;
-    case 0xe0: case 0xe1: case 0xe2: {
-      const d = fetchS8(c);
-      let cnt: number;
-      if (c.a32) { cnt = (r[1] - 1) | 0; r[1] = cnt; } else { cnt = (r[1] - 1) & 0xffff; setReg16(c, 1, cnt); }
-      let take = cnt !== 0;
-      if (op === 0xe0) take = take && (testCC(c, 4) === false);
-      else if (op === 0xe1) take = take && testCC(c, 4);
-      if (take) jumpRel(c, d);
-      break;
-    }
-    case 0xe3: {
-      const d = fetchS8(c);
-      if ((c.a32 ? r[1] : r[1] & 0xffff) === 0) jumpRel(c, d);
-      break;
-    }
-    case 0xe4: setReg8(c, 0, portIn(c, fetch8(c), 1)); break;
-    case 0xe5: { const p = fetch8(c); if (c.o32) r[0] = portIn(c, p, 4); else setReg16(c, 0, portIn(c, p, 2)); break; }
-    case 0xe6: portOut(c, fetch8(c), 1, r[0]); break;
-    case 0xe7: portOut(c, fetch8(c), c.o32 ? 4 : 2, r[0]); break;
-    case 0xec: setReg8(c, 0, portIn(c, r[2] & 0xffff, 1)); break;
-    case 0xed: if (c.o32) r[0] = portIn(c, r[2] & 0xffff, 4); else setReg16(c, 0, portIn(c, r[2] & 0xffff, 2)); break;
-    case 0xee: portOut(c, r[2] & 0xffff, 1, r[0]); break;
-    case 0xef: portOut(c, r[2] & 0xffff, c.o32 ? 4 : 2, r[0]); break;
-    case 0xea: {
-      const off = fetchIz(c);
-      farJmp(c, fetch16(c), off);
-      break;
-    }
-    case 0xf1: // INT1 / ICEBP: #DB as a trap, without the gate DPL check
-      if (c.trapExceptions) raiseTrap(c, 1);
-      deliverInterrupt(c, 1, -1, false, 0);
-      c.tfArmed = false;
-      break;
-    case 0xf4:
-      requireCpl0(c);
-      c.halted = true;
-      c.events = 1;
-      break;
-    case 0xf5: setSomeFlags(c, F_CF, getCF(c) ^ 1); break;
-    case 0xf8: setSomeFlags(c, F_CF, 0); break;
-    case 0xf9: setSomeFlags(c, F_CF, F_CF); break;
-    case 0xfa: cli(c); break;
-    case 0xfb: sti(c); break;
-    case 0xfc: c.flags &= ~F_DF; break;
-    case 0xfd: c.flags |= F_DF; break;
-    // ================= 0F xx =================
-    case 0x100: group6(c, modrm); break;
-    case 0x101: group7(c, modrm); break;
-    case 0x102: { const v = lar(c, getE16(c, modrm)); if (getZFset(c)) setRegV(c, (modrm >> 3) & 7, c.o32 ? v : v & 0xff00); break; }
-    case 0x103: { const v = lsl(c, getE16(c, modrm)); if (getZFset(c)) setRegV(c, (modrm >> 3) & 7, v); break; }
-    case 0x106: clts(c); break;
-    case 0x108: case 0x109: requireCpl0(c); break; // INVD / WBINVD: no caches to manage
-    case 0x118: case 0x119: case 0x11a: case 0x11b: case 0x11c: case 0x11d: case 0x11e: case 0x11f:
-      break; // hint NOPs (incl. F3 0F 1E FB ENDBR32): ModRM decoded, nothing accessed
-    case 0x120: r[modrm & 7] = movFromCr(c, (modrm >> 3) & 7); break;
-    case 0x121: r[modrm & 7] = movFromDr(c, (modrm >> 3) & 7); break;
-    case 0x122: movToCr(c, (modrm >> 3) & 7, r[modrm & 7]); break;
-    case 0x123: movToDr(c, (modrm >> 3) & 7, r[modrm & 7]); break;
-    case 0x130: requireCpl0(c); wrmsr(c); break;
-    case 0x131: rdtsc(c); break;
-    case 0x132: requireCpl0(c); rdmsr(c); break;
-    case 0x133: // RDPMC: no counters; #GP like an unsupported counter index
-      raiseGP(c, 0);
-      break;
-    case 0x134: sysenter(c); break;
-    case 0x135: sysexit(c); break;
-    case 0x1a0: pushV(c, c.segSel[S_FS]); break;
-    case 0x1a1: popSeg(c, S_FS); break;
-    case 0x1a2: cpuid(c); break;
-    case 0x1a4: case 0x1a5: case 0x1ac: case 0x1ad: {
-      const sz = c.o32 ? 2 : 1;
-      const v = rmwEv(c, modrm);
-      const cnt = (op & 1) === 0 ? fetch8(c) : r[1] & 0xff;
-      const src = r[(modrm >> 3) & 7];
-      setEv(c, modrm, op < 0x1ac ? shld(c, v, src, cnt, sz) : shrd(c, v, src, cnt, sz));
-      break;
-    }
-    case 0x1a8: pushV(c, c.segSel[S_GS]); break;
-    case 0x1a9: popSeg(c, S_GS); break;
-    case 0x1ab: bitTest(c, 1, modrm, r[(modrm >> 3) & 7], true); break;
-    case 0x1ae: fxsaveRestore(c, modrm); break;
-    case 0x1b0: cmpxchg(c, modrm, 0); break;
-    case 0x1b2: loadFarPointer(c, modrm, S_SS); break;
-    case 0x1b3: bitTest(c, 2, modrm, r[(modrm >> 3) & 7], true); break;
-    case 0x1b4: loadFarPointer(c, modrm, S_FS); break;
-    case 0x1b5: loadFarPointer(c, modrm, S_GS); break;
-    case 0x1ba: {
-      const k = (modrm >> 3) & 7;
-      if (k < 4) raiseUD(c);
-      bitTest(c, k - 4, modrm, fetch8(c), false);
-      break;
-    }
-    case 0x1bb: bitTest(c, 3, modrm, r[(modrm >> 3) & 7], true); break;
-    case 0x1bc: bitScan(c, (modrm >> 3) & 7, getEv(c, modrm), false); break;
-    case 0x1bd: bitScan(c, (modrm >> 3) & 7, getEv(c, modrm), true); break;
-    case 0x1c0: xadd(c, modrm, 0); break;
-    case 0x1c7:
-      if (((modrm >> 3) & 7) !== 1) raiseUD(c);
-      cmpxchg8b(c, modrm);
-      break;
-    case 0x1c8: case 0x1c9: case 0x1ca: case 0x1cb: case 0x1cc: case 0x1cd: case 0x1ce: case 0x1cf:
-      if (c.o32) r[op & 7] = bswap(r[op & 7]);
-      else setReg16(c, op & 7, 0); // 16-bit BSWAP is undefined; P6 yields 0
-      break;
-    default:
-      raiseUD(c); // includes 0F 0B UD2, 0F B9 UD1, 0F AA RSM (no SMM), 0F 0D, 3DNow!/MMX/SSE
-  }
+function def(h: Handler, ...ops: number[]): void {
+  for (const op of ops) HANDLERS[op] = h;
 }
+
+function range(first: number, count: number): number[] {
+  return Array.from({ length: count }, (_, k) => first + k);
+}
+
+function hUD(c: CpuCore): void {
+  raiseUD(c); // includes 0F 0B UD2, 0F B9 UD1, 0F AA RSM (no SMM), 0F 0D, 3DNow!/MMX/SSE
+}
+
+// ---- ALU 00-3F ----
+def((c, op, modrm) => aluEbGb(c, op >> 3, modrm), 0x00, 0x08, 0x10, 0x18, 0x20, 0x28, 0x30, 0x38);
+def((c, op, modrm) => aluEvGv(c, op >> 3, modrm), 0x01, 0x09, 0x11, 0x19, 0x21, 0x29, 0x31, 0x39);
+def((c, op, modrm) => aluGbEb(c, op >> 3, modrm), 0x02, 0x0a, 0x12, 0x1a, 0x22, 0x2a, 0x32, 0x3a);
+def((c, op, modrm) => aluGvEv(c, op >> 3, modrm), 0x03, 0x0b, 0x13, 0x1b, 0x23, 0x2b, 0x33, 0x3b);
+def((c, op) => aluALIb(c, op >> 3), 0x04, 0x0c, 0x14, 0x1c, 0x24, 0x2c, 0x34, 0x3c);
+def((c, op) => aluEAXIz(c, op >> 3), 0x05, 0x0d, 0x15, 0x1d, 0x25, 0x2d, 0x35, 0x3d);
+// PUSH ES/CS/SS/DS and POP ES/SS/DS: the segment number is op >> 3.
+def((c, op) => pushV(c, c.segSel[op >> 3]), 0x06, 0x0e, 0x16, 0x1e);
+def((c, op) => popSeg(c, op >> 3), 0x07, 0x17, 0x1f);
+def((c) => daa(c), 0x27);
+def((c) => das(c), 0x2f);
+def((c) => aaa(c), 0x37);
+def((c) => aas(c), 0x3f);
+
+// ---- INC/DEC/PUSH/POP r ----
+def((c, op) => {
+  const r = c.regs;
+  if (c.o32) r[op & 7] = inc(c, r[op & 7], 2);
+  else setReg16(c, op & 7, inc(c, r[op & 7], 1));
+}, ...range(0x40, 8));
+def((c, op) => {
+  const r = c.regs;
+  if (c.o32) r[op & 7] = dec(c, r[op & 7], 2);
+  else setReg16(c, op & 7, dec(c, r[op & 7], 1));
+}, ...range(0x48, 8));
+def((c, op) => {
+  if (c.o32) push32(c, c.regs[op & 7]);
+  else push16(c, c.regs[op & 7]);
+}, ...range(0x50, 8));
+def((c, op) => {
+  if (c.o32) c.regs[op & 7] = pop32(c);
+  else setReg16(c, op & 7, popV(c));
+}, ...range(0x58, 8));
+
+def((c) => pusha(c), 0x60);
+def((c) => popa(c), 0x61);
+def((c, _op, modrm) => bound(c, modrm), 0x62);
+def((c, _op, modrm) => arpl(c, modrm), 0x63);
+def((c) => pushV(c, fetchIz(c)), 0x68);
+def((c, _op, modrm) => {
+  const src = getEv(c, modrm);
+  const imm = fetchIz(c);
+  setRegV(c, (modrm >> 3) & 7, imul2(c, src, imm, c.o32 ? 2 : 1));
+}, 0x69);
+def((c) => pushV(c, fetchS8(c)), 0x6a);
+def((c, _op, modrm) => {
+  const src = getEv(c, modrm);
+  const imm = fetchS8(c);
+  setRegV(c, (modrm >> 3) & 7, imul2(c, src, imm, c.o32 ? 2 : 1));
+}, 0x6b);
+def((c, op) => stringOp(c, op), 0x6c, 0x6d, 0x6e, 0x6f, 0xa4, 0xa5, 0xa6, 0xa7, 0xaa, 0xab, 0xac, 0xad, 0xae, 0xaf);
+
+// ---- Jcc ----
+def((c, op) => {
+  const d = fetchS8(c);
+  if (testCC(c, op & 15)) jumpRel(c, d);
+}, ...range(0x70, 16));
+def((c, op) => {
+  const d = c.o32 ? fetch32(c) : fetch16(c);
+  if (testCC(c, op & 15)) jumpRel(c, d);
+}, ...range(0x180, 16));
+
+// ---- group 1, TEST, XCHG ----
+def((c, _op, modrm) => aluEImm(c, (modrm >> 3) & 7, modrm, fetch8(c), 0), 0x80, 0x82);
+def((c, _op, modrm) => aluEImm(c, (modrm >> 3) & 7, modrm, fetchIz(c), c.o32 ? 2 : 1), 0x81);
+def((c, _op, modrm) => aluEImm(c, (modrm >> 3) & 7, modrm, fetchS8(c), c.o32 ? 2 : 1), 0x83);
+def((c, _op, modrm) => testOp(c, getE8(c, modrm), getReg8(c, (modrm >> 3) & 7), 0), 0x84);
+def((c, _op, modrm) => {
+  if (c.o32) testOp(c, getE32(c, modrm), c.regs[(modrm >> 3) & 7], 2);
+  else testOp(c, getE16(c, modrm), c.regs[(modrm >> 3) & 7], 1);
+}, 0x85);
+def((c, _op, modrm) => {
+  const v = rmwE8(c, modrm);
+  const g = (modrm >> 3) & 7;
+  setE8(c, modrm, getReg8(c, g));
+  setReg8(c, g, v);
+}, 0x86);
+def((c, _op, modrm) => {
+  const v = rmwEv(c, modrm);
+  const g = (modrm >> 3) & 7;
+  setEv(c, modrm, c.regs[g]);
+  setRegV(c, g, v);
+}, 0x87);
+
+// ---- MOV ----
+def((c, _op, modrm) => setE8(c, modrm, getReg8(c, (modrm >> 3) & 7)), 0x88);
+def((c, _op, modrm) => {
+  const r = c.regs;
+  if (modrm >= 0xc0) {
+    if (c.o32) r[modrm & 7] = r[(modrm >> 3) & 7];
+    else setReg16(c, modrm & 7, r[(modrm >> 3) & 7]);
+  } else if (c.o32) {
+    store32(c, r[(modrm >> 3) & 7]);
+  } else {
+    wr16(c, c.eaSeg, c.ea, r[(modrm >> 3) & 7] & 0xffff);
+  }
+}, 0x89);
+def((c, _op, modrm) => setReg8(c, (modrm >> 3) & 7, getE8(c, modrm)), 0x8a);
+def((c, _op, modrm) => {
+  if (c.o32) c.regs[(modrm >> 3) & 7] = modrm >= 0xc0 ? c.regs[modrm & 7] : load32(c);
+  else setReg16(c, (modrm >> 3) & 7, getE16(c, modrm));
+}, 0x8b);
+def((c, _op, modrm) => {
+  const s = (modrm >> 3) & 7;
+  if (s > 5) raiseUD(c);
+  if (modrm >= 0xc0) setRegV(c, modrm & 7, c.segSel[s]);
+  else wr16(c, c.eaSeg, c.ea, c.segSel[s]);
+}, 0x8c);
+def((c, _op, modrm) => {
+  if (modrm >= 0xc0) raiseUD(c);
+  setRegV(c, (modrm >> 3) & 7, c.ea);
+}, 0x8d);
+def((c, _op, modrm) => {
+  const s = (modrm >> 3) & 7;
+  if (s === S_CS || s > 5) raiseUD(c);
+  loadSeg(c, s, getE16(c, modrm));
+  if (s === S_SS) { c.shadow = SHADOW_MOV_SS; c.events = 1; }
+}, 0x8e);
+def((c, _op, modrm) => popEv(c, modrm), 0x8f);
+
+def(() => { /* NOP, and F3 90 = PAUSE */ }, 0x90);
+def((c, op) => {
+  const r = c.regs;
+  const n = op & 7;
+  const t = r[n];
+  setRegV(c, n, r[0]);
+  setRegV(c, 0, t);
+}, ...range(0x91, 7));
+def((c) => {
+  const r = c.regs;
+  if (c.o32) r[0] = (r[0] << 16) >> 16;
+  else setReg16(c, 0, (r[0] << 24) >> 24);
+}, 0x98);
+def((c) => {
+  const r = c.regs;
+  if (c.o32) r[2] = r[0] >> 31;
+  else setReg16(c, 2, (r[0] << 16) >> 31);
+}, 0x99);
+def((c) => {
+  const off = fetchIz(c);
+  const sel = fetch16(c);
+  farCall(c, sel, off);
+}, 0x9a);
+def((c) => fwait(c), 0x9b);
+def((c) => pushf(c), 0x9c);
+def((c) => popf(c), 0x9d);
+def((c) => setSomeFlags(c, F_SF | F_ZF | F_AF | F_PF | F_CF, (c.regs[0] >> 8) & 0xff), 0x9e);
+def((c) => { c.regs[0] = (c.regs[0] & ~0xff00) | (((readEflags(c) & 0xd5) | 2) << 8); }, 0x9f);
+
+// ---- MOV moffs, TEST A, MOV r imm ----
+def((c) => setReg8(c, 0, rd8(c, c.segOvr >= 0 ? c.segOvr : S_DS, c.a32 ? fetch32(c) : fetch16(c))), 0xa0);
+def((c) => {
+  const off = c.a32 ? fetch32(c) : fetch16(c);
+  const seg = c.segOvr >= 0 ? c.segOvr : S_DS;
+  if (c.o32) c.regs[0] = rd32(c, seg, off);
+  else setReg16(c, 0, rd16(c, seg, off));
+}, 0xa1);
+def((c) => wr8(c, c.segOvr >= 0 ? c.segOvr : S_DS, c.a32 ? fetch32(c) : fetch16(c), c.regs[0] & 0xff), 0xa2);
+def((c) => {
+  const off = c.a32 ? fetch32(c) : fetch16(c);
+  const seg = c.segOvr >= 0 ? c.segOvr : S_DS;
+  if (c.o32) wr32(c, seg, off, c.regs[0]);
+  else wr16(c, seg, off, c.regs[0] & 0xffff);
+}, 0xa3);
+def((c) => testOp(c, c.regs[0], fetch8(c), 0), 0xa8);
+def((c) => {
+  if (c.o32) testOp(c, c.regs[0], fetch32(c), 2);
+  else testOp(c, c.regs[0], fetch16(c), 1);
+}, 0xa9);
+def((c, op) => setReg8(c, op & 7, fetch8(c)), ...range(0xb0, 8));
+def((c, op) => {
+  if (c.o32) c.regs[op & 7] = fetch32(c);
+  else setReg16(c, op & 7, fetch16(c));
+}, ...range(0xb8, 8));
+
+// ---- shifts ----
+def((c, _op, modrm) => { const v = rmwE8(c, modrm); setE8(c, modrm, shiftOp(c, (modrm >> 3) & 7, v, fetch8(c), 0)); }, 0xc0);
+def((c, _op, modrm) => { const v = rmwEv(c, modrm); setEv(c, modrm, shiftOp(c, (modrm >> 3) & 7, v, fetch8(c), c.o32 ? 2 : 1)); }, 0xc1);
+def((c, _op, modrm) => setE8(c, modrm, shiftOp(c, (modrm >> 3) & 7, rmwE8(c, modrm), 1, 0)), 0xd0);
+def((c, _op, modrm) => setEv(c, modrm, shiftOp(c, (modrm >> 3) & 7, rmwEv(c, modrm), 1, c.o32 ? 2 : 1)), 0xd1);
+def((c, _op, modrm) => setE8(c, modrm, shiftOp(c, (modrm >> 3) & 7, rmwE8(c, modrm), c.regs[1] & 0xff, 0)), 0xd2);
+def((c, _op, modrm) => setEv(c, modrm, shiftOp(c, (modrm >> 3) & 7, rmwEv(c, modrm), c.regs[1] & 0xff, c.o32 ? 2 : 1)), 0xd3);
+
+// ---- near returns / calls / jumps, far control flow, interrupts ----
+def((c, op) => {
+  const imm = op === 0xc2 ? fetch16(c) : 0;
+  if (c.o32) {
+    jumpTo(c, peek32(c, 0));
+    c.regs[4] = spAdd(c, 4 + imm);
+  } else {
+    jumpTo(c, peek16(c, 0));
+    c.regs[4] = spAdd(c, 2 + imm);
+  }
+}, 0xc2, 0xc3);
+def((c, _op, modrm) => loadFarPointer(c, modrm, S_ES), 0xc4);
+def((c, _op, modrm) => loadFarPointer(c, modrm, S_DS), 0xc5);
+def((c, _op, modrm) => {
+  if ((modrm & 0x38) !== 0) raiseUD(c);
+  setE8(c, modrm, fetch8(c));
+}, 0xc6);
+def((c, _op, modrm) => {
+  if ((modrm & 0x38) !== 0) raiseUD(c);
+  setEv(c, modrm, fetchIz(c));
+}, 0xc7);
+def((c) => { const size = fetch16(c); enter(c, size, fetch8(c)); }, 0xc8);
+def((c) => leave(c), 0xc9);
+def((c) => farRet(c, fetch16(c)), 0xca);
+def((c) => farRet(c, 0), 0xcb);
+def((c) => softInt(c, 3, true), 0xcc);
+def((c) => softInt(c, fetch8(c), false), 0xcd);
+def((c) => { if (getOF(c) !== 0) softInt(c, 4, true); }, 0xce);
+def((c) => iret(c), 0xcf);
+def((c) => aam(c, fetch8(c)), 0xd4);
+def((c) => aad(c, fetch8(c)), 0xd5);
+def((c) => { c.regs[0] = (c.regs[0] & ~0xff) | (getCF(c) !== 0 ? 0xff : 0); }, 0xd6); // SALC
+def((c) => {
+  const r = c.regs;
+  const base = c.a32 ? r[3] : r[3] & 0xffff;
+  const off = c.a32 ? (base + (r[0] & 0xff)) | 0 : (base + (r[0] & 0xff)) & 0xffff;
+  setReg8(c, 0, rd8(c, c.segOvr >= 0 ? c.segOvr : S_DS, off));
+}, 0xd7);
+def((c, op, modrm) => escape(c, op, modrm), ...range(0xd8, 8));
+def((c, op) => {
+  const r = c.regs;
+  const d = fetchS8(c);
+  let cnt: number;
+  if (c.a32) { cnt = (r[1] - 1) | 0; r[1] = cnt; } else { cnt = (r[1] - 1) & 0xffff; setReg16(c, 1, cnt); }
+  let take = cnt !== 0;
+  if (op === 0xe0) take = take && (testCC(c, 4) === false);
+  else if (op === 0xe1) take = take && testCC(c, 4);
+  if (take) jumpRel(c, d);
+}, 0xe0, 0xe1, 0xe2);
+def((c) => {
+  const d = fetchS8(c);
+  if ((c.a32 ? c.regs[1] : c.regs[1] & 0xffff) === 0) jumpRel(c, d);
+}, 0xe3);
+def((c) => setReg8(c, 0, portIn(c, fetch8(c), 1)), 0xe4);
+def((c) => { const p = fetch8(c); if (c.o32) c.regs[0] = portIn(c, p, 4); else setReg16(c, 0, portIn(c, p, 2)); }, 0xe5);
+def((c) => portOut(c, fetch8(c), 1, c.regs[0]), 0xe6);
+def((c) => portOut(c, fetch8(c), c.o32 ? 4 : 2, c.regs[0]), 0xe7);
+def((c) => {
+  const r = c.regs;
+  const d = c.o32 ? fetch32(c) : fetch16(c);
+  const ret = getEip(c);
+  const t = (ret + d) | 0;
+  if (c.o32) {
+    poke32(c, -4, ret);
+    jumpTo(c, t);
+    r[4] = spAdd(c, -4);
+  } else {
+    poke16(c, -2, ret);
+    jumpTo(c, t & 0xffff);
+    r[4] = spAdd(c, -2);
+  }
+}, 0xe8);
+def((c) => jumpRel(c, c.o32 ? fetch32(c) : fetch16(c)), 0xe9);
+def((c) => {
+  const off = fetchIz(c);
+  farJmp(c, fetch16(c), off);
+}, 0xea);
+def((c) => jumpRel(c, fetchS8(c)), 0xeb);
+def((c) => setReg8(c, 0, portIn(c, c.regs[2] & 0xffff, 1)), 0xec);
+def((c) => {
+  if (c.o32) c.regs[0] = portIn(c, c.regs[2] & 0xffff, 4);
+  else setReg16(c, 0, portIn(c, c.regs[2] & 0xffff, 2));
+}, 0xed);
+def((c) => portOut(c, c.regs[2] & 0xffff, 1, c.regs[0]), 0xee);
+def((c) => portOut(c, c.regs[2] & 0xffff, c.o32 ? 4 : 2, c.regs[0]), 0xef);
+def((c) => {
+  // INT1 / ICEBP: #DB as a trap, without the gate DPL check
+  if (c.trapExceptions) raiseTrap(c, 1);
+  deliverInterrupt(c, 1, -1, false, 0);
+  c.tfArmed = false;
+}, 0xf1);
+def((c) => {
+  requireCpl0(c);
+  c.halted = true;
+  c.events = 1;
+}, 0xf4);
+def((c) => setSomeFlags(c, F_CF, getCF(c) ^ 1), 0xf5);
+def((c, _op, modrm) => group3(c, modrm, 0), 0xf6);
+def((c, _op, modrm) => group3(c, modrm, c.o32 ? 2 : 1), 0xf7);
+def((c) => setSomeFlags(c, F_CF, 0), 0xf8);
+def((c) => setSomeFlags(c, F_CF, F_CF), 0xf9);
+def((c) => cli(c), 0xfa);
+def((c) => sti(c), 0xfb);
+def((c) => { c.flags &= ~F_DF; }, 0xfc);
+def((c) => { c.flags |= F_DF; }, 0xfd);
+def((c, _op, modrm) => {
+  const k = (modrm >> 3) & 7;
+  if (k > 1) raiseUD(c);
+  const v = rmwE8(c, modrm);
+  setE8(c, modrm, k === 0 ? inc(c, v, 0) : dec(c, v, 0));
+}, 0xfe);
+def((c, _op, modrm) => group5(c, modrm), 0xff);
+
+// ================= 0F xx =================
+def((c, _op, modrm) => group6(c, modrm), 0x100);
+def((c, _op, modrm) => group7(c, modrm), 0x101);
+def((c, _op, modrm) => {
+  const v = lar(c, getE16(c, modrm));
+  if (getZFset(c)) setRegV(c, (modrm >> 3) & 7, c.o32 ? v : v & 0xff00);
+}, 0x102);
+def((c, _op, modrm) => {
+  const v = lsl(c, getE16(c, modrm));
+  if (getZFset(c)) setRegV(c, (modrm >> 3) & 7, v);
+}, 0x103);
+def((c) => clts(c), 0x106);
+def((c) => requireCpl0(c), 0x108, 0x109); // INVD / WBINVD: no caches to manage
+// hint NOPs (incl. F3 0F 1E FB ENDBR32): ModRM decoded, nothing accessed
+def(() => { /* nothing */ }, ...range(0x118, 8));
+def((c, _op, modrm) => { c.regs[modrm & 7] = movFromCr(c, (modrm >> 3) & 7); }, 0x120);
+def((c, _op, modrm) => { c.regs[modrm & 7] = movFromDr(c, (modrm >> 3) & 7); }, 0x121);
+def((c, _op, modrm) => movToCr(c, (modrm >> 3) & 7, c.regs[modrm & 7]), 0x122);
+def((c, _op, modrm) => movToDr(c, (modrm >> 3) & 7, c.regs[modrm & 7]), 0x123);
+def((c) => { requireCpl0(c); wrmsr(c); }, 0x130);
+def((c) => rdtsc(c), 0x131);
+def((c) => { requireCpl0(c); rdmsr(c); }, 0x132);
+def((c) => raiseGP(c, 0), 0x133); // RDPMC: no counters; #GP like an unsupported counter index
+def((c) => sysenter(c), 0x134);
+def((c) => sysexit(c), 0x135);
+def((c, op, modrm) => {
+  const v = getEv(c, modrm);
+  if (testCC(c, op & 15)) setRegV(c, (modrm >> 3) & 7, v);
+}, ...range(0x140, 16));
+def((c, op, modrm) => setE8(c, modrm, testCC(c, op & 15) ? 1 : 0), ...range(0x190, 16));
+def((c) => pushV(c, c.segSel[S_FS]), 0x1a0);
+def((c) => popSeg(c, S_FS), 0x1a1);
+def((c) => cpuid(c), 0x1a2);
+def((c, _op, modrm) => bitTest(c, 0, modrm, c.regs[(modrm >> 3) & 7], true), 0x1a3);
+def((c, op, modrm) => {
+  const sz = c.o32 ? 2 : 1;
+  const v = rmwEv(c, modrm);
+  const cnt = (op & 1) === 0 ? fetch8(c) : c.regs[1] & 0xff;
+  const src = c.regs[(modrm >> 3) & 7];
+  setEv(c, modrm, op < 0x1ac ? shld(c, v, src, cnt, sz) : shrd(c, v, src, cnt, sz));
+}, 0x1a4, 0x1a5, 0x1ac, 0x1ad);
+def((c) => pushV(c, c.segSel[S_GS]), 0x1a8);
+def((c) => popSeg(c, S_GS), 0x1a9);
+def((c, _op, modrm) => bitTest(c, 1, modrm, c.regs[(modrm >> 3) & 7], true), 0x1ab);
+def((c, _op, modrm) => fxsaveRestore(c, modrm), 0x1ae);
+def((c, _op, modrm) => setRegV(c, (modrm >> 3) & 7, imul2(c, c.regs[(modrm >> 3) & 7], getEv(c, modrm), c.o32 ? 2 : 1)), 0x1af);
+def((c, _op, modrm) => cmpxchg(c, modrm, 0), 0x1b0);
+def((c, _op, modrm) => cmpxchg(c, modrm, c.o32 ? 2 : 1), 0x1b1);
+def((c, _op, modrm) => loadFarPointer(c, modrm, S_SS), 0x1b2);
+def((c, _op, modrm) => bitTest(c, 2, modrm, c.regs[(modrm >> 3) & 7], true), 0x1b3);
+def((c, _op, modrm) => loadFarPointer(c, modrm, S_FS), 0x1b4);
+def((c, _op, modrm) => loadFarPointer(c, modrm, S_GS), 0x1b5);
+def((c, _op, modrm) => {
+  if (c.o32) c.regs[(modrm >> 3) & 7] = modrm >= 0xc0 ? getReg8(c, modrm & 7) : load8(c);
+  else setRegV(c, (modrm >> 3) & 7, getE8(c, modrm));
+}, 0x1b6);
+def((c, _op, modrm) => setRegV(c, (modrm >> 3) & 7, getE16(c, modrm)), 0x1b7);
+def((c, _op, modrm) => {
+  const k = (modrm >> 3) & 7;
+  if (k < 4) raiseUD(c);
+  bitTest(c, k - 4, modrm, fetch8(c), false);
+}, 0x1ba);
+def((c, _op, modrm) => bitTest(c, 3, modrm, c.regs[(modrm >> 3) & 7], true), 0x1bb);
+def((c, _op, modrm) => bitScan(c, (modrm >> 3) & 7, getEv(c, modrm), false), 0x1bc);
+def((c, _op, modrm) => bitScan(c, (modrm >> 3) & 7, getEv(c, modrm), true), 0x1bd);
+def((c, _op, modrm) => setRegV(c, (modrm >> 3) & 7, (getE8(c, modrm) << 24) >> 24), 0x1be);
+def((c, _op, modrm) => setRegV(c, (modrm >> 3) & 7, (getE16(c, modrm) << 16) >> 16), 0x1bf);
+def((c, _op, modrm) => xadd(c, modrm, 0), 0x1c0);
+def((c, _op, modrm) => xadd(c, modrm, c.o32 ? 2 : 1), 0x1c1);
+def((c, _op, modrm) => {
+  if (((modrm >> 3) & 7) !== 1) raiseUD(c);
+  cmpxchg8b(c, modrm);
+}, 0x1c7);
+def((c, op) => {
+  if (c.o32) c.regs[op & 7] = bswap(c.regs[op & 7]);
+  else setReg16(c, op & 7, 0); // 16-bit BSWAP is undefined; P6 yields 0
+}, ...range(0x1c8, 8));
 
 function getZFset(c: CpuCore): boolean {
   materialize(c);
@@ -738,7 +835,7 @@ function popSeg(c: CpuCore, s: number): void {
   const v = c.o32 ? peek32(c, 0) : peek16(c, 0);
   loadSeg(c, s, v & 0xffff);
   c.regs[4] = spAdd(c, c.o32 ? 4 : 2);
-  if (s === S_SS) { c.shadow = 1; c.events = 1; }
+  if (s === S_SS) { c.shadow = SHADOW_MOV_SS; c.events = 1; }
 }
 
 /** POP r/m: ESP is incremented before the destination address is used (SDM POP). */
@@ -773,7 +870,7 @@ function loadFarPointer(c: CpuCore, modrm: number, s: number): void {
   const sel = rd16(c, seg, c.a32 ? (ea + w) | 0 : (ea + w) & 0xffff);
   loadSeg(c, s, sel);
   setRegV(c, (modrm >> 3) & 7, off);
-  if (s === S_SS) { c.shadow = 1; c.events = 1; }
+  if (s === S_SS) { c.shadow = SHADOW_MOV_SS; c.events = 1; }
 }
 
 function pushf(c: CpuCore): void {

@@ -146,7 +146,7 @@ export class CpuCore {
   events = 0;
   intLine = false;
   stopRequested = false;
-  /** Interrupts (and single-step) are inhibited for one instruction after STI / MOV SS / POP SS. */
+  /** 0, SHADOW_STI (interrupts wait one instruction) or SHADOW_MOV_SS (interrupts and debug traps wait). */
   shadow = 0;
   /** Single-step trap pending after the current instruction. */
   tfArmed = false;

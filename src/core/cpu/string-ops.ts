@@ -8,7 +8,7 @@
  * REP MOVS/STOS with DF=0 over flat segments copy whole page runs at once.
  */
 import type { CpuCore } from './state.ts';
-import { F_DF, S_DS, S_ES } from './constants.ts';
+import { F_DF, F_TF, S_DS, S_ES } from './constants.ts';
 import { rdSz, wrSz } from './access.ts';
 import { alu, ALU_CMP } from './alu.ts';
 import { getZF } from './flags.ts';
@@ -28,16 +28,20 @@ export function stringOp(c: CpuCore, op: number): void {
   const step = (c.flags & F_DF) !== 0 ? -(1 << sz) : 1 << sz;
   const srcSeg = c.segOvr >= 0 ? c.segOvr : S_DS;
   const cond = op === 0xa6 || op === 0xa7 || op === 0xae || op === 0xaf;
+  // Under single-step a REP instruction traps after every iteration, with EIP
+  // still at the instruction and the registers showing the progress (SDM
+  // Vol. 3B 17.3.1.4): do one iteration, then restart it.
+  const maxIterations = (c.flags & F_TF) !== 0 ? 1 : CHUNK;
   let n = 0;
   for (;;) {
     if (rep) {
       const cnt = a32 ? r[1] : r[1] & 0xffff;
       if (cnt === 0) return;
-      if (n >= CHUNK) {
+      if (n >= maxIterations) {
         jumpTo(c, c.eipStart); // resume later: the instruction restarts with updated registers
         return;
       }
-      if (fast && fastRep(c, op, sz)) return;
+      if (fast && maxIterations === CHUNK && fastRep(c, op, sz)) return;
     }
     const si = a32 ? r[6] : r[6] & 0xffff;
     const di = a32 ? r[7] : r[7] & 0xffff;
