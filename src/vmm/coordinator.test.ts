@@ -153,7 +153,7 @@ describe('Coordinator lifecycle', () => {
     const vm = c.createVm({ image: { kind: 'linux', kernelUrl: '/images/bzImage' } });
     await c.start(vm.id);
     expect(c.get(vm.id)).toMatchObject({ state: 'error' });
-    expect(c.get(vm.id).reason).toMatch(/not integrated/);
+    expect(c.get(vm.id).reason).toMatch(/the image \/images\/bzImage could not be downloaded/);
   });
 });
 

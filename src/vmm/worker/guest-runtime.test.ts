@@ -108,7 +108,7 @@ describe('GuestRuntime', () => {
         },
         () => undefined,
       ),
-    ).rejects.toThrow(/not integrated/);
+    ).rejects.toThrow(/the image \/images\/bzImage could not be downloaded/);
   });
 
   it('runs only on tokens and sleeps as throttled when they run out', async () => {
