@@ -55,6 +55,17 @@ if (!only || only === 'boot') {
   rows.push({ benchmark: '  guest speed during boot', unit: 'M instr/s', summary: summarize(r.map((x) => x.instructions / 1e3 / (x.ms - x.haltedMs))) });
 }
 
+if (!only || only === 'browser') {
+  process.stderr.write('building the site for the browser benchmarks\n');
+  execFileSync(process.execPath, [new URL('../node_modules/vite/bin/vite.js', import.meta.url).pathname, 'build', '--logLevel', 'warn'], { stdio: 'inherit' });
+  process.stderr.write('boot to prompt in Chromium ');
+  const r = sample<{ bootMs: number[]; oneVmBytes: number; perExtraVmBytes: number }>('./browser.ts', [String(RUNS)]);
+  process.stderr.write('\n');
+  rows.push({ benchmark: 'boot to prompt, Chromium (page load + image download + boot)', unit: 'ms', summary: summarize(r.bootMs) });
+  rows.push({ benchmark: 'page + workers memory with one idle VM', unit: 'MiB', summary: summarize([r.oneVmBytes / 2 ** 20]) });
+  rows.push({ benchmark: 'memory per additional idle VM (64 MiB guest)', unit: 'MiB', summary: summarize([r.perExtraVmBytes / 2 ** 20]), note: 'measureUserAgentSpecificMemory' });
+}
+
 const machine = describeMachine();
 const fmt = (n: number) => (Math.abs(n) >= 100 ? n.toFixed(0) : n.toFixed(2));
 console.log(`\ntabvisor benchmarks — ${machine.cpuModel}, ${machine.cores} cores, Node ${machine.node}, ${RUNS} runs each\n`);
