@@ -7,6 +7,8 @@
  * Archives in other formats are passed through for the kernel to unpack.
  */
 
+import { readStreamLimited, StreamLimitError } from '../util/read-stream.ts';
+
 /** Largest initrd we inflate (a guest cannot use more than its RAM anyway). */
 export const MAX_INITRD_BYTES = 1 << 30;
 
@@ -18,29 +20,10 @@ export function isGzip(bytes: Uint8Array): boolean {
 export async function prepareInitrd(bytes: Uint8Array, maxBytes = MAX_INITRD_BYTES): Promise<Uint8Array> {
   if (!isGzip(bytes)) return bytes;
   const stream = new Blob([bytes as Uint8Array<ArrayBuffer>]).stream().pipeThrough(new DecompressionStream('gzip'));
-  const reader = stream.getReader();
-  const parts: Uint8Array[] = [];
-  let total = 0;
   try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      total += value.length;
-      if (total > maxBytes) {
-        await reader.cancel();
-        throw new Error(`initrd inflates to more than ${maxBytes} bytes`);
-      }
-      parts.push(value);
-    }
+    return await readStreamLimited(stream, maxBytes);
   } catch (e) {
-    if (e instanceof Error && e.message.startsWith('initrd inflates')) throw e;
+    if (e instanceof StreamLimitError) throw new Error(`initrd inflates to more than ${maxBytes} bytes`, { cause: e });
     throw new Error(`initrd is not a valid gzip archive: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
   }
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
 }

@@ -20,6 +20,7 @@ import { crc32 } from './crc32.ts';
 import { SnapshotError } from './errors.ts';
 import { CURRENT_FORMAT, formatVersionText, type FormatVersion } from './version.ts';
 import { migrateManifest } from './migrations.ts';
+import { readStreamLimited, StreamLimitError } from '../util/read-stream.ts';
 
 export const PAGE_SIZE = 4096;
 const MAGIC = 'TABVSNAP';
@@ -166,30 +167,13 @@ async function transform(stream: CompressionStream | DecompressionStream, chunks
     for (const chunk of chunks) await writer.write(chunk as Uint8Array<ArrayBuffer>);
     await writer.close();
   })();
-  const reader = stream.readable.getReader();
-  const parts: Uint8Array[] = [];
-  let total = 0;
+  writing.catch(() => undefined); // a failure surfaces through the readable side
   try {
-    while (true) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      total += value.length;
-      if (total > limit) {
-        await reader.cancel();
-        throw new SnapshotError('too-large', `snapshot content exceeds the limit of ${limit} bytes when decompressed`);
-      }
-      parts.push(value);
-    }
+    const out = await readStreamLimited(stream.readable, limit);
     await writing;
+    return out;
   } catch (e) {
-    writing.catch(() => undefined);
+    if (e instanceof StreamLimitError) throw new SnapshotError('too-large', `snapshot content exceeds the limit of ${limit} bytes when decompressed`);
     throw e;
   }
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
 }
