@@ -28,6 +28,10 @@ import { refreshViews, setEipRaw, tlbFlush, tlbSelect } from './tlb.ts';
 import { setSegCache } from './segmentation.ts';
 import { writeCr0, writeCr3, writeCr4 } from './system-ops.ts';
 import { FpuHostAdapter } from './fpu-glue.ts';
+import { warmUpInterpreter } from './warmup.ts';
+
+/** Set once the interpreter warm-up (warmup.ts) has run in this process. */
+let warmedUp = false;
 
 export interface SegmentState {
   selector: number;
@@ -93,6 +97,10 @@ export class Cpu extends CpuCore {
     if (typeof fpu === 'function') this.fpu = fpu(this.fpuHost);
     else if (fpu !== undefined) this.fpu = fpu;
     this.reset();
+    if (!warmedUp) {
+      warmedUp = true;
+      warmUpInterpreter((host) => new Cpu(host));
+    }
   }
 
   /** Attach (or detach with null) an x87 unit after construction. */
@@ -148,8 +156,19 @@ export class Cpu extends CpuCore {
     refreshViews(this);
     this.stopReason = STOP_BUDGET;
     this.events = 1;
+    this.runRetired = 0;
     this.instructionsRetired += execute(this, budget);
+    this.runRetired = 0;
     return this.stopReason as StopReason;
+  }
+
+  /**
+   * Retired instructions including those of a run() in progress (exact when
+   * read from a host callback such as a port read or RDTSC): the base of the
+   * instruction-count clock, which must not stand still within a run.
+   */
+  liveInstructionCount(): number {
+    return this.instructionsRetired + this.runRetired;
   }
 
   setInterruptLine(raised: boolean): void {

@@ -131,6 +131,7 @@ export function execute(c: CpuCore, budget: number): number {
   const r = c.regs;
   const handlers = HANDLERS;
   const opinfo = OPINFO;
+  const fast = FAST;
   let done = 0;
   let spent = 0;
   for (;;) {
@@ -192,8 +193,8 @@ export function execute(c: CpuCore, budget: number): number {
           }
         }
         if (prefixed && c.lock) checkLock(c, op, modrm);
-        switch (op) {
-          case 0x01: case 0x09: case 0x21: case 0x29: case 0x31: case 0x39:
+        switch (fast[op]) {
+          case FX_ALU_EV_GV:
             if (modrm >= 0xc0 && c.o32) {
               // 32-bit register forms of ADD/OR/AND/SUB/XOR/CMP inline (hot in compiled code).
               const d = modrm & 7;
@@ -209,7 +210,7 @@ export function execute(c: CpuCore, budget: number): number {
               continue;
             }
             break;
-          case 0x03: case 0x0b: case 0x23: case 0x2b: case 0x33: case 0x3b:
+          case FX_ALU_GV_EV:
             if (c.o32) {
               const d = (modrm >> 3) & 7;
               const a = r[d];
@@ -224,13 +225,13 @@ export function execute(c: CpuCore, budget: number): number {
               continue;
             }
             break;
-          case 0x40: case 0x41: case 0x42: case 0x43: case 0x44: case 0x45: case 0x46: case 0x47:
+          case FX_INC:
             if (c.o32) { r[op & 7] = inc(c, r[op & 7], 2); done++; continue; }
             break;
-          case 0x48: case 0x49: case 0x4a: case 0x4b: case 0x4c: case 0x4d: case 0x4e: case 0x4f:
+          case FX_DEC:
             if (c.o32) { r[op & 7] = dec(c, r[op & 7], 2); done++; continue; }
             break;
-          case 0x50: case 0x51: case 0x52: case 0x53: case 0x54: case 0x55: case 0x56: case 0x57:
+          case FX_PUSH:
             if (c.o32 && c.ss32 && c.segOkW[S_SS] !== 0) {
               const n = (r[4] - 4) | 0;
               const lin = (c.segBase[S_SS] + n) | 0;
@@ -244,7 +245,7 @@ export function execute(c: CpuCore, budget: number): number {
               }
             }
             break;
-          case 0x58: case 0x59: case 0x5a: case 0x5b: case 0x5c: case 0x5d: case 0x5e: case 0x5f:
+          case FX_POP:
             if (c.o32 && c.ss32 && c.segOkR[S_SS] !== 0) {
               const sp = r[4];
               const lin = (c.segBase[S_SS] + sp) | 0;
@@ -259,8 +260,7 @@ export function execute(c: CpuCore, budget: number): number {
               }
             }
             break;
-          case 0x70: case 0x71: case 0x72: case 0x73: case 0x74: case 0x75: case 0x76: case 0x77:
-          case 0x78: case 0x79: case 0x7a: case 0x7b: case 0x7c: case 0x7d: case 0x7e: case 0x7f: {
+          case FX_JCC8: {
             const q = c.fp;
             if (q < c.fpEnd) {
               const d = (c.mem8[q] << 24) >> 24;
@@ -277,7 +277,7 @@ export function execute(c: CpuCore, budget: number): number {
             }
             break;
           }
-          case 0x83:
+          case FX_GRP1_IB:
             if (modrm >= 0xc0 && c.o32) {
               const k = (modrm >> 3) & 7;
               const q = c.fp;
@@ -297,7 +297,7 @@ export function execute(c: CpuCore, budget: number): number {
               }
             }
             break;
-          case 0x85:
+          case FX_TEST:
             if (c.o32) {
               const a = modrm >= 0xc0 ? r[modrm & 7] : load32(c);
               const b = r[(modrm >> 3) & 7];
@@ -306,7 +306,7 @@ export function execute(c: CpuCore, budget: number): number {
               continue;
             }
             break;
-          case 0x89:
+          case FX_MOV_EV_GV:
             if (c.o32) {
               if (modrm >= 0xc0) r[modrm & 7] = r[(modrm >> 3) & 7];
               else store32(c, r[(modrm >> 3) & 7]);
@@ -314,17 +314,17 @@ export function execute(c: CpuCore, budget: number): number {
               continue;
             }
             break;
-          case 0x8b:
+          case FX_MOV_GV_EV:
             if (c.o32) {
               r[(modrm >> 3) & 7] = modrm >= 0xc0 ? r[modrm & 7] : load32(c);
               done++;
               continue;
             }
             break;
-          case 0x8d:
+          case FX_LEA:
             if (c.o32 && modrm < 0xc0) { r[(modrm >> 3) & 7] = c.ea; done++; continue; }
             break;
-          case 0xb8: case 0xb9: case 0xba: case 0xbb: case 0xbc: case 0xbd: case 0xbe: case 0xbf: {
+          case FX_MOV_R_IMM: {
             const q = c.fp;
             if (c.o32 && q + 4 <= c.fpEnd) {
               r[op & 7] = c.dv.getInt32(q, true);
@@ -334,7 +334,7 @@ export function execute(c: CpuCore, budget: number): number {
             }
             break;
           }
-          case 0xc3:
+          case FX_RET:
             if (c.o32 && c.ss32 && c.segOkR[S_SS] !== 0) {
               // Flat 32-bit stack: pop the return address through the TLB inline.
               const sp = r[4];
@@ -352,7 +352,7 @@ export function execute(c: CpuCore, budget: number): number {
               }
             }
             break;
-          case 0xe8: {
+          case FX_CALL: {
             const q = c.fp;
             if (c.o32 && c.ss32 && c.segOkW[S_SS] !== 0 && q + 4 <= c.fpEnd) {
               const n = (r[4] - 4) | 0;
@@ -373,7 +373,7 @@ export function execute(c: CpuCore, budget: number): number {
             }
             break;
           }
-          case 0xeb: {
+          case FX_JMP8: {
             const q = c.fp;
             if (c.o32 && q < c.fpEnd) {
               const np = q + 1 + ((c.mem8[q] << 24) >> 24);
@@ -381,8 +381,7 @@ export function execute(c: CpuCore, budget: number): number {
             }
             break;
           }
-          case 0x180: case 0x181: case 0x182: case 0x183: case 0x184: case 0x185: case 0x186: case 0x187:
-          case 0x188: case 0x189: case 0x18a: case 0x18b: case 0x18c: case 0x18d: case 0x18e: case 0x18f: {
+          case FX_JCC32: {
             const q = c.fp;
             if (c.o32 && q + 4 <= c.fpEnd) {
               const d = c.dv.getInt32(q, true);
@@ -393,7 +392,7 @@ export function execute(c: CpuCore, budget: number): number {
             }
             break;
           }
-          case 0x1b6:
+          case FX_MOVZX8:
             if (c.o32) {
               r[(modrm >> 3) & 7] = modrm >= 0xc0 ? getReg8(c, modrm & 7) : load8(c);
               done++;
@@ -403,6 +402,8 @@ export function execute(c: CpuCore, budget: number): number {
           default:
             break;
         }
+        // Handlers may read the clock (RDTSC, PIT ports): publish the progress of this run first.
+        c.runRetired = done;
         handlers[op](c, op, modrm);
         done++;
       }
@@ -423,6 +424,49 @@ const OPINFO = new Uint8Array(512);
 for (let i = 0; i < 512; i++) OPINFO[i] = HAS_MODRM[i];
 for (let i = 0; i < 256; i++) if (IS_PREFIX[i] !== 0) OPINFO[i] = 0x80;
 OPINFO[0x0f] = 0x80;
+
+/**
+ * The forms with an inline fast path in execute(), as small dense ids (0 = none),
+ * so that its switch compiles to a jump table (V8 only builds one when the case
+ * values are dense; a sparse switch over opcodes becomes a chain of compares).
+ */
+const FX_ALU_EV_GV = 1;
+const FX_ALU_GV_EV = 2;
+const FX_INC = 3;
+const FX_DEC = 4;
+const FX_PUSH = 5;
+const FX_POP = 6;
+const FX_JCC8 = 7;
+const FX_GRP1_IB = 8;
+const FX_TEST = 9;
+const FX_MOV_EV_GV = 10;
+const FX_MOV_GV_EV = 11;
+const FX_LEA = 12;
+const FX_MOV_R_IMM = 13;
+const FX_RET = 14;
+const FX_CALL = 15;
+const FX_JMP8 = 16;
+const FX_JCC32 = 17;
+const FX_MOVZX8 = 18;
+const FAST = new Uint8Array(512);
+for (const op of [0x1, 0x9, 0x21, 0x29, 0x31, 0x39]) FAST[op] = FX_ALU_EV_GV;
+for (const op of [0x3, 0xb, 0x23, 0x2b, 0x33, 0x3b]) FAST[op] = FX_ALU_GV_EV;
+for (const op of [0x40, 0x41, 0x42, 0x43, 0x44, 0x45, 0x46, 0x47]) FAST[op] = FX_INC;
+for (const op of [0x48, 0x49, 0x4a, 0x4b, 0x4c, 0x4d, 0x4e, 0x4f]) FAST[op] = FX_DEC;
+for (const op of [0x50, 0x51, 0x52, 0x53, 0x54, 0x55, 0x56, 0x57]) FAST[op] = FX_PUSH;
+for (const op of [0x58, 0x59, 0x5a, 0x5b, 0x5c, 0x5d, 0x5e, 0x5f]) FAST[op] = FX_POP;
+for (const op of [0x70, 0x71, 0x72, 0x73, 0x74, 0x75, 0x76, 0x77, 0x78, 0x79, 0x7a, 0x7b, 0x7c, 0x7d, 0x7e, 0x7f]) FAST[op] = FX_JCC8;
+FAST[0x83] = FX_GRP1_IB;
+FAST[0x85] = FX_TEST;
+FAST[0x89] = FX_MOV_EV_GV;
+FAST[0x8b] = FX_MOV_GV_EV;
+FAST[0x8d] = FX_LEA;
+for (const op of [0xb8, 0xb9, 0xba, 0xbb, 0xbc, 0xbd, 0xbe, 0xbf]) FAST[op] = FX_MOV_R_IMM;
+FAST[0xc3] = FX_RET;
+FAST[0xe8] = FX_CALL;
+FAST[0xeb] = FX_JMP8;
+for (const op of [0x180, 0x181, 0x182, 0x183, 0x184, 0x185, 0x186, 0x187, 0x188, 0x189, 0x18a, 0x18b, 0x18c, 0x18d, 0x18e, 0x18f]) FAST[op] = FX_JCC32;
+FAST[0x1b6] = FX_MOVZX8;
 
 /** Prefixes and/or the 0F escape: returns the opcode in the 0x000-0x1FF space. */
 function decodeOpcodeSlow(c: CpuCore, op: number): number {

@@ -148,6 +148,11 @@ export class CpuCore {
   stopRequested = false;
   /** 0, SHADOW_STI (interrupts wait one instruction) or SHADOW_MOV_SS (interrupts and debug traps wait). */
   shadow = 0;
+  /**
+   * Instructions retired so far in the current run() (kept current before each
+   * handler call), so a clock that counts instructions is exact mid-run.
+   */
+  runRetired = 0;
   /** Single-step trap pending after the current instruction. */
   tfArmed = false;
   halted = false;
