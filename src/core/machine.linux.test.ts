@@ -21,6 +21,9 @@ const sha256 = (data: Uint8Array | string) => createHash('sha256').update(data).
 
 describe('Linux on tabvisor (default image)', () => {
   test('the kernel came up on our devices', () => {
+    expect(guest.bootResult?.kernelBoot.path).toBe('host-decompressed');
+    // The kernel's decompressor (~13 M instructions) did not run: ~29 M to the prompt instead of ~41 M.
+    expect(guest.machine.cpu.instructionsRetired).toBeLessThan(35_000_000);
     const log = guest.serial;
     expect(log).toContain('Linux version 6.1');
     expect(log).toContain('serial8250: ttyS0 at I/O 0x3f8 (irq = 4, base_baud = 115200) is a 16550A');
@@ -92,4 +95,18 @@ describe('Linux on tabvisor (default image)', () => {
     expect(stop).toBe('halted-forever');
     expect(guest.serial).toContain('reboot: System halted');
   });
+});
+
+describe('Linux with the guest decompressor (hostDecompress: false)', () => {
+  test('still boots to the prompt, through arch/x86/boot/compressed', async () => {
+    const session = await LinuxSession.boot(64, { hostDecompress: false });
+    try {
+      expect(session.bootResult?.kernelBoot.path).toBe('guest-decompressor');
+      expect(session.serial).toContain('Linux version 6.1');
+      expect(session.machine.cpu.instructionsRetired).toBeGreaterThan(35_000_000);
+      expect(session.run('echo $((6 * 7))').output).toBe('42\n');
+    } finally {
+      session.release();
+    }
+  }, 600_000);
 });

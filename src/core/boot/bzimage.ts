@@ -44,6 +44,12 @@ export interface BzImage {
   setupHeader: Uint8Array;
   /** The protected-mode kernel (what goes to code32Start). */
   kernel: Uint8Array;
+  /**
+   * The compressed kernel inside `kernel` (payload_offset/payload_length,
+   * protocol >= 2.08; offsets count from the start of the protected-mode
+   * code). Empty if the header has none or it lies outside `kernel`.
+   */
+  payload: Uint8Array;
 }
 
 export const LOADED_HIGH = 0x01;
@@ -108,6 +114,14 @@ export function parseBzImage(image: Uint8Array): BzImage {
     kernelVersion = String.fromCharCode(...image.subarray(kvPointer + 0x200, end));
   }
 
+  const kernel = image.subarray(kernelOffset, kernelOffset + kernelLength);
+  let payload: Uint8Array = new Uint8Array(0);
+  if (version >= 0x0208) {
+    const payloadOffset = u32(0x248);
+    const payloadLength = u32(0x24c);
+    if (payloadLength > 0 && payloadOffset + payloadLength <= kernel.length) payload = kernel.subarray(payloadOffset, payloadOffset + payloadLength);
+  }
+
   return {
     version,
     versionText: versionText(version),
@@ -126,6 +140,7 @@ export function parseBzImage(image: Uint8Array): BzImage {
     headerEnd,
     kernelOffset,
     setupHeader: image.subarray(0x1f1, headerEnd),
-    kernel: image.subarray(kernelOffset, kernelOffset + kernelLength),
+    kernel,
+    payload,
   };
 }

@@ -1,7 +1,11 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { FramePool } from '../memory/frame-pool.ts';
 import { GuestMemory } from '../memory/guest-memory.ts';
-import { syntheticBzImage } from './test-support/images.ts';
+import { bzImageWithPayload, lz4LiteralFrame, syntheticBzImage, syntheticVmlinux } from './test-support/images.ts';
+import { parseElf32 } from './elf32.ts';
+import { parseBzImage } from './bzimage.ts';
+import { prepareKernel, unpackKernelSync } from './kernel-payload.ts';
 import { BOOT_PARAMS_ADDRESS, CMDLINE_ADDRESS, loadLinux } from './linux-loader.ts';
 
 const MiB = 1024 * 1024;
@@ -103,5 +107,103 @@ describe('loadLinux', () => {
   it('refuses a command line longer than cmdline_size', () => {
     const kernel = syntheticBzImage({ cmdlineSize: 10 });
     expect(() => loadLinux({ memory: memory(ram), ramBytes: ram, kernel, cmdline: 'console=ttyS0' })).toThrow(/command line is 13 bytes; this kernel accepts at most 10/);
+  });
+});
+
+describe('loadLinux with host decompression', () => {
+  const ram = 64 * MiB;
+  const realKernel = () => new Uint8Array(readFileSync(new URL('../../../public/images/bzImage', import.meta.url)));
+
+  it('unpacks the default LZ4 kernel and enters its startup_32 at 1 MiB', () => {
+    const mem = memory(ram);
+    const kernel = realKernel();
+    const r = loadLinux({ memory: mem, ramBytes: ram, kernel, cmdline: 'console=ttyS0' });
+    expect(r.kernelBoot.path).toBe('host-decompressed');
+    if (r.kernelBoot.path !== 'host-decompressed') return;
+    expect(r.kernelBoot.format).toBe('lz4');
+    expect(r.kernelBoot.segments[0]!.start).toBe(0x100000);
+    // vmlinux links with ENTRY(phys_startup_32): e_entry is already physical, the start of the kernel.
+    expect(r.entry.eip).toBe(0x100000);
+    expect(r.entry.registers.esi).toBe(BOOT_PARAMS_ADDRESS);
+    expect(r.entry.segments.cs.selector).toBe(0x10);
+    // The decompressed kernel fits within init_size of its load address.
+    expect(r.kernelEnd).toBe(0x100000 + r.image.initSize);
+    for (const s of r.kernelBoot.segments) expect(s.end).toBeLessThanOrEqual(r.kernelEnd);
+    // The first segment's bytes are in guest RAM (not the decompressor's).
+    const out = unpackKernelSync(parseBzImage(kernel)).vmlinux!;
+    const elf = parseElf32(out);
+    const seg = elf.segments[0]!;
+    const got = new Uint8Array(4096);
+    mem.readBytes(seg.paddr, got);
+    expect(got).toEqual(out.subarray(seg.offset, seg.offset + 4096));
+    const bp = read(mem, BOOT_PARAMS_ADDRESS, 4096);
+    expect(bp.getUint32(0x214, true)).toBe(0x100000); // code32_start unchanged
+  });
+
+  it('falls back to the guest decompressor when asked to', () => {
+    const mem = memory(ram);
+    const kernel = realKernel();
+    const r = loadLinux({ memory: mem, ramBytes: ram, kernel, cmdline: '', hostDecompress: false });
+    expect(r.kernelBoot).toEqual({ path: 'guest-decompressor', format: 'lz4', reason: 'host decompression disabled (hostDecompress: false)' });
+    expect(r.entry.eip).toBe(0x100000);
+    const got = new Uint8Array(512);
+    mem.readBytes(0x100000, got);
+    expect(got).toEqual(r.image.kernel.subarray(0, 512));
+  });
+
+  it('loads a synthetic vmlinux: segments at p_paddr, bss zeroed, initrd above the kernel', () => {
+    const vmlinux = syntheticVmlinux({ segments: [{ paddr: 0x100000, bytes: 0x2000 }, { paddr: 0x500000, bytes: 0x800, bssBytes: 0x1800 }] });
+    const kernel = bzImageWithPayload(lz4LiteralFrame(vmlinux), { initSize: 0x100000 });
+    const mem = memory(ram);
+    mem.writeBytes(0x500800, new Uint8Array(16).fill(0xee)); // the loader must zero the bss
+    const initrd = new Uint8Array(ram - 0x502000 + 1); // would overlap the kernel's last segment if init_size were trusted alone
+    expect(() => loadLinux({ memory: mem, ramBytes: ram, kernel, initrd, cmdline: '' })).toThrow(/^RAM too small/);
+    const r = loadLinux({ memory: mem, ramBytes: ram, kernel, initrd: new Uint8Array(4096), cmdline: '' });
+    expect(r.kernelBoot.path).toBe('host-decompressed');
+    expect(r.kernelEnd).toBe(0x502000);
+    expect(r.initrdAddress).toBeGreaterThanOrEqual(r.kernelEnd);
+    const seg1 = new Uint8Array(0x2000);
+    mem.readBytes(0x500000, seg1);
+    expect(seg1.subarray(0, 0x800)).toEqual(vmlinux.subarray(0x3000, 0x3800));
+    expect(seg1.subarray(0x800).every((b) => b === 0)).toBe(true);
+    expect(r.entry.eip).toBe(0x100000);
+  });
+
+  it('translates a virtual e_entry through the segment that holds it', () => {
+    const vmlinux = syntheticVmlinux({ entry: 0xc0100000 });
+    const r = loadLinux({ memory: memory(ram), ramBytes: ram, kernel: bzImageWithPayload(lz4LiteralFrame(vmlinux)), cmdline: '' });
+    expect(r.kernelBoot.path).toBe('host-decompressed');
+    expect(r.entry.eip).toBe(0x100000);
+  });
+
+  it('falls back, saying why, for payloads it cannot use', () => {
+    const load = (payload: Uint8Array) => loadLinux({ memory: memory(ram), ramBytes: ram, kernel: bzImageWithPayload(payload), cmdline: '' });
+    const why = (payload: Uint8Array) => {
+      const r = load(payload);
+      expect(r.entry.eip).toBe(0x100000);
+      return r.kernelBoot.path === 'guest-decompressor' ? `${r.kernelBoot.format}: ${r.kernelBoot.reason}` : 'host';
+    };
+    expect(why(new Uint8Array([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0, 0, 0]))).toBe('xz: the host does not unpack xz payloads');
+    expect(why(new Uint8Array([0x02, 0x21, 0x4c, 0x18, 9, 0, 0, 0, 0x50, 0x41]))).toMatch(/^lz4: LZ4 block of 9 bytes/);
+    expect(why(lz4LiteralFrame(new Uint8Array(100)))).toMatch(/^lz4: the payload is not a loadable vmlinux: not an ELF file/);
+    expect(why(lz4LiteralFrame(syntheticVmlinux({ entry: 0x100010 })))).toMatch(/entry 0x100010 is not the start of the kernel/);
+    expect(why(lz4LiteralFrame(syntheticVmlinux({ segments: [{ paddr: 0x90000, bytes: 0x1000 }] })))).toMatch(/outside RAM above 1 MiB/);
+    expect(why(new Uint8Array([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]))).toMatch(/^gzip: .*prepareKernel/);
+    // No payload fields before protocol 2.08.
+    const old = loadLinux({ memory: memory(ram), ramBytes: ram, kernel: syntheticBzImage({ version: 0x0207 }), cmdline: '' });
+    expect(old.kernelBoot).toMatchObject({ path: 'guest-decompressor', format: 'none' });
+  });
+
+  it('boots a gzip payload that prepareKernel() unpacked', async () => {
+    const vmlinux = syntheticVmlinux();
+    const gz = new Uint8Array(await new Response(new Blob([vmlinux as Uint8Array<ArrayBuffer>]).stream().pipeThrough(new CompressionStream('gzip'))).arrayBuffer());
+    const kernel = bzImageWithPayload(gz);
+    const prepared = await prepareKernel(kernel);
+    expect(prepared.format).toBe('gzip');
+    expect(prepared.vmlinux).toEqual(vmlinux);
+    const r = loadLinux({ memory: memory(ram), ramBytes: ram, kernel, vmlinux: prepared.vmlinux, cmdline: '' });
+    expect(r.kernelBoot).toMatchObject({ path: 'host-decompressed', format: 'gzip', vmlinuxBytes: vmlinux.length });
+    expect(await prepareKernel(bzImageWithPayload(gz.subarray(0, 40)))).toMatchObject({ format: 'gzip', reason: expect.stringMatching(/^gzip payload/) as unknown });
+    expect((await prepareKernel(realKernel())).vmlinux?.length).toBeGreaterThan(1_000_000);
   });
 });

@@ -2,7 +2,14 @@
  * Direct Linux boot through the 32-bit boot protocol
  * (Documentation/arch/x86/boot.rst, "32-bit Boot Protocol"): no BIOS and no
  * real-mode setup code run. The loader
- *   1. puts the protected-mode kernel at code32_start (1 MiB),
+ *   1. places the kernel, one of two ways (`LinuxBootResult.kernelBoot`):
+ *      - host-decompressed (the default when the host can unpack the
+ *        payload, see kernel-payload.ts): the vmlinux ELF's PT_LOAD segments
+ *        at their physical addresses, entered at its startup_32 (the address
+ *        the kernel's own decompressor would jump to), so the guest never
+ *        runs the decompressor;
+ *      - guest decompressor (fallback, or `hostDecompress: false`): the
+ *        protected-mode code at code32_start (1 MiB), entered there,
  *   2. puts the initrd page-aligned as high as the kernel allows,
  *   3. builds struct boot_params (the "zero page", zero-page.rst): the setup
  *      header copied from the image and patched (loader type, load flags,
@@ -11,7 +18,8 @@
  *   4. writes a GDT with flat __BOOT_CS (0x10) and __BOOT_DS (0x18),
  * and returns the CPU state to start from: protected mode, paging off,
  * interrupts off, CS = 0x10, DS = ES = SS = 0x18, ESI = boot_params,
- * EBP = EDI = EBX = 0, EIP = code32_start.
+ * EBP = EDI = EBX = 0, EIP = code32_start or the vmlinux entry. boot_params
+ * is the same either way.
  *
  * Low-memory layout (all below the 64 KiB the kernel reserves for itself):
  *   0x6000  GDT (4 descriptors)
@@ -21,6 +29,8 @@
 import { CAN_USE_HEAP, LOADED_HIGH, parseBzImage, type BzImage } from './bzimage.ts';
 import { HIGH_MEMORY_START, pcMemoryMap, ramTop, type E820Entry } from './e820.ts';
 import { flatDescriptor, flatProtectedModeState, type InitialCpuState } from './entry-state.ts';
+import { parseElf32, loadElf32Segments, type Elf32Executable } from './elf32.ts';
+import { kernelPayloadFormat, unpackKernelSync, type KernelPayloadFormat } from './kernel-payload.ts';
 import type { LoaderMemory } from './loader-memory.ts';
 
 export const BOOT_GDT_ADDRESS = 0x6000;
@@ -50,7 +60,16 @@ export interface LinuxBootOptions {
   cmdline: string;
   /** Start of the MMIO hole: RAM is reported only below it (default 4 GiB). */
   mmioHoleStart?: number;
+  /** Unpack the kernel on the host and skip the guest decompressor when possible (default true). */
+  hostDecompress?: boolean;
+  /** The kernel's payload already unpacked (prepareKernel(), e.g. for gzip); otherwise LZ4 is unpacked here. */
+  vmlinux?: Uint8Array;
 }
+
+/** How the kernel was placed, and if the guest decompressor runs, why. */
+export type KernelBootPath =
+  | { path: 'host-decompressed'; format: KernelPayloadFormat; vmlinuxBytes: number; segments: Array<{ start: number; end: number }> }
+  | { path: 'guest-decompressor'; format: KernelPayloadFormat; reason: string };
 
 export interface LinuxBootResult {
   image: BzImage;
@@ -63,15 +82,59 @@ export interface LinuxBootResult {
   initrdAddress: number;
   initrdSize: number;
   e820: E820Entry[];
+  kernelBoot: KernelBootPath;
 }
 
 const alignUp = (n: number, a: number) => Math.ceil(n / a) * a;
 const alignDown = (n: number, a: number) => Math.floor(n / a) * a;
 const mib = (bytes: number) => Math.ceil(bytes / MIB);
 
+/** A vmlinux ready to load: parsed, checked, and its physical entry point. */
+interface DirectKernel {
+  vmlinux: Uint8Array;
+  elf: Elf32Executable;
+  format: KernelPayloadFormat;
+  entry: number;
+  end: number;
+}
+
+/**
+ * Decides whether the host can place the decompressed kernel itself: the
+ * payload must unpack to an i386 ELF whose segments lie in RAM above 1 MiB
+ * and whose entry is where the kernel's decompressor would jump, the start
+ * of the kernel at its load address (for i386, startup_32 at
+ * LOAD_PHYSICAL_ADDR; e_entry is phys_startup_32, or a virtual address that
+ * the segments' vaddr/paddr translate).
+ */
+function directKernel(image: BzImage, options: LinuxBootOptions, top: number): DirectKernel | { format: KernelPayloadFormat; reason: string } {
+  const format = kernelPayloadFormat(image.payload);
+  if (options.hostDecompress === false) return { format, reason: 'host decompression disabled (hostDecompress: false)' };
+  const unpacked = options.vmlinux ? { vmlinux: options.vmlinux, format } : unpackKernelSync(image);
+  if (!unpacked.vmlinux) return unpacked;
+  let elf: Elf32Executable;
+  try {
+    elf = parseElf32(unpacked.vmlinux);
+  } catch (e) {
+    return { format: unpacked.format, reason: `the payload is not a loadable vmlinux: ${e instanceof Error ? e.message : String(e)}` };
+  }
+  const start = Math.min(...elf.segments.map((s) => s.paddr));
+  const end = Math.max(...elf.segments.map((s) => s.paddr + s.memsz));
+  if (start < HIGH_MEMORY_START || end > top) {
+    return { format: unpacked.format, reason: `vmlinux segments span 0x${start.toString(16)}-0x${end.toString(16)}, outside RAM above 1 MiB` };
+  }
+  const e = elf.entry;
+  const phys = elf.segments.find((s) => e >= s.paddr && e < s.paddr + s.memsz) ? e : elf.segments.filter((s) => e >= s.vaddr && e < s.vaddr + s.memsz).map((s) => s.paddr + (e - s.vaddr))[0];
+  const loadAddress = image.relocatable ? Math.max(alignUp(image.code32Start || HIGH_MEMORY_START, image.kernelAlignment), image.prefAddress) : image.prefAddress;
+  if (phys !== start || start !== loadAddress) {
+    return { format: unpacked.format, reason: `vmlinux entry 0x${e.toString(16)} is not the start of the kernel at its load address 0x${loadAddress.toString(16)}` };
+  }
+  return { vmlinux: unpacked.vmlinux, elf, format, entry: phys, end };
+}
+
 export function loadLinux(options: LinuxBootOptions): LinuxBootResult {
   const image = parseBzImage(options.kernel);
   const top = ramTop(options.ramBytes, options.mmioHoleStart);
+  const direct = directKernel(image, options, top);
 
   // --- command line -------------------------------------------------------------
   const cmdline = new TextEncoder().encode(options.cmdline);
@@ -85,7 +148,8 @@ export function loadLinux(options: LinuxBootOptions): LinuxBootResult {
   // load address rounded up to kernel_alignment if relocatable, but never
   // below the preferred (link-time) address; it needs init_size bytes there.
   const decompressBase = Math.max(image.relocatable ? alignUp(kernelAddress, image.kernelAlignment) : image.prefAddress, image.prefAddress);
-  const kernelEnd = alignUp(Math.max(kernelAddress + image.kernel.length, decompressBase + image.initSize), PAGE);
+  // The decompressed kernel lies within init_size of its load address too; its segments' end is checked anyway.
+  const kernelEnd = alignUp(Math.max(kernelAddress + image.kernel.length, decompressBase + image.initSize, 'elf' in direct ? direct.end : 0), PAGE);
 
   // --- initrd placement -----------------------------------------------------------
   const initrdSize = options.initrd?.length ?? 0;
@@ -106,7 +170,19 @@ export function loadLinux(options: LinuxBootOptions): LinuxBootResult {
 
   // --- copy kernel, initrd, command line -------------------------------------------
   const mem = options.memory;
-  mem.writeBytes(kernelAddress, image.kernel);
+  let kernelBoot: KernelBootPath;
+  if ('elf' in direct) {
+    loadElf32Segments(direct.vmlinux, direct.elf, mem);
+    kernelBoot = {
+      path: 'host-decompressed',
+      format: direct.format,
+      vmlinuxBytes: direct.vmlinux.length,
+      segments: direct.elf.segments.map((s) => ({ start: s.paddr, end: s.paddr + s.memsz })),
+    };
+  } else {
+    mem.writeBytes(kernelAddress, image.kernel);
+    kernelBoot = { path: 'guest-decompressor', format: direct.format, reason: direct.reason };
+  }
   if (options.initrd && initrdSize > 0) mem.writeBytes(initrdAddress, options.initrd);
   const cmdlineBytes = new Uint8Array(cmdline.length + 1); // NUL-terminated
   cmdlineBytes.set(cmdline);
@@ -155,7 +231,7 @@ export function loadLinux(options: LinuxBootOptions): LinuxBootResult {
   mem.writeBytes(BOOT_GDT_ADDRESS, gdt);
 
   const entry = flatProtectedModeState({
-    eip: kernelAddress,
+    eip: 'elf' in direct ? direct.entry : kernelAddress,
     codeSelector: BOOT_CS,
     dataSelector: BOOT_DS,
     gdt: { base: BOOT_GDT_ADDRESS, limit: gdt.length - 1 },
@@ -172,5 +248,6 @@ export function loadLinux(options: LinuxBootOptions): LinuxBootResult {
     initrdAddress,
     initrdSize,
     e820,
+    kernelBoot,
   };
 }

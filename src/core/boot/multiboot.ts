@@ -23,6 +23,7 @@
  *   0x8400 module list      0x8800 strings (command lines, loader name) up to 0xA000
  * Modules are loaded page-aligned above the highest byte of the image.
  */
+import { isElf, loadElf32Segments, parseElf32, type Elf32Executable } from './elf32.ts';
 import { pcMemoryMap, ramTop, EBDA_START, HIGH_MEMORY_START } from './e820.ts';
 import { flatDescriptor, flatProtectedModeState, type InitialCpuState } from './entry-state.ts';
 import type { LoaderMemory } from './loader-memory.ts';
@@ -242,36 +243,14 @@ export function loadMultiboot(options: MultibootOptions): MultibootResult {
 
 /** Loads the PT_LOAD segments of an ELF32 i386 executable; returns its entry point. */
 function loadElf32(image: Uint8Array, memory: LoaderMemory, place: (start: number, end: number) => void): number {
-  if (image.length < 52 || image[0] !== 0x7f || image[1] !== 0x45 || image[2] !== 0x4c || image[3] !== 0x46) {
-    throw new Error('multiboot: the image is not ELF and its header has no address fields (flags bit 16)');
+  if (!isElf(image)) throw new Error('multiboot: the image is not ELF and its header has no address fields (flags bit 16)');
+  let elf: Elf32Executable;
+  try {
+    elf = parseElf32(image);
+  } catch (e) {
+    throw new Error(`multiboot: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
   }
-  if (image[4] !== 1 || image[5] !== 1) throw new Error('multiboot: only 32-bit little-endian ELF images can be loaded');
-  const v = new DataView(image.buffer, image.byteOffset, image.byteLength);
-  const type = v.getUint16(16, true);
-  const machine = v.getUint16(18, true);
-  if (type !== 2) throw new Error(`multiboot: ELF type ${type} is not an executable (ET_EXEC)`);
-  if (machine !== 3) throw new Error(`multiboot: ELF machine ${machine} is not i386`);
-  const entry = v.getUint32(24, true);
-  const phoff = v.getUint32(28, true);
-  const phentsize = v.getUint16(42, true);
-  const phnum = v.getUint16(44, true);
-  if (phentsize < 32 || phoff + phnum * phentsize > image.length) throw new Error('multiboot: the ELF program header table is truncated');
-  let loaded = 0;
-  for (let i = 0; i < phnum; i++) {
-    const ph = phoff + i * phentsize;
-    if (v.getUint32(ph, true) !== 1) continue; // PT_LOAD only
-    const offset = v.getUint32(ph + 4, true);
-    const paddr = v.getUint32(ph + 12, true);
-    const filesz = v.getUint32(ph + 16, true);
-    const memsz = v.getUint32(ph + 20, true);
-    if (memsz === 0) continue;
-    if (offset + filesz > image.length) throw new Error(`multiboot: ELF segment ${i} runs past the end of the file`);
-    if (filesz > memsz) throw new Error(`multiboot: ELF segment ${i} has more file bytes than memory bytes`);
-    place(paddr, paddr + memsz);
-    memory.writeBytes(paddr, image.subarray(offset, offset + filesz));
-    if (memsz > filesz) memory.zeroBytes(paddr + filesz, memsz - filesz);
-    loaded++;
-  }
-  if (loaded === 0) throw new Error('multiboot: the ELF image has no loadable segment');
-  return entry;
+  for (const s of elf.segments) place(s.paddr, s.paddr + s.memsz);
+  loadElf32Segments(image, elf, memory);
+  return elf.entry;
 }

@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Machine } from '../machine.ts';
+import type { LinuxBootResult } from '../boot/linux-loader.ts';
 import { prepareInitrd } from '../boot/initrd.ts';
 
 export const IMAGES_DIR = fileURLToPath(new URL('../../../public/images/', import.meta.url));
@@ -19,6 +20,8 @@ export interface CommandResult {
 
 export class LinuxSession {
   serial = '';
+  /** What bootLinux() returned (undefined for an attached machine). */
+  bootResult?: LinuxBootResult;
   private commands = 0;
 
   private constructor(readonly machine: Machine) {
@@ -27,14 +30,30 @@ export class LinuxSession {
     };
   }
 
-  static async boot(ramMiB = 64): Promise<LinuxSession> {
-    const machine = new Machine({ ramBytes: ramMiB << 20, clock: { mode: 'instructions' }, startEpochMs: Date.UTC(2026, 0, 1) });
+  /** Drives a machine that is already at the prompt (e.g. restored from a snapshot). */
+  static attach(machine: Machine): LinuxSession {
+    return new LinuxSession(machine);
+  }
+
+  /**
+   * `nsPerInstruction` sets the guest's pace (default 1 ns, a 1 GIPS guest).
+   * Guest busy-waits cost guest time, so a slower pace makes them cheaper in
+   * instructions: e.g. the first /dev/urandom read spins until 256 timer
+   * ticks (2.56 s at HZ=100) have credited the entropy pool.
+   */
+  static async boot(ramMiB = 64, options: { hostDecompress?: boolean; nsPerInstruction?: number } = {}): Promise<LinuxSession> {
+    const machine = new Machine({
+      ramBytes: ramMiB << 20,
+      clock: { mode: 'instructions', nsPerInstruction: options.nsPerInstruction },
+      startEpochMs: Date.UTC(2026, 0, 1),
+    });
     const manifest = JSON.parse(readFileSync(IMAGES_DIR + 'manifest.json', 'utf8')) as { defaultCmdline: string };
     const session = new LinuxSession(machine);
-    machine.bootLinux({
+    session.bootResult = machine.bootLinux({
       kernel: new Uint8Array(readFileSync(IMAGES_DIR + 'bzImage')),
       initrd: await prepareInitrd(new Uint8Array(readFileSync(IMAGES_DIR + 'initramfs.cpio.gz'))),
       cmdline: manifest.defaultCmdline,
+      hostDecompress: options.hostDecompress,
     });
     session.runUntil(() => session.serial.includes(PROMPT), 400_000_000);
     return session;

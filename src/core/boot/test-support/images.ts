@@ -87,3 +87,76 @@ export function syntheticMultibootFlat(loadAddress = 0x200000): Uint8Array {
   file[0x20] = 0xf4;
   return file;
 }
+
+/** An LZ4 legacy frame holding `data` as one literals-only block, plus the kernel build's 4-byte size trailer. */
+export function lz4LiteralFrame(data: Uint8Array, trailer = true): Uint8Array {
+  const lengthBytes: number[] = [];
+  if (data.length >= 15) {
+    let rest = data.length - 15;
+    while (rest >= 255) {
+      lengthBytes.push(255);
+      rest -= 255;
+    }
+    lengthBytes.push(rest);
+  }
+  const block = new Uint8Array([(Math.min(data.length, 15) << 4), ...lengthBytes, ...data]);
+  const out = new Uint8Array(8 + block.length + (trailer ? 4 : 0));
+  const v = new DataView(out.buffer);
+  v.setUint32(0, 0x184c2102, true);
+  v.setUint32(4, block.length, true);
+  out.set(block, 8);
+  if (trailer) v.setUint32(8 + block.length, data.length, true);
+  return out;
+}
+
+/**
+ * A vmlinux-like ELF32: PT_LOAD segments of patterned bytes at `paddr`
+ * (vaddr = paddr + 0xC0000000), `bssBytes` of extra memsz on the last one,
+ * and e_entry as given (default: the first segment's physical address).
+ */
+export function syntheticVmlinux(options: { segments?: Array<{ paddr: number; bytes: number; bssBytes?: number }>; entry?: number } = {}): Uint8Array {
+  const segments = options.segments ?? [{ paddr: 0x100000, bytes: 0x2000 }, { paddr: 0x103000, bytes: 0x800, bssBytes: 0x1800 }];
+  const phoff = 52;
+  let offset = 0x1000;
+  const placed = segments.map((s) => {
+    const at = offset;
+    offset += Math.ceil(s.bytes / 0x1000) * 0x1000;
+    return { ...s, offset: at };
+  });
+  const file = new Uint8Array(offset);
+  const v = new DataView(file.buffer);
+  file.set([0x7f, 0x45, 0x4c, 0x46, 1, 1, 1], 0);
+  v.setUint16(16, 2, true); // ET_EXEC
+  v.setUint16(18, 3, true); // EM_386
+  v.setUint32(20, 1, true);
+  v.setUint32(24, options.entry ?? segments[0]!.paddr, true);
+  v.setUint32(28, phoff, true);
+  v.setUint16(40, 52, true);
+  v.setUint16(42, 32, true);
+  v.setUint16(44, placed.length, true);
+  placed.forEach((s, i) => {
+    const ph = phoff + 32 * i;
+    v.setUint32(ph, 1, true);
+    v.setUint32(ph + 4, s.offset, true);
+    v.setUint32(ph + 8, 0xc0000000 + s.paddr, true);
+    v.setUint32(ph + 12, s.paddr, true);
+    v.setUint32(ph + 16, s.bytes, true);
+    v.setUint32(ph + 20, s.bytes + (s.bssBytes ?? 0), true);
+    for (let j = 0; j < s.bytes; j++) file[s.offset + j] = (j * 11 + i + 1) & 0xff;
+  });
+  return file;
+}
+
+/** A synthetic bzImage whose protected-mode code is a stub followed by `payload` (payload_offset/payload_length set). */
+export function bzImageWithPayload(payload: Uint8Array, options: { initSize?: number } = {}): Uint8Array {
+  const stub = 0x200;
+  const kernelBytes = Math.ceil((stub + payload.length) / 16) * 16;
+  const image = syntheticBzImage({ kernelBytes, initSize: options.initSize ?? 0x400000 });
+  const kernelOffset = 5 * 512;
+  image.fill(0x90, kernelOffset, kernelOffset + kernelBytes);
+  image.set(payload, kernelOffset + stub);
+  const v = new DataView(image.buffer);
+  v.setUint32(0x248, stub, true);
+  v.setUint32(0x24c, payload.length, true);
+  return image;
+}

@@ -1,0 +1,153 @@
+/**
+ * LZ4 "legacy frame" decompressor, the format `lz4 -l` writes and the Linux
+ * build uses for an LZ4-compressed kernel payload:
+ *   magic 0x184C2102 (little-endian), then blocks, each a 32-bit little-endian
+ *   compressed size followed by that many bytes of one LZ4 block. Every block
+ *   decompresses on its own (to at most 8 MiB). Another magic number where a
+ *   block size is expected starts a concatenated frame. The kernel's build
+ *   appends the uncompressed size as 4 more bytes; a trailing 4-byte word
+ *   that cannot be a block header is treated as that.
+ * An LZ4 block is a run of sequences: a token byte (high nibble literal
+ * length, low nibble match length - 4; 15 means "more length bytes follow,
+ * each added, until one is not 255"), the literals, then a 16-bit
+ * little-endian match offset and the match. The last sequence has literals
+ * only. Every read and copy is bounds-checked; corrupt input throws
+ * `Lz4Error`, and the output never grows past `maxBytes`.
+ */
+
+export const LZ4_LEGACY_MAGIC = 0x184c2102;
+/** Largest uncompressed size of one legacy block. */
+export const LZ4_LEGACY_BLOCK_MAX = 8 << 20;
+
+export class Lz4Error extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'Lz4Error';
+  }
+}
+
+export function isLz4Legacy(bytes: Uint8Array): boolean {
+  return bytes.length >= 4 && bytes[0] === 0x02 && bytes[1] === 0x21 && bytes[2] === 0x4c && bytes[3] === 0x18;
+}
+
+/** A growable output buffer with a hard size limit. */
+class Output {
+  bytes: Uint8Array;
+  length = 0;
+
+  constructor(
+    initial: number,
+    private readonly limit: number,
+  ) {
+    this.bytes = new Uint8Array(Math.max(64, Math.min(initial, limit)));
+  }
+
+  /** Makes room for `n` more bytes. */
+  reserve(n: number): void {
+    const need = this.length + n;
+    if (need > this.limit) throw new Lz4Error(`LZ4 data decompresses to more than ${this.limit} bytes`);
+    if (need <= this.bytes.length) return;
+    const grown = new Uint8Array(Math.min(this.limit, Math.max(need, this.bytes.length * 2)));
+    grown.set(this.bytes.subarray(0, this.length));
+    this.bytes = grown;
+  }
+}
+
+/** Reads an extended length (after a nibble of 15) starting at `pos`; returns [extra, newPos]. */
+function readLengthExtension(src: Uint8Array, pos: number, end: number): [number, number] {
+  let extra = 0;
+  for (;;) {
+    if (pos >= end) throw new Lz4Error('LZ4 block truncated in a length field');
+    const b = src[pos++]!;
+    extra += b;
+    if (b !== 255) return [extra, pos];
+  }
+}
+
+/**
+ * Decompresses one LZ4 block `src[start, end)` onto the end of `out`; its
+ * uncompressed size may not exceed `blockMax`. Matches may only refer to
+ * this block's own output.
+ */
+function decompressBlock(src: Uint8Array, start: number, end: number, out: Output, blockMax: number): void {
+  const blockStart = out.length;
+  let pos = start;
+  for (;;) {
+    if (pos >= end) throw new Lz4Error('LZ4 block truncated: a sequence token is missing');
+    const token = src[pos++]!;
+    let literals = token >> 4;
+    if (literals === 15) {
+      let extra: number;
+      [extra, pos] = readLengthExtension(src, pos, end);
+      literals += extra;
+    }
+    if (literals > end - pos) throw new Lz4Error('LZ4 block truncated: literals run past its end');
+    if (out.length - blockStart + literals > blockMax) throw new Lz4Error(`LZ4 block decompresses to more than ${blockMax} bytes`);
+    out.reserve(literals);
+    out.bytes.set(src.subarray(pos, pos + literals), out.length);
+    out.length += literals;
+    pos += literals;
+    if (pos === end) return; // the last sequence has no match
+
+    if (end - pos < 2) throw new Lz4Error('LZ4 block truncated in a match offset');
+    const offset = src[pos]! | (src[pos + 1]! << 8);
+    pos += 2;
+    if (offset === 0) throw new Lz4Error('LZ4 block has a match offset of 0');
+    if (offset > out.length - blockStart) throw new Lz4Error(`LZ4 match offset ${offset} points before the start of the block`);
+    let matchLength = (token & 15) + 4;
+    if ((token & 15) === 15) {
+      let extra: number;
+      [extra, pos] = readLengthExtension(src, pos, end);
+      matchLength += extra;
+    }
+    if (out.length - blockStart + matchLength > blockMax) throw new Lz4Error(`LZ4 block decompresses to more than ${blockMax} bytes`);
+    out.reserve(matchLength);
+    const b = out.bytes;
+    let from = out.length - offset;
+    let to = out.length;
+    if (offset >= matchLength) {
+      b.copyWithin(to, from, from + matchLength);
+    } else {
+      // Overlapping match: a repeating pattern, copied byte by byte.
+      const stop = to + matchLength;
+      while (to < stop) b[to++] = b[from++]!;
+    }
+    out.length += matchLength;
+  }
+}
+
+export interface Lz4Options {
+  /** Refuse output larger than this (default 256 MiB). */
+  maxBytes?: number;
+  /** Expected output size, to size the buffer once (a hint; not trusted). */
+  sizeHint?: number;
+}
+
+/** Decompresses a whole legacy-frame LZ4 stream (optionally followed by the kernel's 4-byte size trailer). */
+export function decompressLz4Legacy(src: Uint8Array, options: Lz4Options = {}): Uint8Array {
+  const maxBytes = options.maxBytes ?? 256 << 20;
+  if (!isLz4Legacy(src)) throw new Lz4Error('not an LZ4 legacy frame: no 0x184C2102 magic');
+  const view = new DataView(src.buffer, src.byteOffset, src.byteLength);
+  const out = new Output(options.sizeHint ?? src.length * 3, maxBytes);
+  let pos = 4;
+  let blocks = 0;
+  while (pos < src.length) {
+    if (src.length - pos < 4) throw new Lz4Error(`LZ4 frame has ${src.length - pos} stray bytes at its end`);
+    const size = view.getUint32(pos, true);
+    if (size === LZ4_LEGACY_MAGIC) {
+      pos += 4; // a concatenated frame
+      continue;
+    }
+    if (size > src.length - pos - 4) {
+      // Not a block that fits: the kernel's uncompressed-size trailer, if it is the last word.
+      if (src.length - pos === 4 && blocks > 0) break;
+      throw new Lz4Error(`LZ4 block of ${size} bytes at offset ${pos} runs past the end of the data`);
+    }
+    if (size === 0) throw new Lz4Error(`LZ4 block at offset ${pos} is empty`);
+    decompressBlock(src, pos + 4, pos + 4 + size, out, LZ4_LEGACY_BLOCK_MAX);
+    pos += 4 + size;
+    blocks++;
+  }
+  if (blocks === 0) throw new Lz4Error('LZ4 frame holds no block');
+  return out.bytes.slice(0, out.length);
+}
