@@ -64,6 +64,8 @@ export interface MachineOptions {
   pool?: FramePool;
   /** Most frames this VM may hold (default: RAM size). */
   budgetFrames?: number;
+  /** Storage for the p2m map (see GuestMemoryOptions.p2m; shared so the coordinator can read it). */
+  p2m?: Int32Array;
   /** Guest time source (default: real time from performance.now()). */
   clock?: ClockOptions;
   /** Wall-clock time (Unix ms) of guest time 0 for the RTC (default: Date.now()). */
@@ -118,10 +120,43 @@ export interface LinuxBootImages {
   kernel: Uint8Array;
   initrd?: Uint8Array;
   cmdline: string;
+  /** Unpack the kernel on the host and skip the guest's decompressor when possible (default true; see boot/kernel-payload.ts). */
+  hostDecompress?: boolean;
+  /** The kernel payload already unpacked by prepareKernel() (needed for gzip kernels; LZ4 is unpacked in bootLinux). */
+  vmlinux?: Uint8Array;
+}
+
+/** What reset() loads again: the last boot (a machine restored from a snapshot gets it through `rememberBoot`). */
+export type BootRecord =
+  | { kind: 'linux'; images: LinuxBootImages }
+  | { kind: 'multiboot'; image: Uint8Array; cmdline: string; modules: MultibootModule[] };
+
+/** What the guest was booted with: the kind, the command line as given and as the guest got it (with the loader's additions). */
+export interface BootInfo {
+  kind: BootRecord['kind'];
+  cmdline: string;
+  commandLine: string;
+}
+
+/**
+ * The JSON-safe constructor options that shape the board, with defaults
+ * filled in: what a snapshot records to build the same machine again.
+ * (Pool, budget and host clock callbacks are the host's business, not the board's.)
+ */
+export interface MachineConfig {
+  ramBytes: number;
+  clock: { mode: 'realtime' } | { mode: 'instructions'; nsPerInstruction: number };
+  startEpochMs: number;
+  testExit: boolean;
+  secondUart: boolean;
+  fpu: boolean;
 }
 
 export class Machine {
   readonly ramBytes: number;
+  readonly config: MachineConfig;
+  /** The last boot (undefined before one); a snapshot records it. */
+  bootInfo: BootInfo | undefined;
   readonly pool: FramePool;
   readonly memory: GuestMemory;
   readonly ports = new PortBus();
@@ -157,7 +192,7 @@ export class Machine {
   /** Measured CPU speed (moving average), instructions per host ms. */
   private instructionsPerMs = INITIAL_INSTRUCTIONS_PER_MS;
   private seenMappingGeneration = 0;
-  private lastBoot: { kind: 'linux'; images: LinuxBootImages } | { kind: 'multiboot'; image: Uint8Array; cmdline: string; modules: MultibootModule[] } | undefined;
+  private lastBoot: BootRecord | undefined;
 
   constructor(options: MachineOptions) {
     const ram = options.ramBytes;
@@ -170,6 +205,7 @@ export class Machine {
     this.memory = new GuestMemory(this.pool, {
       ramBytes: ram,
       budgetFrames: options.budgetFrames,
+      p2m: options.p2m,
       onOutOfMemory: (reason) => {
         this.outOfMemoryReason = reason;
         this.stopWith('out-of-memory');
@@ -204,7 +240,7 @@ export class Machine {
     const clockOptions: ClockOptions = options.clock ?? { mode: 'realtime', hostNowMs: () => performance.now() };
     if (clockOptions.mode === 'instructions') {
       const cpu = this.cpu;
-      this.instructionClock = new InstructionClock(() => cpu.instructionsRetired, { nsPerInstruction: clockOptions.nsPerInstruction });
+      this.instructionClock = new InstructionClock(() => cpu.liveInstructionCount(), { nsPerInstruction: clockOptions.nsPerInstruction });
       this.clock = this.instructionClock;
     } else {
       this.clock = new RealTimeClock(clockOptions.hostNowMs);
@@ -226,7 +262,8 @@ export class Machine {
     this.uart0 = new Uart16550({ name: 'uart0', base: 0x3f8, irq: 4 });
     this.uart0.onTransmit = (byte) => this.onSerialOutput(byte);
     this.uart1 = options.secondUart ? new Uart16550({ name: 'uart1', base: 0x2f8, irq: 3 }) : undefined;
-    this.rtc = new CmosRtc({ ramBytes: ram, startEpochMs: options.startEpochMs });
+    const startEpochMs = options.startEpochMs ?? Date.now();
+    this.rtc = new CmosRtc({ ramBytes: ram, startEpochMs });
     this.kbc.onResetRequest = () => this.stopWith('reset');
     this.debug = new DebugPorts({ testExit: options.testExit });
     this.debug.onDebugByte = (byte) => this.onDebugOutput(byte);
@@ -238,6 +275,14 @@ export class Machine {
     for (const device of [pic, this.pit, this.uart0, this.uart1, this.rtc, this.kbc, this.debug]) {
       if (device) this.addDevice(device);
     }
+    this.config = {
+      ramBytes: ram,
+      clock: this.instructionClock ? { mode: 'instructions', nsPerInstruction: this.instructionClock.nsPerInstruction } : { mode: 'realtime' },
+      startEpochMs,
+      testExit: options.testExit ?? false,
+      secondUart: options.secondUart ?? false,
+      fpu: useFpu,
+    };
   }
 
   // ---- devices -------------------------------------------------------------------
@@ -294,9 +339,12 @@ export class Machine {
       initrd: images.initrd,
       cmdline,
       mmioHoleStart: VIRTIO_MMIO_BASE,
+      hostDecompress: images.hostDecompress,
+      vmlinux: images.vmlinux,
     });
     this.applyEntryState(result.entry);
     this.lastBoot = { kind: 'linux', images };
+    this.bootInfo = { kind: 'linux', cmdline: images.cmdline, commandLine: cmdline };
     return result;
   }
 
@@ -304,6 +352,7 @@ export class Machine {
     const result = loadMultiboot({ memory: this.memory, ramBytes: this.ramBytes, image, cmdline, modules, mmioHoleStart: VIRTIO_MMIO_BASE });
     this.applyEntryState(result.entry);
     this.lastBoot = { kind: 'multiboot', image, cmdline, modules };
+    this.bootInfo = { kind: 'multiboot', cmdline, commandLine: cmdline };
     return result;
   }
 
@@ -328,6 +377,14 @@ export class Machine {
     cpu.setReg32(Reg.EDI, r.edi);
     cpu.setEflags(state.eflags);
     cpu.setEip(state.eip);
+  }
+
+  /**
+   * Sets what reset() loads without loading it now: a machine restored from
+   * a snapshot was never booted, but a guest reboot must find its images.
+   */
+  rememberBoot(boot: BootRecord): void {
+    this.lastBoot = boot;
   }
 
   /**

@@ -15,6 +15,7 @@
  * directly, so they take effect within one slice even before the RPC lands.
  */
 import { proxy, wrap, type Remote } from 'comlink';
+import { FramePool } from '../core/memory/frame-pool.ts';
 import { ConsoleChannel, type ConsoleOutput } from './console-channel.ts';
 import { Emitter, type Disposable, type Event } from './events.ts';
 import type { HostWorker, VmHost } from './host/host.ts';
@@ -27,6 +28,7 @@ import {
   PROTOCOL_VERSION,
   StateReason,
   type ChannelMode,
+  type CreateRequest,
   type GuestEvent,
   type GuestWorkerApi,
   type StateReport,
@@ -41,7 +43,11 @@ export interface CoordinatorOptions {
   periodMs?: number;
   /** Cores all guests may use together. Default: host cores minus the UI headroom. */
   cpuBudgetCores?: number;
-  /** Host frame-pool limit for all VMs together; 0 = none. Default 0. */
+  /**
+   * Host frame-pool limit for all VMs together; 0 = none. Default 0. With
+   * shared memory it is also the size reserved for the shared frame pool
+   * (without a limit: DEFAULT_POOL_RESERVE_MIB), which setPoolLimitMiB cannot exceed.
+   */
   poolLimitMiB?: number;
   /** Stats sampling interval. Default 250 ms (4 Hz). */
   statsIntervalMs?: number;
@@ -91,6 +97,20 @@ interface GuestLink {
   /** Watchdog: the worker's uptime counter when it last moved, and when that was (coordinator clock). */
   lastUptime: number;
   lastProgressAt: number;
+  /** Shared guest RAM: the owner tag of the worker's pool attachment and the VM's p2m map (page -> frame). */
+  pooled: { owner: number; map: Int32Array; used: boolean } | undefined;
+}
+
+/** What the shared frame pool holds right now (`poolStats`). */
+export interface PoolStats {
+  /** True when guest RAM comes from one shared pool; false in the fallback (private per-VM pools, figures from the workers' counters). */
+  shared: boolean;
+  /** Frames handed out to VMs (shared: including one scratch frame per VM). */
+  usedFrames: number;
+  /** Most frames VMs may hold together (0 = no limit in the fallback). */
+  limitFrames: number;
+  /** Host bytes backing the shared pool now (0 in the fallback). */
+  hostBytes: number;
 }
 
 interface VmEntry {
@@ -105,6 +125,10 @@ interface VmEntry {
 }
 
 const SYNC_INPUT_CHUNK = 4096;
+/** How long a terminated browser worker is given to really stop before its leftover frames are reused. */
+const BROWSER_TERMINATE_GRACE_MS = 1000;
+/** Address space reserved for the shared frame pool when no pool limit is given. */
+export const DEFAULT_POOL_RESERVE_MIB = 2048;
 
 export class Coordinator implements Disposable {
   readonly host: VmHost;
@@ -119,6 +143,8 @@ export class Coordinator implements Disposable {
   private readonly options: Required<Omit<CoordinatorOptions, 'cpuBudgetCores' | 'channelMode'>>;
   private statsTimer: ReturnType<typeof setInterval> | undefined;
   private disposed = false;
+  /** The frame pool all guests share (created on the first start in shared mode); null: shared memory is unavailable. */
+  private framePool: FramePool | null | undefined;
 
   readonly onStateChange: Event<VmStateChange> = this.registry.onStateChange;
   readonly onStats: Event<VmStatsEvent> = this.statsEmitter.event;
@@ -339,6 +365,59 @@ export class Coordinator implements Disposable {
 
   setPoolLimitMiB(mib: number): void {
     this.memory.setPoolLimitFrames(mibToFrames(mib));
+    if (this.framePool) this.framePool.setLimitFrames(mib > 0 ? mibToFrames(mib) + 1 : this.framePool.reservedFrames);
+  }
+
+  // ---- guest memory ----------------------------------------------------------
+
+  /**
+   * The VM's live p2m map (guest page -> pool frame; 0 = no frame yet, -1 =
+   * MMIO, <= -2 = lazily restored from a snapshot), when its RAM comes from
+   * the shared pool. A view of memory the worker writes: copy it for a stable picture.
+   */
+  memoryMap(id: string): Int32Array | undefined {
+    const pooled = this.entry(id).link?.pooled;
+    return pooled?.used ? pooled.map : undefined;
+  }
+
+  /** Frames the VM holds: counted in its map when shared, else its worker's last published count. */
+  residentFrames(id: string): number {
+    const map = this.memoryMap(id);
+    if (map) {
+      let n = 0;
+      for (let i = 0; i < map.length; i++) if (map[i]! > 0) n++;
+      return n;
+    }
+    const counters = this.counters(id);
+    return counters ? counters[Counter.ResidentFrames]! : 0;
+  }
+
+  poolStats(): PoolStats {
+    const pool = this.framePool;
+    if (pool) return { shared: true, usedFrames: pool.allocatedFrames, limitFrames: pool.limitFrames - 1, hostBytes: pool.hostBytes };
+    let used = 0;
+    for (const entry of this.entries.values()) {
+      if (!entry.link) continue;
+      entry.link.control.readCounters(this.scratchCounters);
+      used += this.scratchCounters[Counter.ResidentFrames]!;
+    }
+    return { shared: false, usedFrames: used, limitFrames: this.memory.poolLimit, hostBytes: 0 };
+  }
+
+  /** The shared frame pool, created on first use; undefined when memory cannot be shared (each worker then has a private pool). */
+  private sharedPool(): FramePool | undefined {
+    if (this.framePool === undefined) {
+      this.framePool = null;
+      if (this.channelMode === 'shared') {
+        const limitMiB = this.options.poolLimitMiB;
+        try {
+          this.framePool = FramePool.createShared({ limitFrames: mibToFrames(limitMiB > 0 ? limitMiB : DEFAULT_POOL_RESERVE_MIB) + 1, initialFrames: 1024 });
+        } catch {
+          // No shared WebAssembly memory here: private per-VM pools, as in the non-isolated fallback.
+        }
+      }
+    }
+    return this.framePool ?? undefined;
   }
 
   // ---- teardown ------------------------------------------------------------
@@ -369,18 +448,20 @@ export class Coordinator implements Disposable {
       checkProtocolVersion(hello.protocolVersion, `the guest worker of ${entry.id}`);
       const { config } = this.registry.get(entry.id);
       const sink = (event: GuestEvent): void => this.applyReport(entry, link, event);
-      await this.call(
-        link,
-        link.remote.create(
-          {
-            protocolVersion: PROTOCOL_VERSION,
-            config: { vmId: entry.id, name: config.name, ramMiB: config.ramMiB, image: config.image },
-            channels: { mode: link.mode, control: link.control.buffer, consoleIn: link.input.buffer, consoleOut: link.output.buffer },
-          },
-          proxy(sink),
-        ),
-        this.options.startTimeoutMs,
-      );
+      const request: CreateRequest = {
+        protocolVersion: PROTOCOL_VERSION,
+        config: { vmId: entry.id, name: config.name, ramMiB: config.ramMiB, image: config.image },
+        channels: { mode: link.mode, control: link.control.buffer, consoleIn: link.input.buffer, consoleOut: link.output.buffer },
+      };
+      const pool = this.sharedPool();
+      if (pool) {
+        const handle = pool.share();
+        const map = new SharedArrayBuffer(mibToFrames(config.ramMiB) * 4);
+        link.pooled = { owner: handle.owner, map: new Int32Array(map), used: false };
+        request.memory = { pool: handle, map };
+      }
+      const created = await this.call(link, link.remote.create(request, proxy(sink)), this.options.startTimeoutMs);
+      if (link.pooled && created.pooledMemory) link.pooled.used = true;
       link.control.setMemoryBudgetFrames(mibToFrames(config.memoryBudgetMiB));
       this.scheduler.admit(this.target(entry, link), this.schedulerTargets().length);
       link.control.request(RunRequest.Run);
@@ -416,6 +497,7 @@ export class Coordinator implements Disposable {
       syncing: false,
       lastUptime: -1,
       lastProgressAt: performance.now(),
+      pooled: undefined,
     };
     worker.onFailure((detail) => this.workerLost(entry, link, detail));
     entry.link = link;
@@ -434,8 +516,30 @@ export class Coordinator implements Disposable {
     this.scheduler.forget(entry.id);
     this.memory.forget(entry.id);
     link.lose(new WorkerLostError(`${entry.id}: the guest worker was closed`));
-    link.closing = link.worker.terminate().catch(() => undefined);
+    link.closing = link.worker
+      .terminate()
+      .catch(() => undefined)
+      .then(() => this.reclaimFrames(link));
     return link.closing;
+  }
+
+  /**
+   * After the worker is gone: frames it still held (it died or hung before
+   * releasing its machine) go back to the shared pool, zeroed, so no other VM
+   * loses anything and none sees this VM's data. A worker that stopped
+   * cleanly released them itself and left nothing.
+   */
+  private async reclaimFrames(link: GuestLink): Promise<void> {
+    const pooled = link.pooled;
+    const pool = this.framePool;
+    if (!pooled || !pool) return;
+    if (pool.framesOwnedBy(pooled.owner) > 0) {
+      // Node's terminate() resolves once the thread is gone; a browser's returns at once and
+      // the worker may run a little longer, so give it time to stop before anyone reuses its frames.
+      if (this.host.kind === 'browser') await new Promise((resolve) => setTimeout(resolve, BROWSER_TERMINATE_GRACE_MS));
+      pool.reclaimOwner(pooled.owner);
+    }
+    pooled.map.fill(0);
   }
 
   /** The worker died or stopped responding: only its VM becomes 'error: worker crashed'. */
@@ -554,9 +658,10 @@ export class Coordinator implements Disposable {
         residentFrames: this.scratchCounters[Counter.ResidentFrames]!,
         budgetFrames: mibToFrames(config.memoryBudgetMiB),
         running: state === 'running',
+        pooled: link.pooled?.used ?? false,
       });
     }
-    for (const verdict of this.memory.evaluate(usages)) this.pauseForMemory(verdict);
+    for (const verdict of this.memory.evaluate(usages, this.framePool?.allocatedFrames ?? 0)) this.pauseForMemory(verdict);
   }
 
   private watchForHangs(): void {

@@ -39,3 +39,19 @@ describe('memory policy', () => {
     expect(policy.evaluate([{ id: 'a', residentFrames: 60, budgetFrames: 0, running: true }])).toEqual([]);
   });
 });
+
+describe('decideMemory with a shared frame pool', () => {
+  it('counts pooled VMs through the pool and never pauses them for the pool (their allocator does)', () => {
+    const previous = new Map([
+      ['pooled', 100],
+      ['other', 100],
+    ]);
+    const vms = [
+      { id: 'pooled', residentFrames: 500, budgetFrames: 0, running: true, pooled: true },
+      { id: 'other', residentFrames: 200, budgetFrames: 0, running: true },
+    ];
+    // 501 frames used in the pool + 200 private = 701 >= 700: only the growing non-pooled VM pauses.
+    expect(decideMemory(vms, previous, 700, 501).map((v) => v.id)).toEqual(['other']);
+    expect(decideMemory(vms, previous, 800, 501)).toEqual([]);
+  });
+});

@@ -8,9 +8,11 @@
  * The worker enforces a VM's own budget itself after every slice (the control
  * block carries it), so the VM stops within one slice. The pool limit needs a
  * view of every VM, so the coordinator checks it each scheduling period with
- * `decideMemory`. Once the shared frame pool (src/core/memory/frame-pool.ts)
- * exists, its allocator is where a refused allocation will name the VM that
- * asked; this policy then stays as the coordinator's view of it.
+ * `decideMemory`. VMs whose RAM comes from the shared frame pool
+ * (src/core/memory/frame-pool.ts) are marked `pooled`: the pool's allocator
+ * refuses frames past the limit and the worker pauses the VM that asked, so
+ * the pool check here only counts their frames (`pooledFrames`) and pauses
+ * the others (synthetic guests, private pools in the non-isolated fallback).
  */
 import { StateReason } from './shared/protocol.ts';
 
@@ -32,6 +34,12 @@ export interface MemoryUsage {
   budgetFrames: number;
   /** Only running VMs can be paused; paused ones still hold their frames. */
   running: boolean;
+  /**
+   * Its frames come from the shared frame pool, whose allocator refuses
+   * frames beyond the limit and pauses the VM that asked: counted through
+   * `pooledFrames` instead, never paused by the pool check here.
+   */
+  pooled?: boolean;
 }
 
 export interface MemoryVerdict {
@@ -46,7 +54,7 @@ export interface MemoryVerdict {
  * for memory when it grew since then. Pure; `poolLimitFrames` 0 means no
  * pool limit.
  */
-export function decideMemory(vms: readonly MemoryUsage[], previous: ReadonlyMap<string, number>, poolLimitFrames: number): MemoryVerdict[] {
+export function decideMemory(vms: readonly MemoryUsage[], previous: ReadonlyMap<string, number>, poolLimitFrames: number, pooledFrames = 0): MemoryVerdict[] {
   const verdicts: MemoryVerdict[] = [];
   const paused = new Set<string>();
   const running = vms.filter((vm) => vm.running);
@@ -61,10 +69,10 @@ export function decideMemory(vms: readonly MemoryUsage[], previous: ReadonlyMap<
     }
   }
   if (poolLimitFrames > 0) {
-    const total = vms.reduce((sum, vm) => sum + vm.residentFrames, 0);
+    const total = vms.reduce((sum, vm) => sum + (vm.pooled ? 0 : vm.residentFrames), pooledFrames);
     if (total >= poolLimitFrames) {
       for (const vm of running) {
-        if (paused.has(vm.id)) continue;
+        if (paused.has(vm.id) || vm.pooled) continue;
         const before = previous.get(vm.id);
         if (before !== undefined && vm.residentFrames > before) {
           verdicts.push({
@@ -93,8 +101,9 @@ export class MemoryPolicy {
     this.poolLimitFrames = Math.max(0, Math.floor(frames));
   }
 
-  evaluate(vms: readonly MemoryUsage[]): MemoryVerdict[] {
-    const verdicts = decideMemory(vms, this.previous, this.poolLimitFrames);
+  /** `pooledFrames`: frames in use in the shared frame pool (VMs marked `pooled` are counted there). */
+  evaluate(vms: readonly MemoryUsage[], pooledFrames = 0): MemoryVerdict[] {
+    const verdicts = decideMemory(vms, this.previous, this.poolLimitFrames, pooledFrames);
     for (const vm of vms) this.previous.set(vm.id, vm.residentFrames);
     return verdicts;
   }

@@ -65,3 +65,70 @@ describe('FramePool', () => {
     expect(priv.buffer).toBeInstanceOf(ArrayBuffer);
   });
 });
+
+interface ChurnResult {
+  errors: number;
+  allocations: number;
+  refusals: number;
+  held: number[];
+  owner: number;
+}
+
+describe('FramePool shared between threads', () => {
+  async function churn(pool: FramePool, rounds: number, hold: number) {
+    const { Worker } = await import('node:worker_threads');
+    const start = new Int32Array(new SharedArrayBuffer(4));
+    const script = new URL('./test-support/pool-worker.ts', import.meta.url).href;
+    const boot = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(script)}); });`;
+    const run = (id: number) =>
+      new Promise<ChurnResult>((resolve, reject) => {
+        const handle = pool.share();
+        const worker = new Worker(boot, { eval: true, workerData: { handle, id, rounds, hold, start } });
+        worker.once('message', (m) => {
+          resolve({ ...(m as Omit<ChurnResult, 'owner'>), owner: handle.owner });
+          void worker.terminate();
+        });
+        worker.once('error', reject);
+      });
+    return Promise.all([run(1), run(2)]);
+  }
+
+  it('two workers allocating and freeing concurrently never get the same frame; counts stay consistent', { timeout: 60_000 }, async () => {
+    const pool = FramePool.createShared({ limitFrames: 4096, initialFrames: 16 });
+    const results = await churn(pool, 20_000, 1500);
+    for (const r of results) expect(r.errors).toBe(0);
+    const all = results.flatMap((r) => r.held);
+    expect(new Set(all).size).toBe(all.length);
+    expect(pool.allocatedFrames).toBe(all.length);
+    for (const r of results) expect(pool.framesOwnedBy(r.owner)).toBe(r.held.length);
+    // Both grew the same memory: the coordinator's view sees it too.
+    expect(pool.capacityFrames).toBeGreaterThan(16);
+    // A dead worker's frames come back, zeroed.
+    for (const r of results) expect(pool.reclaimOwner(r.owner)).toBe(r.held.length);
+    expect(pool.allocatedFrames).toBe(0);
+    const f = pool.allocate();
+    expect(pool.view.subarray(f * FRAME_SIZE, (f + 1) * FRAME_SIZE).every((b) => b === 0)).toBe(true);
+  });
+
+  it('the limit holds across threads: the pool never hands out more than its limit', { timeout: 60_000 }, async () => {
+    const pool = FramePool.createShared({ limitFrames: 401 });
+    pool.setLimitFrames(301);
+    const results = await churn(pool, 5000, 1000);
+    for (const r of results) expect(r.errors).toBe(0);
+    const all = results.flatMap((r) => r.held);
+    expect(new Set(all).size).toBe(all.length);
+    expect(pool.allocatedFrames).toBe(all.length);
+    expect(results.reduce((s, r) => s + r.refusals, 0)).toBeGreaterThan(0);
+    let more = 0;
+    while (pool.allocate() > 0) more++;
+    expect(all.length + more).toBe(300);
+    expect(pool.allocate()).toBe(-1);
+    pool.setLimitFrames(302);
+    expect(pool.allocate()).toBeGreaterThan(0);
+  });
+
+  it('attachShared refuses a private pool', () => {
+    const priv = new FramePool({ limitFrames: 32 });
+    expect(() => priv.share()).toThrow(/private/);
+  });
+});

@@ -161,4 +161,118 @@ describe('GuestMemory', () => {
     expect(vm2.physRead(0, 1)).toBe(0);
     expect(vm2.residentFrames).toBe(0);
   });
+
+  describe('lazy snapshot backing', () => {
+    /** Three backed pages (2, 7, 9) whose bytes are (page * 16 + offset) & 0xff. */
+    function backed(budgetFrames?: number, limitFrames = 4096) {
+      const env = setup(4 * MiB, limitFrames, budgetFrames);
+      const pages = Uint32Array.of(2, 7, 9);
+      const data = new Uint8Array(pages.length * 4096);
+      pages.forEach((page, i) => data.subarray(i * 4096, (i + 1) * 4096).forEach((_, o, a) => (a[o] = (page * 16 + o) & 0xff)));
+      env.mem.attachBacking(pages, data);
+      return { ...env, pages, data };
+    }
+
+    it('costs no frame until a page is touched, and counts backed pages as present', () => {
+      const { mem, pool } = backed();
+      expect(mem.residentFrames).toBe(0);
+      expect(pool.allocatedFrames).toBe(1); // the scratch frame
+      expect(mem.lazyPages).toBe(3);
+      expect(Array.from(mem.presentPages())).toEqual([2, 7, 9]);
+      expect(mem.frameForRead(3)).toBe(-1); // an unbacked untouched page is unchanged
+    });
+
+    it('reads through without allocating (physRead, readBytes, readPage)', () => {
+      const { mem } = backed();
+      expect(mem.physRead(0x7010, 1)).toBe((7 * 16 + 0x10) & 0xff);
+      expect(mem.physRead(0x7ffe, 4)).toBe(((7 * 16 + 0xffe) & 0xff) | (((7 * 16 + 0xfff) & 0xff) << 8)); // then page 8: zeros
+      const bytes = new Uint8Array(4096 + 8);
+      mem.readBytes(0x9000 - 4, bytes);
+      expect(Array.from(bytes.subarray(0, 8))).toEqual([0, 0, 0, 0, 144, 145, 146, 147]);
+      const page = new Uint8Array(4096);
+      mem.readPage(2, page);
+      expect(page[5]).toBe(2 * 16 + 5);
+      expect(mem.residentFrames).toBe(0);
+    });
+
+    it('materialises on the first frameForRead without marking the page dirty', () => {
+      const { mem } = backed();
+      const off = mem.frameForRead(7);
+      expect(off).toBeGreaterThan(0);
+      expect(new Uint8Array(mem.buffer)[off + 0x20]).toBe((7 * 16 + 0x20) & 0xff);
+      expect(mem.frameForRead(7)).toBe(off);
+      expect(mem.residentFrames).toBe(1);
+      expect(mem.lazyPages).toBe(2);
+      expect(mem.isDirty(7)).toBe(false);
+      expect(mem.frameForWrite(7)).toBe(off);
+      expect(mem.isDirty(7)).toBe(true);
+    });
+
+    it('materialises on the first write and keeps the other bytes', () => {
+      const { mem } = backed();
+      mem.physWrite(0x9004, 1, 0xee);
+      expect(mem.isDirty(9)).toBe(true);
+      expect(mem.residentFrames).toBe(1);
+      expect(mem.physRead(0x9003, 2)).toBe(((9 * 16 + 3) & 0xff) | (0xee << 8));
+      mem.writeBytes(0x2ffe, Uint8Array.of(1, 2, 3, 4)); // page 2 (backed) then page 3 (untouched)
+      expect(mem.physRead(0x2ffc, 4)).toBe((((2 * 16 + 0xffc) & 0xff) | (((2 * 16 + 0xffd) & 0xff) << 8) | (1 << 16) | (2 << 24)) >>> 0);
+      expect(mem.residentFrames).toBe(3);
+      expect(mem.lazyPages).toBe(1);
+    });
+
+    it('discard, zeroing and release drop the backing', () => {
+      const { mem, pool } = backed();
+      mem.discardPage(2);
+      expect(mem.physRead(0x2000, 4)).toBe(0);
+      mem.zeroBytes(0x7000, 4096); // a whole page: back to untouched, no frame
+      expect(mem.physRead(0x7010, 1)).toBe(0);
+      expect(mem.residentFrames).toBe(0);
+      mem.zeroBytes(0x9000, 16); // part of a page: the rest must survive
+      expect(mem.physRead(0x900f, 1)).toBe(0);
+      expect(mem.physRead(0x9010, 1)).toBe((9 * 16 + 0x10) & 0xff);
+      expect(mem.lazyPages).toBe(0);
+      expect(Array.from(mem.presentPages())).toEqual([9]);
+      mem.release();
+      expect(pool.allocatedFrames).toBe(0);
+    });
+
+    it('materializeAll copies everything in; out of frames it throws and loses nothing', () => {
+      const { mem } = backed();
+      mem.materializeAll();
+      expect(mem.lazyPages).toBe(0);
+      expect(mem.residentFrames).toBe(3);
+      expect(mem.dirtyPages().length).toBe(0);
+      expect(mem.physRead(0x9010, 1)).toBe((9 * 16 + 0x10) & 0xff);
+
+      const small = backed(2);
+      expect(() => small.mem.materializeAll()).toThrow(/no frame left \(VM budget\) to copy snapshot page 9/);
+      expect(small.mem.lazyPages).toBe(1);
+      expect(small.mem.physRead(0x9010, 1)).toBe((9 * 16 + 0x10) & 0xff);
+    });
+
+    it('without a frame, reads read through and writes take the out-of-memory path', () => {
+      const { mem, onOutOfMemory } = backed(1);
+      expect(mem.frameForRead(2)).toBeGreaterThan(0);
+      expect(mem.frameForRead(7)).toBe(-1); // budget used up: the CPU reads through physRead
+      expect(mem.physRead(0x7010, 1)).toBe((7 * 16 + 0x10) & 0xff);
+      expect(onOutOfMemory).not.toHaveBeenCalled();
+      mem.physWrite(0x7010, 1, 0);
+      expect(onOutOfMemory).toHaveBeenCalledWith('budget');
+      expect(mem.physRead(0x7010, 1)).toBe((7 * 16 + 0x10) & 0xff); // the page kept its backing
+      expect(mem.lazyPages).toBe(2);
+    });
+
+    it('refuses pages that are present, MMIO or beyond RAM, changing nothing', () => {
+      const { mem } = setup();
+      mem.frameForWrite(3);
+      mem.addMmio(0x5000, 0x1000, { read: () => 0, write: () => {} });
+      const page = new Uint8Array(4096);
+      expect(() => mem.attachBacking(Uint32Array.of(1, 3), new Uint8Array(8192))).toThrow(/page 3 cannot be backed: it is already present/);
+      expect(() => mem.attachBacking(Uint32Array.of(5), page)).toThrow(/page 5 cannot be backed: it is MMIO/);
+      expect(() => mem.attachBacking(Uint32Array.of(5000), page)).toThrow(/beyond the 1024 pages of RAM/);
+      expect(() => mem.attachBacking(Uint32Array.of(1), new Uint8Array(10))).toThrow(/need 4096 bytes/);
+      expect(mem.lazyPages).toBe(0);
+      expect(Array.from(mem.presentPages())).toEqual([3]);
+    });
+  });
 });

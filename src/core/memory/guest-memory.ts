@@ -22,6 +22,22 @@
  * coordinator frees memory or raises the budget it calls `clearOutOfMemory()`
  * and must make the CPU forget cached translations (see `mappingGeneration`)
  * before resuming, so later writes to that page allocate a real frame.
+ *
+ * Lazy restore: `attachBacking()` hands over the pages of a decoded snapshot
+ * without copying them. A backed page has no frame; its p2m entry is
+ * `-2 - i` (i = its index in the backing data), so the hot paths are
+ * untouched: they return as soon as they see a frame (> 0), and only the
+ * slow path that already handled "no frame yet" looks at the backing. The
+ * first `frameForRead` or `frameForWrite` of a backed page allocates a frame
+ * and copies the snapshot's bytes into it ("materialise on first touch", for
+ * reads too: the CPU caches frames, not -1 pages, so reading through would
+ * send every later fetch and load of e.g. kernel text down the byte-wise
+ * slow path). Materialising for a read does not set the dirty bit (the page
+ * still equals the snapshot). `physRead`, `readBytes` and `readPage` read
+ * through without allocating. If no frame can be had, reads keep reading
+ * through (correct, only slower) and writes take the out-of-memory path
+ * above; the page keeps its backing. `materializeAll()` copies everything in
+ * (migration, debugging) and drops the backing data.
  */
 import type { AccessSize } from '../cpu/host.ts';
 import { FRAME_SHIFT, FRAME_SIZE, type FramePool } from './frame-pool.ts';
@@ -31,6 +47,8 @@ export const PAGE_SHIFT = FRAME_SHIFT;
 const PAGE_MASK = PAGE_SIZE - 1;
 /** p2m value of a RAM-range page that is covered by an MMIO region. */
 const P2M_MMIO = -1;
+/** p2m values below this are lazily backed pages: -2 - (index in the backing data). */
+const P2M_BACKED = -2;
 const ADDRESS_SPACE = 2 ** 32;
 
 /** A device's MMIO window. Offsets are relative to the region base. */
@@ -48,6 +66,12 @@ export interface GuestMemoryOptions {
   budgetFrames?: number;
   /** Called when a first write cannot get a frame (see the module comment). */
   onOutOfMemory?: (reason: OutOfMemoryReason) => void;
+  /**
+   * Storage for the p2m map (at least one entry per RAM page, all zero), e.g.
+   * over a SharedArrayBuffer so the coordinator can read which frames the VM
+   * holds. Default: a private array. Zeroed again by `release()`.
+   */
+  p2m?: Int32Array;
 }
 
 interface MmioRegion {
@@ -75,6 +99,9 @@ export class GuestMemory {
   private mappingGen = 0;
   private released = false;
   private readonly mmio: MmioRegion[] = [];
+  /** Snapshot pages (PAGE_SIZE each) that backed pages are copied from; dropped when none is left. */
+  private backing: Uint8Array | undefined;
+  private backed = 0;
 
   constructor(pool: FramePool, options: GuestMemoryOptions) {
     const ram = Math.ceil(options.ramBytes / PAGE_SIZE) * PAGE_SIZE;
@@ -82,7 +109,10 @@ export class GuestMemory {
     this.pool = pool;
     this.ramBytes = ram;
     this.pages = ram / PAGE_SIZE;
-    this.p2m = new Int32Array(this.pages);
+    if (options.p2m && (options.p2m.length < this.pages || options.p2m.some((v) => v !== 0))) {
+      throw new Error(`guest memory: the p2m storage must hold ${this.pages} zero entries`);
+    }
+    this.p2m = options.p2m ? options.p2m.subarray(0, this.pages) : new Int32Array(this.pages);
     this.dirty = new Uint32Array(Math.ceil(this.pages / 32));
     this.budget = Math.floor(options.budgetFrames ?? this.pages);
     this.onOutOfMemory = options.onOutOfMemory;
@@ -90,6 +120,11 @@ export class GuestMemory {
     const scratch = pool.allocate();
     if (scratch < 0) throw new Error('guest memory: the frame pool is exhausted (no frame left even for a new VM\'s scratch page)');
     this.discardFrame = scratch;
+  }
+
+  /** The live p2m map (page -> frame; 0 none, -1 MMIO, <= -2 lazily restored). Read-only for callers. */
+  get map(): Int32Array {
+    return this.p2m;
   }
 
   /** Number of RAM pages (0 after release). */
@@ -111,6 +146,7 @@ export class GuestMemory {
     if (page < this.pages) {
       const frame = this.p2m[page]!;
       if (frame > 0) return frame * PAGE_SIZE;
+      if (frame <= P2M_BACKED) return this.materialize(page, false);
     }
     return -1;
   }
@@ -123,6 +159,7 @@ export class GuestMemory {
         return frame * PAGE_SIZE;
       }
       if (frame === 0) return this.populate(page);
+      if (frame <= P2M_BACKED) return this.materialize(page, true);
     }
     return -1;
   }
@@ -135,6 +172,7 @@ export class GuestMemory {
       const frame = this.p2m[page]!;
       if (frame > 0) return this.readFrame(frame * PAGE_SIZE + (address & PAGE_MASK), size);
       if (frame === 0) return 0;
+      if (frame <= P2M_BACKED) return this.readBacked(P2M_BACKED - frame, address & PAGE_MASK, size);
     }
     const region = this.findMmio(address);
     if (region !== undefined) return region.handler.read(address - region.base, size);
@@ -178,6 +216,8 @@ export class GuestMemory {
         this.pool.free(frame);
         this.resident--;
         this.mappingGen++;
+      } else if (frame <= P2M_BACKED) {
+        this.dropBacking();
       }
       this.p2m[page] = P2M_MMIO;
     }
@@ -185,7 +225,7 @@ export class GuestMemory {
 
   // ---- loaders and DMA -----------------------------------------------------
 
-  /** Copies guest-physical bytes out: zeros for untouched RAM, 0xFF for MMIO and open bus (no device side effects). */
+  /** Copies guest-physical bytes out: zeros for untouched RAM, 0xFF for MMIO and open bus (no device side effects). Lazily backed pages are read through. */
   readBytes(address: number, dest: Uint8Array): void {
     let done = 0;
     while (done < dest.length) {
@@ -196,6 +236,9 @@ export class GuestMemory {
       if (frame > 0) {
         const start = frame * PAGE_SIZE + (addr & PAGE_MASK);
         dest.set(this.pool.view.subarray(start, start + inPage), done);
+      } else if (frame <= P2M_BACKED) {
+        const start = (P2M_BACKED - frame) * PAGE_SIZE + (addr & PAGE_MASK);
+        dest.set(this.backing!.subarray(start, start + inPage), done);
       } else {
         dest.fill(frame === 0 ? 0 : 0xff, done, done + inPage);
       }
@@ -226,7 +269,16 @@ export class GuestMemory {
       const page = Math.floor(addr / PAGE_SIZE);
       if (page < this.pages) {
         const frame = this.p2m[page]!;
-        if (frame > 0) {
+        if (frame <= P2M_BACKED) {
+          // A whole page becomes "untouched"; a part of one needs the snapshot's other bytes.
+          if (inPage === PAGE_SIZE) {
+            this.dropBacking();
+            this.p2m[page] = 0;
+          } else {
+            const offset = this.frameForWrite(page);
+            if (offset >= 0) this.pool.view.fill(0, offset + (addr & PAGE_MASK), offset + (addr & PAGE_MASK) + inPage);
+          }
+        } else if (frame > 0) {
           const start = frame * PAGE_SIZE + (addr & PAGE_MASK);
           this.pool.view.fill(0, start, start + inPage);
           this.dirty[page >>> 5]! |= 1 << (page & 31);
@@ -306,9 +358,55 @@ export class GuestMemory {
     this.dirty.fill(0);
   }
 
-  /** Pages that have a frame, ascending (what a snapshot must store). */
+  /** Pages with content, ascending (what a snapshot must store): those with a frame and those still lazily backed. */
   presentPages(): Uint32Array {
-    return this.collectPages((page) => this.p2m[page]! > 0);
+    return this.collectPages((page) => {
+      const frame = this.p2m[page]!;
+      return frame > 0 || frame <= P2M_BACKED;
+    });
+  }
+
+  /**
+   * Backs RAM pages with snapshot data without copying it: page
+   * `pageNumbers[i]` reads as `data[i * PAGE_SIZE ...]` and gets a frame on
+   * its first CPU access (see the module comment). The pages must be
+   * untouched RAM (no frame, not MMIO); `data` must not change afterwards.
+   * Throws a plain Error otherwise, having changed nothing.
+   */
+  attachBacking(pageNumbers: Uint32Array, data: Uint8Array): void {
+    if (this.backing) throw new Error('guest memory: a snapshot backing is already attached');
+    if (data.length !== pageNumbers.length * PAGE_SIZE) {
+      throw new Error(`guest memory: ${pageNumbers.length} backed pages need ${pageNumbers.length * PAGE_SIZE} bytes, got ${data.length}`);
+    }
+    for (let i = 0; i < pageNumbers.length; i++) {
+      const page = pageNumbers[i]!;
+      if (page >= this.pages) throw new Error(`guest memory: backed page ${page} lies beyond the ${this.pages} pages of RAM`);
+      const frame = this.p2m[page]!;
+      if (frame !== 0) throw new Error(`guest memory: page ${page} cannot be backed: it is ${frame === P2M_MMIO ? 'MMIO' : 'already present'}`);
+    }
+    if (pageNumbers.length === 0) return;
+    for (let i = 0; i < pageNumbers.length; i++) this.p2m[pageNumbers[i]!] = P2M_BACKED - i;
+    this.backing = data;
+    this.backed = pageNumbers.length;
+  }
+
+  /** Pages still backed by snapshot data (not yet copied into a frame). */
+  get lazyPages(): number {
+    return this.backed;
+  }
+
+  /**
+   * Copies every lazily backed page into a frame (before migrating the VM,
+   * or to debug) and drops the backing data. Throws if frames run out (the
+   * pages not reached stay backed, so nothing is lost).
+   */
+  materializeAll(): void {
+    for (let page = 0; page < this.pages && this.backed > 0; page++) {
+      if (this.p2m[page]! > P2M_BACKED) continue;
+      if (this.materialize(page, false) < 0) {
+        throw new Error(`guest memory: no frame left (${this.resident >= this.budget ? 'VM budget' : 'pool'}) to copy snapshot page ${page} into`);
+      }
+    }
   }
 
   /** Copies one page out (zeros if it has no frame). */
@@ -324,6 +422,11 @@ export class GuestMemory {
   discardPage(page: number): void {
     if (page >= this.pages) return;
     const frame = this.p2m[page]!;
+    if (frame <= P2M_BACKED) {
+      this.dropBacking();
+      this.p2m[page] = 0;
+      return;
+    }
     if (frame <= 0) return;
     this.p2m[page] = 0;
     this.pool.free(frame);
@@ -342,6 +445,9 @@ export class GuestMemory {
     this.pool.free(this.discardFrame);
     this.discardFrame = 0;
     this.resident = 0;
+    this.backing = undefined;
+    this.backed = 0;
+    this.p2m.fill(0);
     this.p2m = new Int32Array(0);
     this.pages = 0;
     this.mmio.length = 0;
@@ -358,6 +464,36 @@ export class GuestMemory {
     this.resident++;
     this.dirty[page >>> 5]! |= 1 << (page & 31);
     return frame * PAGE_SIZE;
+  }
+
+  /**
+   * First touch of a lazily backed page: a frame with the snapshot's bytes.
+   * Without a frame, a read returns -1 (physRead reads through) and a write
+   * takes the out-of-memory path; the page stays backed either way.
+   */
+  private materialize(page: number, forWrite: boolean): number {
+    const frame = this.resident < this.budget ? this.pool.allocate() : -1;
+    if (frame < 0) return forWrite ? this.outOfFrames(this.resident >= this.budget ? 'budget' : 'pool') : -1;
+    const start = (P2M_BACKED - this.p2m[page]!) * PAGE_SIZE;
+    this.pool.view.set(this.backing!.subarray(start, start + PAGE_SIZE), frame * PAGE_SIZE);
+    this.dropBacking();
+    this.p2m[page] = frame;
+    this.resident++;
+    if (forWrite) this.dirty[page >>> 5]! |= 1 << (page & 31);
+    return frame * PAGE_SIZE;
+  }
+
+  /** Bookkeeping for a backed page that stops being backed (the caller rewrites its p2m entry). */
+  private dropBacking(): void {
+    if (--this.backed === 0) this.backing = undefined;
+  }
+
+  private readBacked(index: number, offset: number, size: AccessSize): number {
+    const b = this.backing!;
+    const at = index * PAGE_SIZE + offset;
+    if (size === 1) return b[at]!;
+    if (size === 2) return b[at]! | (b[at + 1]! << 8);
+    return (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> 0;
   }
 
   private outOfFrames(reason: OutOfMemoryReason): number {

@@ -96,15 +96,31 @@ export interface HelloResponse {
 
 export type WaitMode = 'waitAsync' | 'blocking' | 'message';
 
+/**
+ * Shared guest RAM (cross-origin isolated pages and Node): the coordinator's
+ * frame pool and this VM's p2m map. Without it (the non-isolated fallback)
+ * the worker builds its machine on a private pool.
+ */
+export interface GuestMemoryChannel {
+  /** A FramePool handle (src/core/memory/frame-pool.ts SharedFramePoolHandle): attach with FramePool.attachShared. */
+  pool: { memory: WebAssembly.Memory; control: SharedArrayBuffer; owner: number };
+  /** Int32 per guest page (page -> frame, 0 = none): the storage of the VM's p2m map, which the coordinator reads. */
+  map: SharedArrayBuffer;
+}
+
 export interface CreateRequest {
   protocolVersion: number;
   config: GuestConfig;
   channels: GuestChannels;
+  /** Present when guest RAM comes from the coordinator's shared frame pool. */
+  memory?: GuestMemoryChannel;
 }
 
 export interface CreateResponse {
   vmId: string;
   waitMode: WaitMode;
+  /** The machine takes its RAM from the shared frame pool of CreateRequest.memory (the pool enforces its limit itself). */
+  pooledMemory?: boolean;
 }
 
 /** Reasons that the coordinator and the UI match on (other reasons are free text from the guest or engine). */

@@ -6,8 +6,8 @@
 import { startNodeGuestWorker } from '../host/node-guest.ts';
 import { createDefaultMachine } from '../worker/machine-factory.ts';
 
-startNodeGuestWorker(async (config) => {
-  const machine = await createDefaultMachine(config);
+startNodeGuestWorker(async (config, memory) => {
+  const machine = await createDefaultMachine(config, memory);
   if (config.name === 'exits') {
     const run = machine.runSlice.bind(machine);
     let slices = 0;

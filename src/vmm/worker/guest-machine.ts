@@ -3,6 +3,7 @@
  * or the synthetic stand-in), seen through the few calls the run loop needs.
  * The core Machine satisfies this structurally; core never imports vmm.
  */
+import type { FramePool } from '../../core/memory/frame-pool.ts';
 import type { GuestConfig } from '../shared/protocol.ts';
 
 export interface SliceResult {
@@ -14,6 +15,12 @@ export interface SliceResult {
   sleepMs: number;
   /** The guest ended itself (poweroff, triple fault, ...); the machine is dead afterwards. */
   stopped?: { reason: string };
+  /**
+   * A first write found no frame (the shared pool ran out, or the VM's hard
+   * frame budget): the machine must not run again until `clearOutOfMemory`
+   * succeeds. The runtime pauses the VM with StateReason.OutOfMemoryBudget.
+   */
+  outOfMemory?: { detail: string };
 }
 
 export interface GuestMachine {
@@ -28,6 +35,8 @@ export interface GuestMachine {
   onConsoleOutput: (bytes: Uint8Array) => void;
   /** Frames of the shared pool this machine holds now. */
   residentFrames(): number;
+  /** Optional: true when the machine's RAM really comes from the GuestMemoryResources it was built with. */
+  readonly pooledMemory?: boolean;
   /** Optional: interrupts delivered so far (for the IRQ counter). */
   interruptsDelivered?(): number;
   /** Optional: the VM is paused; guest time stops until resume(). */
@@ -36,7 +45,20 @@ export interface GuestMachine {
   resume?(): void;
   /** Optional: release frames and other resources (called before a reset or stop). */
   dispose?(): void;
+  /**
+   * Optional: ends an out-of-memory episode before the VM resumes. Returns
+   * why it cannot yet (still no frame to be had), or undefined when it may run.
+   */
+  clearOutOfMemory?(): string | undefined;
 }
 
-/** Builds a machine from its config (may load the image asynchronously). */
-export type MachineFactory = (config: GuestConfig) => GuestMachine | Promise<GuestMachine>;
+/** Where guest RAM comes from when the coordinator shares its frame pool (see GuestMemoryChannel). */
+export interface GuestMemoryResources {
+  /** The coordinator's pool, attached in this worker. */
+  pool: FramePool;
+  /** Storage for the VM's p2m map (zero when handed over; the machine zeroes it again when released). */
+  map: Int32Array;
+}
+
+/** Builds a machine from its config (may load the image asynchronously); `memory` when RAM comes from the shared pool. */
+export type MachineFactory = (config: GuestConfig, memory?: GuestMemoryResources) => GuestMachine | Promise<GuestMachine>;

@@ -42,7 +42,8 @@ import {
 } from '../shared/protocol.ts';
 import { SpscRing } from '../shared/spsc-ring.ts';
 import { waitAsyncFunction, waitAsyncOn, waitBlocking, type WakeWord } from '../shared/wake.ts';
-import type { GuestMachine, MachineFactory, SliceResult } from './guest-machine.ts';
+import { FramePool } from '../../core/memory/frame-pool.ts';
+import type { GuestMachine, GuestMemoryResources, MachineFactory, SliceResult } from './guest-machine.ts';
 import { createYield } from './yield.ts';
 
 /** Longest slice: bounds the latency of pause/stop requests and of token accounting. */
@@ -111,6 +112,8 @@ export class GuestRuntime implements GuestWorkerApi {
   private output: SpscRing | undefined;
   private events: GuestEventSink | undefined;
   private machine: GuestMachine | undefined;
+  /** Guest RAM from the coordinator's shared frame pool (undefined: the machine uses a private pool). */
+  private memory: GuestMemoryResources | undefined;
 
   private report: StateReport = { seq: 0, state: 'idle' };
   private waiters: ReportWaiter[] = [];
@@ -152,9 +155,14 @@ export class GuestRuntime implements GuestWorkerApi {
     this.output = SpscRing.attach(channels.consoleOut);
     this.config = request.config;
     this.events = events;
+    if (request.memory) {
+      this.memory = { pool: FramePool.attachShared(request.memory.pool), map: new Int32Array(request.memory.map) };
+    }
     await this.buildMachine();
     this.publish();
-    return { vmId: request.config.vmId, waitMode: this.waitMode(this.mode) };
+    const response: CreateResponse = { vmId: request.config.vmId, waitMode: this.waitMode(this.mode) };
+    if (this.memory && this.machine?.pooledMemory) response.pooledMemory = true;
+    return response;
   }
 
   async boot(): Promise<StateReport> {
@@ -180,6 +188,13 @@ export class GuestRuntime implements GuestWorkerApi {
     const control = this.created();
     this.requireLive('resume');
     if (this.hold && this.overBudget()) return this.report;
+    if (this.hold && this.machine?.clearOutOfMemory) {
+      const stillShort = this.machine.clearOutOfMemory();
+      if (stillShort !== undefined) {
+        this.hold = { reason: StateReason.OutOfMemoryBudget, detail: stillShort };
+        return this.report;
+      }
+    }
     this.hold = undefined;
     const since = this.report.seq;
     this.requestRun(control);
@@ -337,6 +352,13 @@ export class GuestRuntime implements GuestWorkerApi {
         this.publish();
         return true;
       }
+      if (result.outOfMemory) {
+        // Only this VM asked for the frame that was not there: only it pauses.
+        this.flushOutput();
+        this.hold = { reason: StateReason.OutOfMemoryBudget, detail: result.outOfMemory.detail };
+        this.publish();
+        return false;
+      }
       if (this.checkMemory()) {
         this.publish();
         return false;
@@ -482,7 +504,7 @@ export class GuestRuntime implements GuestWorkerApi {
   // ---- machine, memory, state --------------------------------------------
 
   private async buildMachine(): Promise<void> {
-    const machine = await this.factory(this.config!);
+    const machine = await this.factory(this.config!, this.memory);
     machine.onConsoleOutput = (bytes) => this.queueOutput(bytes);
     this.machine = machine;
     this.control!.bumpGeneration();

@@ -6,8 +6,8 @@
  */
 import { Machine } from '../../core/machine.ts';
 import { prepareInitrd } from '../../core/boot/initrd.ts';
-import type { GuestConfig } from '../shared/protocol.ts';
-import type { GuestMachine, SliceResult } from './guest-machine.ts';
+import { StateReason, type GuestConfig } from '../shared/protocol.ts';
+import type { GuestMachine, GuestMemoryResources, SliceResult } from './guest-machine.ts';
 
 export type LinuxImageSpec = Extract<GuestConfig['image'], { kind: 'linux' }>;
 
@@ -15,6 +15,19 @@ export type LinuxImageSpec = Extract<GuestConfig['image'], { kind: 'linux' }>;
 export type ByteLoader = (url: string) => Promise<Uint8Array>;
 
 export const DEFAULT_CMDLINE = 'console=ttyS0 tsc=reliable panic=-1';
+
+/**
+ * Shared pool low-water mark: a VM that grew during a slice while fewer free
+ * frames than this are left is paused right after that slice ("out of memory
+ * budget"), before the pool is actually empty. The hard stop (a write that
+ * finds no frame at all) loses that write (see guest-memory.ts), which a
+ * guest kernel does not survive; pausing at the mark does not lose anything,
+ * so the VM can resume once room is made. One slice (<= 5 ms) allocates far
+ * less than this.
+ */
+export function poolReserveFrames(limitFrames: number): number {
+  return Math.min(512, Math.floor(limitFrames / 32));
+}
 
 /** Downloads an image with a clear error (status, URL) instead of a bare network failure. */
 export const fetchBytes: ByteLoader = async (url) => {
@@ -28,15 +41,23 @@ export const fetchBytes: ByteLoader = async (url) => {
   return new Uint8Array(await response.arrayBuffer());
 };
 
-export async function createLinuxGuest(config: GuestConfig, spec: LinuxImageSpec, load: ByteLoader = fetchBytes): Promise<LinuxGuest> {
+/**
+ * Builds and boots the machine. With `memory` (the coordinator's shared frame
+ * pool and this VM's p2m storage) guest RAM comes from the pool all VMs
+ * share; without it (not cross-origin isolated) from a private pool.
+ */
+export async function createLinuxGuest(config: GuestConfig, spec: LinuxImageSpec, load: ByteLoader = fetchBytes, memory?: GuestMemoryResources): Promise<LinuxGuest> {
   const [kernel, packedInitrd] = await Promise.all([
     load(spec.kernelUrl),
     spec.initrdUrl === undefined ? Promise.resolve(undefined) : load(spec.initrdUrl),
   ]);
   const initrd = packedInitrd && (await prepareInitrd(packedInitrd));
-  const machine = new Machine({ ramBytes: config.ramMiB * 1024 * 1024 });
+  const machine = new Machine({ ramBytes: config.ramMiB * 1024 * 1024, pool: memory?.pool, p2m: memory?.map });
   try {
     machine.bootLinux({ kernel, initrd, cmdline: spec.cmdline ?? DEFAULT_CMDLINE });
+    if (machine.memory.outOfMemory) {
+      throw new Error(`${StateReason.OutOfMemoryBudget}: the frame pool has no room to load the kernel and initrd (${machine.pool.availableFrames} frames left)`);
+    }
   } catch (e) {
     machine.release();
     throw e;
@@ -48,6 +69,12 @@ export class LinuxGuest implements GuestMachine {
   onConsoleOutput: (bytes: Uint8Array) => void = () => {};
   private output = new Uint8Array(4096);
   private outputLength = 0;
+  /** Paused at the shared pool's low-water mark (see poolReserveFrames). */
+  private lowPool = false;
+
+  get pooledMemory(): boolean {
+    return this.machine.pool.shared;
+  }
 
   constructor(readonly machine: Machine) {
     machine.onSerialOutput = (byte) => {
@@ -61,13 +88,16 @@ export class LinuxGuest implements GuestMachine {
   }
 
   runSlice(maxInstructions: number, maxMs: number): SliceResult {
+    const residentBefore = this.machine.memory.residentFrames;
     const r = this.machine.runSlice(maxInstructions, maxMs);
     this.flushOutput();
     switch (r.stop) {
       case 'budget':
       case 'stopped':
+        if (this.poolRunningLow(residentBefore)) return { instructions: r.instructions, halted: false, sleepMs: 0, outOfMemory: { detail: this.outOfMemoryDetail() } };
         return { instructions: r.instructions, halted: false, sleepMs: 0 };
       case 'halted':
+        if (this.poolRunningLow(residentBefore)) return { instructions: r.instructions, halted: false, sleepMs: 0, outOfMemory: { detail: this.outOfMemoryDetail() } };
         return { instructions: r.instructions, halted: true, sleepMs: r.sleepNs / 1e6 };
       case 'reset':
         this.machine.reset();
@@ -77,7 +107,7 @@ export class LinuxGuest implements GuestMachine {
       case 'triple-fault':
         return { instructions: r.instructions, halted: true, sleepMs: Infinity, stopped: { reason: `triple fault: ${this.machine.shutdownReason}` } };
       case 'out-of-memory':
-        return { instructions: r.instructions, halted: true, sleepMs: Infinity, stopped: { reason: 'out of host memory' } };
+        return { instructions: r.instructions, halted: false, sleepMs: 0, outOfMemory: { detail: this.outOfMemoryDetail() } };
       case 'test-exit':
         return { instructions: r.instructions, halted: true, sleepMs: Infinity, stopped: { reason: `test exit ${this.machine.exitCode}` } };
     }
@@ -105,6 +135,33 @@ export class LinuxGuest implements GuestMachine {
 
   dispose(): void {
     this.machine.release();
+  }
+
+  clearOutOfMemory(): string | undefined {
+    const { memory, pool } = this.machine;
+    if (!memory.outOfMemory && !this.lowPool) return undefined;
+    const reserve = pool.shared ? poolReserveFrames(pool.limitFrames) : 0;
+    if (pool.availableFrames <= reserve || memory.residentFrames >= memory.budgetFrames) return this.outOfMemoryDetail();
+    this.lowPool = false;
+    if (memory.outOfMemory) {
+      memory.clearOutOfMemory();
+      this.machine.outOfMemoryReason = undefined;
+    }
+    return undefined;
+  }
+
+  /** Shared pool only: this VM grew during the slice and the pool is below its low-water mark. */
+  private poolRunningLow(residentBefore: number): boolean {
+    const { pool, memory } = this.machine;
+    if (!pool.shared || memory.residentFrames <= residentBefore || pool.availableFrames > poolReserveFrames(pool.limitFrames)) return false;
+    this.lowPool = true;
+    return true;
+  }
+
+  private outOfMemoryDetail(): string {
+    const { pool, memory } = this.machine;
+    if (this.machine.outOfMemoryReason === 'budget') return `${memory.residentFrames} resident frames reached the hard budget of ${memory.budgetFrames}`;
+    return `the ${pool.shared ? 'shared ' : ''}frame pool is exhausted (${pool.allocatedFrames} of ${pool.limitFrames - 1} frames in use) while this VM (${memory.residentFrames} frames) asked for more`;
   }
 
   private flushOutput(): void {
