@@ -55,6 +55,15 @@ if (!only || only === 'boot') {
   rows.push({ benchmark: '  guest speed during boot', unit: 'M instr/s', summary: summarize(r.map((x) => x.instructions / 1e3 / (x.ms - x.haltedMs))) });
 }
 
+if (!only || only === 'snapshot') {
+  process.stderr.write('snapshot of the booted default VM ');
+  const r = samples<{ sizeBytes: number; saveMs: number; restoreMs: number; firstCommandMs: number }>('./snapshot.ts');
+  rows.push({ benchmark: 'snapshot size, booted default VM (compressed)', unit: 'MiB', summary: summarize(r.map((x) => x.sizeBytes / 2 ** 20)) });
+  rows.push({ benchmark: 'snapshot save (copy + deflate)', unit: 'ms', summary: summarize(r.map((x) => x.saveMs)) });
+  rows.push({ benchmark: 'snapshot restore (inflate + build, RAM lazy)', unit: 'ms', summary: summarize(r.map((x) => x.restoreMs)) });
+  rows.push({ benchmark: '  then until the guest answers a command', unit: 'ms', summary: summarize(r.map((x) => x.firstCommandMs)) });
+}
+
 if (!only || only === 'browser') {
   process.stderr.write('building the site for the browser benchmarks\n');
   execFileSync(process.execPath, [new URL('../node_modules/vite/bin/vite.js', import.meta.url).pathname, 'build', '--logLevel', 'warn'], { stdio: 'inherit' });

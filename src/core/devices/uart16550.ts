@@ -421,9 +421,13 @@ export class Uart16550 implements Device {
     return (bits * 1e9 * divisor) / MAX_BAUD;
   }
 
+  /** The level the interrupt line should have: the PC gates the UART's output with OUT2; loopback forces OUT2 inactive. */
+  private irqOutput(): boolean {
+    return (this.mcr & (MCR_OUT2 | MCR_LOOP)) === MCR_OUT2 && this.interruptId() !== IIR_NONE;
+  }
+
   private updateIrq(): void {
-    // The PC gates the UART's interrupt output with OUT2; loopback forces OUT2 inactive.
-    const level = (this.mcr & (MCR_OUT2 | MCR_LOOP)) === MCR_OUT2 && this.interruptId() !== IIR_NONE;
+    const level = this.irqOutput();
     if (level !== this.irqLevel) {
       this.irqLevel = level;
       this.irqLine.set(level);
@@ -477,8 +481,8 @@ export class Uart16550 implements Device {
     this.inHead = 0;
     this.inCount = input.length;
     input.forEach((b, i) => (this.input[i] = b));
-    this.irqLevel = false;
-    this.irqLine.set(false);
-    this.updateIrq();
+    // Straight to the level, no low pulse: the PIC (restored with the line's level) would latch a pulse as a new request.
+    this.irqLevel = this.irqOutput();
+    this.irqLine.set(this.irqLevel);
   }
 }

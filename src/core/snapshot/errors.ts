@@ -5,7 +5,9 @@ export type SnapshotErrorCode =
   | 'bad-checksum'
   | 'unsupported-version'
   | 'too-large'
-  | 'corrupt';
+  | 'corrupt'
+  /** The file is sound but cannot become a machine here (a component this build lacks, RAM beyond the budget, missing devices). */
+  | 'incompatible';
 
 export class SnapshotError extends Error {
   constructor(readonly code: SnapshotErrorCode, message: string) {
