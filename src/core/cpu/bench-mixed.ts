@@ -5,7 +5,7 @@
  * MOVZX/SETcc, REP MOVSD/STOSD and DIV. Run as repeated run(slice) calls,
  * as the machine does. Wired into `npm run bench` by the lead.
  */
-import type { AccessSize, CpuHost } from './host.ts';
+import { FlatRamHost } from './flat-ram-host.ts';
 import { Cpu } from './cpu.ts';
 
 /** nasm source: see the comment block at the end of this file. Loaded at 0x400000. */
@@ -19,18 +19,6 @@ const RAM = 8 << 20;
 const CODE = 0x400000;
 const PAGE_DIR = 0x1000;
 
-class BenchHost implements CpuHost {
-  readonly buffer = new ArrayBuffer(RAM);
-  readonly bufferGeneration = 0;
-  frameForRead(page: number): number { return page < RAM >>> 12 ? page << 12 : -1; }
-  frameForWrite(page: number): number { return page < RAM >>> 12 ? page << 12 : -1; }
-  physRead(_a: number, size: AccessSize): number { return size === 4 ? 0xffffffff : (1 << (size * 8)) - 1; }
-  physWrite(): void { /* open bus */ }
-  ioRead(_p: number, size: AccessSize): number { return size === 4 ? 0xffffffff : (1 << (size * 8)) - 1; }
-  ioWrite(): void { /* nothing */ }
-  acknowledgeInterrupt(): number { return 0x20; }
-  readTsc(): number { return 0; }
-}
 
 export interface BenchResult {
   instructions: number;
@@ -40,7 +28,7 @@ export interface BenchResult {
 
 /** Build the environment and run `instructions` guest instructions in slices of `slice`. */
 export function runMixedBench(instructions = 200_000_000, slice = 1_000_000): BenchResult {
-  const host = new BenchHost();
+  const host = new FlatRamHost(RAM);
   const mem = new Uint8Array(host.buffer);
   const dv = new DataView(host.buffer);
   // Page directory + 2 page tables identity-mapping 8 MiB (present, writable, user).

@@ -44,7 +44,8 @@
  *   0x14ffd: mov eax,0x12345678 (imm32 straddles) / cmp eax,eax / je 0x14f90
  *   0x15010: ud2
  */
-import type { AccessSize, CpuHost } from './host.ts';
+import { FlatRamHost } from './flat-ram-host.ts';
+import type { CpuHost } from './host.ts';
 import type { CpuCore } from './state.ts';
 
 const CODE: ReadonlyArray<readonly [number, string]> = [
@@ -67,18 +68,6 @@ const CODE: ReadonlyArray<readonly [number, string]> = [
 
 const RAM = 0x40000;
 
-class WarmUpHost implements CpuHost {
-  readonly buffer = new ArrayBuffer(RAM);
-  readonly bufferGeneration = 0;
-  frameForRead(page: number): number { return page < RAM >>> 12 ? page << 12 : -1; }
-  frameForWrite(page: number): number { return page < RAM >>> 12 ? page << 12 : -1; }
-  physRead(_a: number, size: AccessSize): number { return size === 4 ? 0xffffffff : (1 << (size * 8)) - 1; }
-  physWrite(): void { /* open bus */ }
-  ioRead(_p: number, size: AccessSize): number { return size === 4 ? 0xffffffff : (1 << (size * 8)) - 1; }
-  ioWrite(): void { /* nothing */ }
-  acknowledgeInterrupt(): number { return 0x20; }
-  readTsc(): number { return 0; }
-}
 
 /** The subset of the public Cpu the warm-up drives (kept structural to avoid an import cycle with cpu.ts). */
 export interface WarmUpCpu extends CpuCore {
@@ -91,7 +80,7 @@ export interface WarmUpCpu extends CpuCore {
 
 /** Runs the warm-up program on a scratch CPU made by `make`. */
 export function warmUpInterpreter(make: (host: CpuHost) => WarmUpCpu): void {
-  const host = new WarmUpHost();
+  const host = new FlatRamHost(RAM);
   const mem = new Uint8Array(host.buffer);
   for (const [addr, hex] of CODE) {
     for (let i = 0; i < hex.length; i += 2) mem[addr + i / 2] = parseInt(hex.slice(i, i + 2), 16);
