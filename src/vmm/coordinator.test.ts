@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Coordinator } from './coordinator.ts';
 import { IllegalTransitionError } from './lifecycle.ts';
 import { Counter } from './shared/control-block.ts';
-import { StateReason } from './shared/protocol.ts';
+import { PROTOCOL_VERSION, StateReason } from './shared/protocol.ts';
 import { sleep, stateReached, synthetic, testCoordinator } from './test-support/harness.ts';
 import type { VmStateChange } from './vm-registry.ts';
 
@@ -145,7 +145,19 @@ describe('Coordinator lifecycle', () => {
     const vm = c.createVm(synthetic({ behaviour: 'idle' }));
     await c.start(vm.id);
     expect(c.get(vm.id).state).toBe('error');
-    expect(c.get(vm.id).reason).toMatch(/worker protocol mismatch: the guest worker of vm-1 speaks version 999, this side speaks version 1/);
+    expect(c.get(vm.id).reason).toMatch(new RegExp(`worker protocol mismatch: the guest worker of vm-1 speaks version 999, this side speaks version ${PROTOCOL_VERSION}`));
+  });
+
+  it('refuses snapshots of a VM that is not running or cannot take them, and the VM runs on', async () => {
+    const c = coordinator();
+    const vm = c.createVm(synthetic({ behaviour: 'idle', banner: 'up\n' }));
+    await expect(c.snapshot(vm.id)).rejects.toThrow(/cannot snapshot vm-1: it is created/);
+    await c.start(vm.id);
+    await expect(c.snapshot(vm.id)).rejects.toThrow(/does not support snapshots/);
+    await expect(c.restore(vm.id, new Uint8Array(16))).rejects.toThrow(/does not support snapshots/);
+    expect(c.get(vm.id).state).toBe('running');
+    await c.send(vm.id, 'ping\n');
+    await c.waitFor(vm.id, /ping/, 5000);
   });
 
   it('reports an image the worker cannot boot as an error', async () => {

@@ -284,6 +284,65 @@ export class Coordinator implements Disposable {
     });
   }
 
+  // ---- snapshots -------------------------------------------------------------
+
+  /**
+   * A `.tabvm` snapshot of a running or paused VM (src/core/snapshot). The
+   * VM keeps its state: a running VM pauses only for the copy of its state
+   * and RAM (~10 ms) and runs on while the file is compressed.
+   */
+  snapshot(id: string): Promise<Uint8Array> {
+    return this.serialize(id, async (entry) => {
+      const link = this.requireSnapshotLink(entry, 'snapshot');
+      return this.call(link, link.remote.snapshot(), this.options.startTimeoutMs);
+    });
+  }
+
+  /**
+   * Puts a running or paused VM back to a snapshot (of a VM booted from the
+   * same images). The VM keeps its state (running stays running, paused
+   * stays paused). A file that cannot be restored rejects with the reason and
+   * leaves the VM as it was; other VMs are never affected. `file` is copied,
+   * so the caller may restore it again.
+   */
+  restore(id: string, file: Uint8Array): Promise<void> {
+    return this.serialize(id, async (entry) => {
+      const link = this.requireSnapshotLink(entry, 'restore');
+      await this.restoreInto(link, entry, file);
+    });
+  }
+
+  /**
+   * A new VM restored from a snapshot: of VM `source` (taken now) or a
+   * `.tabvm` file. `config` must name the images the snapshot was booted
+   * from (for a VM snapshot, the default is the source's config); the new VM
+   * boots those images, is restored before its first instruction and then
+   * runs from the snapshot's state. A bad file leaves the new VM in 'error'
+   * with the reason (and rejects).
+   */
+  async clone(source: string | Uint8Array, config: Partial<VmConfig> = {}): Promise<VmInfo> {
+    let file: Uint8Array;
+    let base: VmConfigInput;
+    if (typeof source === 'string') {
+      const { config: sourceConfig } = this.registry.get(source);
+      file = await this.snapshot(source);
+      base = { ...sourceConfig, name: `${sourceConfig.name} (clone)`, ...config };
+    } else {
+      const image = config.image;
+      if (!image) throw new Error('a clone from a snapshot file needs the config of the VM it was taken of (at least its image and RAM size)');
+      file = source;
+      base = { ...config, image };
+    }
+    const info = this.createVm(base);
+    await this.serialize(info.id, async (entry) => {
+      this.registry.transition(info.id, 'starting');
+      await this.launch(entry, file);
+    });
+    const after = this.registry.get(info.id);
+    if (after.state === 'error') throw new Error(`clone ${info.id} failed: ${after.reason ?? 'unknown error'}`);
+    return after;
+  }
+
   /** Changes the CPU share; takes effect at the next scheduling period. */
   setCpu(id: string, cpu: { weight?: number; capPercent?: number }): VmInfo {
     const patch: Partial<VmConfig> = {};
@@ -441,7 +500,8 @@ export class Coordinator implements Disposable {
 
   // ---- workers -------------------------------------------------------------
 
-  private async launch(entry: VmEntry): Promise<void> {
+  /** `restoreFrom`: a snapshot the new machine is restored from before it boots (clone). */
+  private async launch(entry: VmEntry, restoreFrom?: Uint8Array): Promise<void> {
     const link = this.openLink(entry);
     try {
       const hello = await this.call(link, link.remote.hello(), this.options.startTimeoutMs);
@@ -463,6 +523,7 @@ export class Coordinator implements Disposable {
       const created = await this.call(link, link.remote.create(request, proxy(sink)), this.options.startTimeoutMs);
       if (link.pooled && created.pooledMemory) link.pooled.used = true;
       link.control.setMemoryBudgetFrames(mibToFrames(config.memoryBudgetMiB));
+      if (restoreFrom) await this.restoreInto(link, entry, restoreFrom);
       this.scheduler.admit(this.target(entry, link), this.schedulerTargets().length);
       link.control.request(RunRequest.Run);
       if (link.mode === 'message') await this.syncLink(entry, link);
@@ -504,6 +565,19 @@ export class Coordinator implements Disposable {
     entry.stats.rebase();
     entry.console.attach(output, input, shared);
     return link;
+  }
+
+  /**
+   * Restores `file` in the link's worker. With shared RAM the restored
+   * machine gets a fresh p2m map, which becomes the VM's map on success (the
+   * old machine zeroed the old one when it was released).
+   */
+  private async restoreInto(link: GuestLink, entry: VmEntry, file: Uint8Array): Promise<void> {
+    const pooled = link.pooled?.used ? link.pooled : undefined;
+    const map = pooled ? new SharedArrayBuffer(pooled.map.byteLength) : undefined;
+    const report = await this.call(link, link.remote.restore(map ? { file, map } : { file }), this.options.startTimeoutMs);
+    if (pooled && map) pooled.map = new Int32Array(map);
+    this.applyReport(entry, link, report);
   }
 
   /** Terminates the link's worker (once) and detaches it from the VM. */
@@ -755,6 +829,12 @@ export class Coordinator implements Disposable {
     const link = entry.link;
     if (!link || link.closing) throw new Error(`cannot ${action} ${entry.id}: it has no running worker (it is ${this.registry.state(entry.id)})`);
     return link;
+  }
+
+  private requireSnapshotLink(entry: VmEntry, action: string): GuestLink {
+    const state = this.registry.state(entry.id);
+    if (state !== 'running' && state !== 'paused') throw new Error(`cannot ${action} ${entry.id}: it is ${state} (only a running or paused VM can)`);
+    return this.requireLink(entry, action);
   }
 
   private assertLive(): void {

@@ -6,7 +6,10 @@ describe('protocol version', () => {
     expect(() => checkProtocolVersion(PROTOCOL_VERSION, 'peer')).not.toThrow();
     expect(() => checkProtocolVersion(PROTOCOL_VERSION + 1, 'the guest worker of vm-1')).toThrow(ProtocolVersionError);
     expect(() => checkProtocolVersion(undefined, 'the guest worker of vm-1')).toThrow(
-      /the guest worker of vm-1 speaks version undefined, this side speaks version 1/,
+      /the guest worker of vm-1 speaks version undefined, this side speaks version 2/,
     );
+    // Version 2 added snapshot/restore: a worker of the first release is refused, not half-used.
+    expect(PROTOCOL_VERSION).toBe(2);
+    expect(() => checkProtocolVersion(1, 'the guest worker of vm-1')).toThrow(/speaks version 1, this side speaks version 2 \(stale cached worker script\? reload the page\)/);
   });
 });

@@ -10,11 +10,11 @@
  * another version. Bump PROTOCOL_VERSION on any incompatible change to a
  * message below or to the control block / ring layouts.
  *
- * Reserved for version 2: `snapshot(): Promise<SnapshotBlob>` and
- * `restore(blob)` (the snapshot format lives in src/core/snapshot).
+ * History: 1 = the first release; 2 = `snapshot()` and `restore()` (machine
+ * snapshots, the `.tabvm` format of src/core/snapshot).
  */
 
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 export class ProtocolVersionError extends Error {
   override name = 'ProtocolVersionError';
@@ -194,4 +194,27 @@ export interface GuestWorkerApi {
   stats(): Promise<WorkerStats>;
   /** Message mode only (see SyncRequest). */
   sync(request: SyncRequest): Promise<SyncResponse>;
+  /**
+   * Since version 2. A `.tabvm` snapshot of the machine, taken between two
+   * slices; the VM keeps its run state (a running VM runs on while the file
+   * is compressed). The bytes are transferred, not copied.
+   */
+  snapshot(): Promise<Uint8Array>;
+  /**
+   * Since version 2. Replaces the machine with one restored from `file`; the
+   * VM keeps its run state (running stays running, paused stays paused).
+   * The new machine is built first and swapped in only on success: a bad
+   * file rejects with the SnapshotError's sentence and leaves the current
+   * machine untouched. With shared RAM, `map` is fresh (all zero) p2m storage
+   * for the new machine, which becomes the VM's map on success (the old
+   * machine zeroes the old map when it is released).
+   */
+  restore(request: RestoreRequest): Promise<StateReport>;
+}
+
+/** `restore` (protocol version 2). */
+export interface RestoreRequest {
+  file: Uint8Array;
+  /** Shared RAM only: fresh p2m storage for the restored machine (see GuestMemoryChannel.map). */
+  map?: SharedArrayBuffer;
 }

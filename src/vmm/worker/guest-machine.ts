@@ -50,6 +50,19 @@ export interface GuestMachine {
    * why it cannot yet (still no frame to be had), or undefined when it may run.
    */
   clearOutOfMemory?(): string | undefined;
+  /**
+   * Optional: a `.tabvm` snapshot of the machine. Called between slices; the
+   * state and RAM must be copied before the returned promise's first await
+   * (the machine may run again while the file is compressed).
+   */
+  snapshot?(): Promise<Uint8Array>;
+  /**
+   * Optional: a new machine restored from `file`, built next to this one
+   * (which stays untouched and keeps running until the caller swaps). Rejects
+   * with a SnapshotError when the file cannot become a machine here.
+   * `memory`: the shared pool and fresh p2m storage for the new machine.
+   */
+  restore?(file: Uint8Array, memory?: GuestMemoryResources): Promise<GuestMachine>;
 }
 
 /** Where guest RAM comes from when the coordinator shares its frame pool (see GuestMemoryChannel). */

@@ -92,7 +92,7 @@ describe('GuestRuntime', () => {
         },
         () => undefined,
       ),
-    ).rejects.toThrow(/protocol mismatch.*version 2.*version 1/);
+    ).rejects.toThrow(new RegExp(`protocol mismatch.*version ${PROTOCOL_VERSION + 1}.*version ${PROTOCOL_VERSION}\\b`));
     expect((await runtime.hello()).protocolVersion).toBe(PROTOCOL_VERSION);
   });
 
@@ -286,5 +286,92 @@ describe('GuestRuntime', () => {
     const last = await sync(new Uint8Array(0), 20_000);
     expect(last.current).toBe(WorkerState.Running);
     expect(last.counters[Counter.HaltedUs]).toBeGreaterThan(0);
+  });
+});
+
+/**
+ * A machine whose whole state is a counter of slices: its snapshot is the
+ * counter as text, and restore refuses anything else (as a SnapshotError does).
+ */
+class CountingMachine implements GuestMachine {
+  onConsoleOutput: (bytes: Uint8Array) => void = () => {};
+  disposed = false;
+  paused = false;
+  constructor(public slices = 0) {}
+  runSlice(): SliceResult {
+    if (this.disposed) throw new Error('a disposed machine ran');
+    this.slices++;
+    return { instructions: 1000, halted: true, sleepMs: 1 };
+  }
+  consoleInput(bytes: Uint8Array): number {
+    return bytes.length;
+  }
+  residentFrames(): number {
+    return 1;
+  }
+  pause(): void {
+    this.paused = true;
+  }
+  resume(): void {
+    this.paused = false;
+  }
+  dispose(): void {
+    this.disposed = true;
+  }
+  async snapshot(): Promise<Uint8Array> {
+    return new TextEncoder().encode(`count ${this.slices}`);
+  }
+  async restore(file: Uint8Array): Promise<GuestMachine> {
+    const m = /^count (\d+)$/.exec(new TextDecoder().decode(file));
+    if (!m) throw new Error('snapshot is damaged: its checksum does not match');
+    const restored = new CountingMachine(Number(m[1]));
+    made.push(restored);
+    return restored;
+  }
+}
+const made: CountingMachine[] = [];
+
+describe('GuestRuntime snapshots', () => {
+  it('snapshots between slices and keeps running; a restore swaps machines only when the new one is built', async () => {
+    made.length = 0;
+    const first = new CountingMachine();
+    const h = await harness(() => first);
+    h.control.grant(1_000_000, 1_000_000);
+    await h.runtime.boot();
+    await until(() => first.slices > 5);
+    const file = await h.runtime.snapshot();
+    expect(new TextDecoder().decode(file)).toMatch(/^count \d+$/);
+    const saved = Number(new TextDecoder().decode(file).slice(6));
+    await until(() => first.slices > saved + 5);
+
+    // A bad file: refused with the reason, the machine untouched and still running.
+    await expect(h.runtime.restore({ file: new TextEncoder().encode('garbage') })).rejects.toThrow(/checksum/);
+    const before = first.slices;
+    await until(() => first.slices > before + 3);
+    expect(first.disposed).toBe(false);
+
+    const report = await h.runtime.restore({ file });
+    expect(report.state).toBe('running');
+    expect(first.disposed).toBe(true);
+    const restored = made[0]!;
+    await until(() => restored.slices > saved + 3);
+
+    // Paused stays paused, with the new machine's clock stopped too.
+    await h.runtime.pause();
+    expect((await h.runtime.restore({ file })).state).toBe('paused');
+    const again = made[1]!;
+    expect(again.paused).toBe(true);
+    expect(restored.disposed).toBe(true);
+    await sleep(50);
+    expect(again.slices).toBe(saved);
+    expect((await h.runtime.resume()).state).toBe('running');
+    expect(again.paused).toBe(false);
+    await until(() => again.slices > saved + 3);
+  });
+
+  it('a machine without snapshot support says so', async () => {
+    const h = await harness({ behaviour: 'idle' });
+    await expect(h.runtime.snapshot()).rejects.toThrow(/does not support snapshots/);
+    await expect(h.runtime.restore({ file: new Uint8Array(8) })).rejects.toThrow(/does not support snapshots/);
   });
 });

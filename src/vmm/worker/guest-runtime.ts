@@ -21,6 +21,7 @@
  * reason; reaching the memory budget holds the VM 'paused' with
  * StateReason.OutOfMemoryBudget until it is resumed under a larger budget.
  */
+import { transfer } from 'comlink';
 import { ControlBlock, Counter, RunRequest, WaitReason, WorkerState } from '../shared/control-block.ts';
 import {
   checkProtocolVersion,
@@ -34,6 +35,7 @@ import {
   type GuestRunState,
   type GuestWorkerApi,
   type HelloResponse,
+  type RestoreRequest,
   type StateReport,
   type SyncRequest,
   type SyncResponse,
@@ -269,6 +271,64 @@ export class GuestRuntime implements GuestWorkerApi {
       consoleInAccepted: accepted,
       consoleOut,
     };
+  }
+
+  /**
+   * The machine's snapshot. RPCs run between slices (the loop yields to the
+   * event loop between them), so the capture sees a machine at a slice
+   * boundary; its run state does not change (a running VM goes on running
+   * while the file is compressed).
+   */
+  async snapshot(): Promise<Uint8Array> {
+    this.created();
+    this.requireLive('snapshot');
+    const machine = this.machine;
+    if (!machine) throw new Error('cannot snapshot: there is no machine');
+    if (!machine.snapshot) throw new Error("cannot snapshot: this VM's machine does not support snapshots");
+    const file = await machine.snapshot();
+    return transfer(file, [file.buffer]);
+  }
+
+  /**
+   * Replaces the machine with one restored from a snapshot, keeping the run
+   * state. The new machine is built while the old one stays in place (and
+   * keeps running); it is swapped in between two slices only when it is
+   * complete, so a bad file leaves the VM exactly as it was.
+   */
+  async restore(request: RestoreRequest): Promise<StateReport> {
+    const control = this.created();
+    this.requireLive('restore');
+    const current = this.machine;
+    if (!current) throw new Error('cannot restore: there is no machine');
+    if (!current.restore) throw new Error("cannot restore: this VM's machine does not support snapshots");
+    let memory: GuestMemoryResources | undefined;
+    if (this.memory && current.pooledMemory) {
+      if (!request.map) throw new Error('cannot restore: guest RAM is shared but no p2m storage came with the request');
+      memory = { pool: this.memory.pool, map: new Int32Array(request.map) };
+    }
+    const restored = await current.restore(request.file, memory);
+    if (this.machine !== current || this.fatal || this.report.state === 'stopped' || this.report.state === 'error') {
+      // The VM was stopped, reset or crashed meanwhile: the restored machine has nowhere to go.
+      restored.dispose?.();
+      throw new Error(`cannot restore: the VM changed while the snapshot was read (it is ${this.report.state})`);
+    }
+    // Swap between two slices: the loop's burst returns after every await and picks up this.machine anew.
+    restored.onConsoleOutput = (bytes) => this.queueOutput(bytes);
+    if (this.report.state === 'paused') restored.pause?.();
+    this.machine = restored;
+    if (memory) this.memory = memory;
+    try {
+      current.dispose?.();
+    } catch {
+      // The old machine's release must not undo a finished restore.
+    }
+    control.bumpGeneration();
+    this.counters[Counter.ResidentFrames] = restored.residentFrames();
+    this.publish();
+    // A halted sleep of the old machine ends now; the new one decides for itself.
+    control.wake();
+    this.local.kick();
+    return this.report;
   }
 
   // ---- fatal errors from outside the loop ---------------------------------

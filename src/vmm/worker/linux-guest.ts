@@ -6,6 +6,9 @@
  */
 import { Machine } from '../../core/machine.ts';
 import { prepareInitrd } from '../../core/boot/initrd.ts';
+import { captureSnapshot, restoreDecodedSnapshot, type SnapshotMeta } from '../../core/snapshot/machine-snapshot.ts';
+import { decodeSnapshot } from '../../core/snapshot/format.ts';
+import { SnapshotError } from '../../core/snapshot/errors.ts';
 import { StateReason, type GuestConfig } from '../shared/protocol.ts';
 import type { GuestMachine, GuestMemoryResources, SliceResult } from './guest-machine.ts';
 
@@ -41,6 +44,31 @@ export const fetchBytes: ByteLoader = async (url) => {
   return new Uint8Array(await response.arrayBuffer());
 };
 
+/** What a snapshot records about the VM and what a restored machine reboots from. */
+export interface LinuxGuestImages {
+  /** The kernel as loaded, and the initrd as prepared (unpacked), for `resetImages`. */
+  kernel: Uint8Array;
+  initrd?: Uint8Array;
+  /** Names and sha256 of the image files as downloaded, and the VMM settings (manifest.machine.vmm). */
+  meta: SnapshotMeta;
+}
+
+/** Lower-case hex SHA-256 of `bytes` (WebCrypto: browsers and Node). */
+export async function sha256Hex(bytes: Uint8Array): Promise<string> {
+  const subtle = globalThis.crypto?.subtle;
+  if (!subtle) throw new Error('SHA-256 is not available here (no crypto.subtle)');
+  const digest = new Uint8Array(await subtle.digest('SHA-256', new Uint8Array(bytes)));
+  let hex = '';
+  for (const b of digest) hex += b.toString(16).padStart(2, '0');
+  return hex;
+}
+
+/** The file name of an image URL (its last path segment), the name a snapshot records. */
+export function imageName(url: string): string {
+  const path = url.split(/[?#]/)[0]!;
+  return path.slice(path.lastIndexOf('/') + 1) || url;
+}
+
 /**
  * Builds and boots the machine. With `memory` (the coordinator's shared frame
  * pool and this VM's p2m storage) guest RAM comes from the pool all VMs
@@ -51,10 +79,23 @@ export async function createLinuxGuest(config: GuestConfig, spec: LinuxImageSpec
     load(spec.kernelUrl),
     spec.initrdUrl === undefined ? Promise.resolve(undefined) : load(spec.initrdUrl),
   ]);
-  const initrd = packedInitrd && (await prepareInitrd(packedInitrd));
+  const [initrd, kernelSha, initrdSha] = await Promise.all([
+    packedInitrd && prepareInitrd(packedInitrd),
+    sha256Hex(kernel),
+    packedInitrd && sha256Hex(packedInitrd),
+  ]);
+  const cmdline = spec.cmdline ?? DEFAULT_CMDLINE;
+  const meta: SnapshotMeta = {
+    images: [{ name: imageName(spec.kernelUrl), sha256: kernelSha }],
+    config: { name: config.name, ramMiB: config.ramMiB, kernel: imageName(spec.kernelUrl), cmdline },
+  };
+  if (spec.initrdUrl !== undefined && initrdSha !== undefined) {
+    meta.images.push({ name: imageName(spec.initrdUrl), sha256: initrdSha });
+    meta.config = { ...meta.config, initrd: imageName(spec.initrdUrl) };
+  }
   const machine = new Machine({ ramBytes: config.ramMiB * 1024 * 1024, pool: memory?.pool, p2m: memory?.map });
   try {
-    machine.bootLinux({ kernel, initrd, cmdline: spec.cmdline ?? DEFAULT_CMDLINE });
+    machine.bootLinux({ kernel, initrd, cmdline });
     if (machine.memory.outOfMemory) {
       throw new Error(`${StateReason.OutOfMemoryBudget}: the frame pool has no room to load the kernel and initrd (${machine.pool.availableFrames} frames left)`);
     }
@@ -62,7 +103,15 @@ export async function createLinuxGuest(config: GuestConfig, spec: LinuxImageSpec
     machine.release();
     throw e;
   }
-  return new LinuxGuest(machine);
+  return new LinuxGuest(machine, initrd === undefined ? { kernel, meta } : { kernel, initrd, meta });
+}
+
+/** A snapshot restores only into a VM booted from the same images (a reboot of the restored guest loads this VM's). */
+function checkSameImages(saved: ReadonlyArray<{ name: string; sha256: string }>, mine: ReadonlyArray<{ name: string; sha256: string }>): void {
+  const key = (list: ReadonlyArray<{ sha256: string }>): string => list.map((i) => i.sha256).join(',');
+  if (key(saved) === key(mine)) return;
+  const names = (list: ReadonlyArray<{ name: string }>): string => list.map((i) => i.name).join(' + ') || 'no images';
+  throw new SnapshotError('incompatible', `snapshot is of a VM booted from other images (${names(saved)}) than this VM's (${names(mine)})`);
 }
 
 export class LinuxGuest implements GuestMachine {
@@ -76,7 +125,8 @@ export class LinuxGuest implements GuestMachine {
     return this.machine.pool.shared;
   }
 
-  constructor(readonly machine: Machine) {
+  /** `images`: needed for snapshots (their identities) and for reboots of a restored machine (their bytes). */
+  constructor(readonly machine: Machine, private readonly images?: LinuxGuestImages) {
     machine.onSerialOutput = (byte) => {
       if (this.outputLength === this.output.length) {
         const bigger = new Uint8Array(this.output.length * 2);
@@ -135,6 +185,24 @@ export class LinuxGuest implements GuestMachine {
 
   dispose(): void {
     this.machine.release();
+  }
+
+  snapshot(): Promise<Uint8Array> {
+    // captureSnapshot copies state and RAM before its first await: the machine may run on at once.
+    return captureSnapshot(this.machine, this.images?.meta ?? { images: [] });
+  }
+
+  async restore(file: Uint8Array, memory?: GuestMemoryResources): Promise<LinuxGuest> {
+    const images = this.images;
+    const decoded = await decodeSnapshot(file);
+    if (images) checkSameImages(decoded.manifest.images, images.meta.images);
+    const machine = restoreDecodedSnapshot(decoded, {
+      pool: memory?.pool,
+      p2m: memory?.map,
+      ramBytes: this.machine.config.ramBytes,
+      resetImages: images && (images.initrd === undefined ? { kernel: images.kernel } : { kernel: images.kernel, initrd: images.initrd }),
+    });
+    return new LinuxGuest(machine, images);
   }
 
   clearOutOfMemory(): string | undefined {
