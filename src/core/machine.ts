@@ -124,6 +124,8 @@ export interface LinuxBootImages {
   hostDecompress?: boolean;
   /** The kernel payload already unpacked by prepareKernel() (needed for gzip kernels; LZ4 is unpacked in bootLinux). */
   vmlinux?: Uint8Array;
+  /** Seed for the guest kernel's RNG (boot protocol SETUP_RNG_SEED); default 32 fresh bytes from crypto.getRandomValues per boot. Fix it for deterministic runs. */
+  rngSeed?: Uint8Array;
 }
 
 /** What reset() loads again: the last boot (a machine restored from a snapshot gets it through `rememberBoot`). */
@@ -341,6 +343,7 @@ export class Machine {
       mmioHoleStart: VIRTIO_MMIO_BASE,
       hostDecompress: images.hostDecompress,
       vmlinux: images.vmlinux,
+      rngSeed: images.rngSeed ?? crypto.getRandomValues(new Uint8Array(32)),
     });
     this.applyEntryState(result.entry);
     this.lastBoot = { kind: 'linux', images };

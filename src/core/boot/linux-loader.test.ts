@@ -6,7 +6,7 @@ import { bzImageWithPayload, lz4LiteralFrame, syntheticBzImage, syntheticVmlinux
 import { parseElf32 } from './elf32.ts';
 import { parseBzImage } from './bzimage.ts';
 import { prepareKernel, unpackKernelSync } from './kernel-payload.ts';
-import { BOOT_PARAMS_ADDRESS, CMDLINE_ADDRESS, loadLinux } from './linux-loader.ts';
+import { BOOT_GDT_ADDRESS, BOOT_PARAMS_ADDRESS, CMDLINE_ADDRESS, SETUP_RNG_SEED, loadLinux } from './linux-loader.ts';
 
 const MiB = 1024 * 1024;
 
@@ -102,6 +102,48 @@ describe('loadLinux', () => {
   it('reports RAM too small for kernel + init_size + initrd', () => {
     const kernel = syntheticBzImage({ initSize: 8 * MiB });
     expect(() => loadLinux({ memory: memory(8 * MiB), ramBytes: 8 * MiB, kernel, initrd, cmdline: '' })).toThrow(/^RAM too small: need 10 MiB/);
+  });
+
+  it('links an RNG seed from hdr.setup_data as a SETUP_RNG_SEED node clear of everything else', () => {
+    const mem = memory(ram);
+    const kernel = syntheticBzImage();
+    const rngSeed = new Uint8Array(32).map((_, i) => 0xa0 + i);
+    const cmdline = 'console=ttyS0';
+    const r = loadLinux({ memory: mem, ramBytes: ram, kernel, initrd, cmdline, rngSeed });
+    const bp = read(mem, BOOT_PARAMS_ADDRESS, 4096);
+    const head = bp.getUint32(0x250, true);
+    expect(bp.getUint32(0x254, true)).toBe(0); // u64: below 4 GiB
+    expect(head).toBe(r.setupDataAddress);
+    // Walk the chain as the kernel does: exactly one node, the seed.
+    const node = read(mem, head, 16 + rngSeed.length);
+    expect(node.getUint32(0, true)).toBe(0); // next (u64) = 0
+    expect(node.getUint32(4, true)).toBe(0);
+    expect(node.getUint32(8, true)).toBe(SETUP_RNG_SEED);
+    expect(node.getUint32(12, true)).toBe(rngSeed.length);
+    expect(new Uint8Array(node.buffer, 16)).toEqual(rngSeed);
+    // In low memory the kernel reserves, overlapping none of GDT, boot_params, stack, command line, kernel, initrd.
+    const end = head + 16 + rngSeed.length;
+    const taken: Array<[number, number]> = [
+      [BOOT_GDT_ADDRESS, BOOT_GDT_ADDRESS + 32],
+      [BOOT_PARAMS_ADDRESS - 0x100, BOOT_PARAMS_ADDRESS + 4096], // and the initial stack below it
+      [CMDLINE_ADDRESS, CMDLINE_ADDRESS + cmdline.length + 1],
+      [r.kernelAddress, r.kernelEnd],
+      [r.initrdAddress, r.initrdAddress + r.initrdSize],
+    ];
+    for (const [from, to] of taken) expect(end <= from || head >= to, `overlaps 0x${from.toString(16)}-0x${to.toString(16)}`).toBe(true);
+    expect(end).toBeLessThanOrEqual(0x10000);
+    expect(read(mem, CMDLINE_ADDRESS, cmdline.length).getUint8(0)).toBe(cmdline.charCodeAt(0)); // command line intact
+
+    // Without a seed, or for a kernel older than protocol 2.09, no list.
+    expect(loadLinux({ memory: memory(ram), ramBytes: ram, kernel, cmdline: '' }).setupDataAddress).toBe(0);
+    const old = memory(ram);
+    const r208 = loadLinux({ memory: old, ramBytes: ram, kernel: syntheticBzImage({ version: 0x0208 }), cmdline: '', rngSeed });
+    expect(r208.setupDataAddress).toBe(0);
+    expect(read(old, BOOT_PARAMS_ADDRESS + 0x250, 8).getBigUint64(0, true)).toBe(0n);
+  });
+
+  it('refuses an RNG seed too large for its slot', () => {
+    expect(() => loadLinux({ memory: memory(ram), ramBytes: ram, kernel: syntheticBzImage(), cmdline: '', rngSeed: new Uint8Array(0x20000) })).toThrow(/RNG seed/);
   });
 
   it('refuses a command line longer than cmdline_size', () => {

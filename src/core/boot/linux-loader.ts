@@ -16,6 +16,11 @@
  *      heap end, command line, ramdisk), the E820 memory map and the legacy
  *      memory sizes,
  *   4. writes a GDT with flat __BOOT_CS (0x10) and __BOOT_DS (0x18),
+ *   5. if given an RNG seed (and the kernel speaks protocol >= 2.09), links a
+ *      struct setup_data of type SETUP_RNG_SEED from hdr.setup_data, so the
+ *      kernel's RNG is ready at once instead of gathering jitter entropy
+ *      (Linux 6.1 credits it when it trusts the bootloader:
+ *      CONFIG_RANDOM_TRUST_BOOTLOADER / random.trust_bootloader=),
  * and returns the CPU state to start from: protected mode, paging off,
  * interrupts off, CS = 0x10, DS = ES = SS = 0x18, ESI = boot_params,
  * EBP = EDI = EBX = 0, EIP = code32_start or the vmlinux entry. boot_params
@@ -24,6 +29,7 @@
  * Low-memory layout (all below the 64 KiB the kernel reserves for itself):
  *   0x6000  GDT (4 descriptors)
  *   0x7000  boot_params (4 KiB); the initial ESP sits just below it
+ *   0x8000  setup_data list (the RNG seed), if any
  *   0x20000 command line
  */
 import { CAN_USE_HEAP, LOADED_HIGH, parseBzImage, type BzImage } from './bzimage.ts';
@@ -35,7 +41,10 @@ import type { LoaderMemory } from './loader-memory.ts';
 
 export const BOOT_GDT_ADDRESS = 0x6000;
 export const BOOT_PARAMS_ADDRESS = 0x7000;
+export const SETUP_DATA_ADDRESS = 0x8000;
 export const CMDLINE_ADDRESS = 0x20000;
+/** struct setup_data type for a random seed (arch/x86/include/uapi/asm/bootparam.h). */
+export const SETUP_RNG_SEED = 9;
 export const BOOT_CS = 0x10;
 export const BOOT_DS = 0x18;
 
@@ -50,6 +59,9 @@ const MIB = 1024 * 1024;
 const PAGE = 4096;
 const BOOT_PARAMS_SIZE = 4096;
 const MAX_E820_ENTRIES = 128;
+/** struct setup_data: u64 next, u32 type, u32 len, then len bytes. */
+const SETUP_DATA_HEADER = 16;
+const MAX_SETUP_DATA = CMDLINE_ADDRESS - SETUP_DATA_ADDRESS;
 
 export interface LinuxBootOptions {
   memory: LoaderMemory;
@@ -64,6 +76,8 @@ export interface LinuxBootOptions {
   hostDecompress?: boolean;
   /** The kernel's payload already unpacked (prepareKernel(), e.g. for gzip); otherwise LZ4 is unpacked here. */
   vmlinux?: Uint8Array;
+  /** Seed for the kernel's RNG, passed as a SETUP_RNG_SEED setup_data entry (ignored below boot protocol 2.09). */
+  rngSeed?: Uint8Array;
 }
 
 /** How the kernel was placed, and if the guest decompressor runs, why. */
@@ -83,6 +97,8 @@ export interface LinuxBootResult {
   initrdSize: number;
   e820: E820Entry[];
   kernelBoot: KernelBootPath;
+  /** Where the setup_data list starts (hdr.setup_data), or 0 if none was passed. */
+  setupDataAddress: number;
 }
 
 const alignUp = (n: number, a: number) => Math.ceil(n / a) * a;
@@ -141,6 +157,10 @@ export function loadLinux(options: LinuxBootOptions): LinuxBootResult {
   if (cmdline.length > image.cmdlineSize) {
     throw new Error(`command line is ${cmdline.length} bytes; this kernel accepts at most ${image.cmdlineSize}`);
   }
+  const rngSeed = image.version >= 0x0209 ? options.rngSeed : undefined; // hdr.setup_data is protocol 2.09+
+  if (rngSeed && SETUP_DATA_HEADER + rngSeed.length > MAX_SETUP_DATA) {
+    throw new Error(`RNG seed is ${rngSeed.length} bytes; at most ${MAX_SETUP_DATA - SETUP_DATA_HEADER} fit below the command line`);
+  }
 
   // --- kernel placement -----------------------------------------------------------
   const kernelAddress = image.code32Start || HIGH_MEMORY_START;
@@ -187,6 +207,17 @@ export function loadLinux(options: LinuxBootOptions): LinuxBootResult {
   const cmdlineBytes = new Uint8Array(cmdline.length + 1); // NUL-terminated
   cmdlineBytes.set(cmdline);
   mem.writeBytes(CMDLINE_ADDRESS, cmdlineBytes);
+  let setupDataAddress = 0;
+  if (rngSeed) {
+    const node = new Uint8Array(SETUP_DATA_HEADER + rngSeed.length);
+    const n = new DataView(node.buffer);
+    // next = 0 (u64, already zero): the list has this one entry.
+    n.setUint32(8, SETUP_RNG_SEED, true);
+    n.setUint32(12, rngSeed.length, true);
+    node.set(rngSeed, SETUP_DATA_HEADER);
+    mem.writeBytes(SETUP_DATA_ADDRESS, node);
+    setupDataAddress = SETUP_DATA_ADDRESS;
+  }
 
   // --- boot_params -----------------------------------------------------------------
   const bp = new Uint8Array(BOOT_PARAMS_SIZE);
@@ -201,6 +232,8 @@ export function loadLinux(options: LinuxBootOptions): LinuxBootResult {
   v.setUint32(0x21c, initrdSize, true); // ramdisk_size
   v.setUint32(0x228, CMDLINE_ADDRESS, true); // cmd_line_ptr
   v.setUint32(0x23c, 0, true); // hardware_subarch: default x86 PC
+  v.setUint32(0x250, setupDataAddress, true); // setup_data (u64; high half stays 0)
+  v.setUint32(0x254, 0, true);
 
   const extKiB = Math.max(0, Math.floor((top - HIGH_MEMORY_START) / 1024));
   v.setUint16(0x002, Math.min(extKiB, 0xffff), true); // screen_info.ext_mem_k (INT 15h AH=88h)
@@ -249,5 +282,6 @@ export function loadLinux(options: LinuxBootOptions): LinuxBootResult {
     initrdSize,
     e820,
     kernelBoot,
+    setupDataAddress,
   };
 }

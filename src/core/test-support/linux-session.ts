@@ -12,6 +12,8 @@ import { prepareInitrd } from '../boot/initrd.ts';
 
 export const IMAGES_DIR = fileURLToPath(new URL('../../../public/images/', import.meta.url));
 export const PROMPT = 'root@tabvisor:~# ';
+/** The guest RNG seed LinuxSession boots with, for deterministic runs. */
+export const FIXED_RNG_SEED = new Uint8Array(32).map((_, i) => (i * 37 + 11) & 0xff);
 
 export interface CommandResult {
   output: string;
@@ -54,6 +56,7 @@ export class LinuxSession {
       initrd: await prepareInitrd(new Uint8Array(readFileSync(IMAGES_DIR + 'initramfs.cpio.gz'))),
       cmdline: manifest.defaultCmdline,
       hostDecompress: options.hostDecompress,
+      rngSeed: FIXED_RNG_SEED, // a fresh seed per boot would make runs differ
     });
     session.runUntil(() => session.serial.includes(PROMPT), 400_000_000);
     return session;
