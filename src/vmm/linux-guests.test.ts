@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import type { Coordinator } from './coordinator.ts';
 import { sleep, testCoordinator } from './test-support/harness.ts';
-import { startImageServer, type ImageServer } from './test-support/image-server.ts';
+import { linuxVm, startImageServer, type ImageServer } from './test-support/image-server.ts';
 import type { VmConfigInput } from './vm-registry.ts';
 
 const PROMPT = /root@tabvisor:~# /;
@@ -24,11 +24,7 @@ afterAll(async () => {
 });
 
 function linux(name: string, kernel = 'bzImage'): VmConfigInput {
-  return {
-    name,
-    ramMiB: 64,
-    image: { kind: 'linux', kernelUrl: images.imagesUrl + kernel, initrdUrl: images.imagesUrl + 'initramfs.cpio.gz' },
-  };
+  return linuxVm(images, name, kernel);
 }
 
 async function uptime(id: string): Promise<number> {

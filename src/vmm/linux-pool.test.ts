@@ -10,7 +10,7 @@ import type { Coordinator } from './coordinator.ts';
 import { framesToMiB } from './memory-policy.ts';
 import { StateReason } from './shared/protocol.ts';
 import { sleep, stateReached, testCoordinator } from './test-support/harness.ts';
-import { startImageServer, type ImageServer } from './test-support/image-server.ts';
+import { linuxVm, startImageServer, type ImageServer } from './test-support/image-server.ts';
 import type { VmConfigInput } from './vm-registry.ts';
 
 const PROMPT = /root@tabvisor:~# /;
@@ -28,11 +28,7 @@ afterAll(async () => {
 });
 
 function linux(name: string): VmConfigInput {
-  return {
-    name,
-    ramMiB: 64,
-    image: { kind: 'linux', kernelUrl: images.imagesUrl + 'bzImage', initrdUrl: images.imagesUrl + 'initramfs.cpio.gz' },
-  };
+  return linuxVm(images, name);
 }
 
 async function answers(id: string): Promise<void> {

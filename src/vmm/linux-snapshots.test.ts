@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import type { Coordinator } from './coordinator.ts';
 import { testCoordinator } from './test-support/harness.ts';
-import { startImageServer, type ImageServer } from './test-support/image-server.ts';
+import { linuxVm, startImageServer, type ImageServer } from './test-support/image-server.ts';
 import type { VmConfigInput } from './vm-registry.ts';
 
 const PROMPT = /root@tabvisor:~# /;
@@ -25,11 +25,7 @@ afterAll(async () => {
 });
 
 function linux(name: string): VmConfigInput {
-  return {
-    name,
-    ramMiB: 64,
-    image: { kind: 'linux', kernelUrl: images.imagesUrl + 'bzImage', initrdUrl: images.imagesUrl + 'initramfs.cpio.gz' },
-  };
+  return linuxVm(images, name);
 }
 
 let markers = 0;

@@ -2,6 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { fileURLToPath } from 'node:url';
+import type { VmConfigInput } from '../vm-registry.ts';
 
 const IMAGES = fileURLToPath(new URL('../../../public/images/', import.meta.url));
 
@@ -29,5 +30,14 @@ export async function startImageServer(): Promise<ImageServer> {
   return {
     imagesUrl: `http://127.0.0.1:${address.port}/images/`,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+/** A 64 MiB VM running the default Linux image from `server` (or another kernel file next to it). */
+export function linuxVm(server: ImageServer, name: string, kernel = 'bzImage'): VmConfigInput {
+  return {
+    name,
+    ramMiB: 64,
+    image: { kind: 'linux', kernelUrl: server.imagesUrl + kernel, initrdUrl: server.imagesUrl + 'initramfs.cpio.gz' },
   };
 }
