@@ -72,10 +72,20 @@ test('copy and paste: Ctrl+Shift+V pastes into the console, Ctrl+Shift+C copies 
   await page.keyboard.press('Control+Shift+V');
   expect(await page.evaluate(() => window.tabvisor!.waitFor('vm-1', 'pasted-by-e2e', 10_000))).toBe('pasted-by-e2e');
 
-  // Select the start of the first row with the mouse, then copy. The kernel may print a late
-  // message (e.g. "random: crng init done") and scroll the screen meanwhile, so the copied text
-  // must be the start of the first row as it was either before or after the selection.
+  // Select the start of the first row with the mouse, then copy. The kernel may still print a
+  // late message (e.g. "random: crng init done") and scroll the screen, so the copied text must
+  // be the start of the first row as it was either before or after the selection.
   const row = tile('vm-1').locator('.xterm-rows > div').first();
+  // xterm may still be drawing earlier output (its writes are flow-controlled): wait until the
+  // screen stands still, or a scroll during the drag stretches the selection over several rows.
+  const screen = tile('vm-1').locator('.xterm-rows');
+  let previous = '';
+  await expect.poll(async () => {
+    const now = (await screen.textContent()) ?? '';
+    const still = now === previous;
+    previous = now;
+    return still;
+  }, { timeout: 30_000, interval: 500 }).toBe(true);
   const rowBefore = (await row.textContent()) ?? '';
   const box = (await row.boundingBox())!;
   await page.mouse.move(box.x + 2, box.y + box.height / 2);
