@@ -7,13 +7,15 @@
 import { readFileSync } from 'node:fs';
 import { Machine } from '../src/core/machine.ts';
 import { prepareInitrd } from '../src/core/boot/initrd.ts';
+import { collectEnderStats } from '../src/core/jit/jit.ts';
+const enders = process.env.ENDERS === '1' ? collectEnderStats() : null;
 
 const images = new URL('../public/images/', import.meta.url);
 const PROMPT = 'root@tabvisor:~# ';
 
 const t0 = performance.now();
 const manifest = JSON.parse(readFileSync(new URL('manifest.json', images), 'utf8')) as { defaultCmdline: string };
-const machine = new Machine({ ramBytes: 64 << 20 });
+const machine = new Machine({ ramBytes: 64 << 20, jit: process.env.JIT === "0" ? false : { threshold: Number(process.env.JIT_THRESHOLD ?? 40) } });
 let serial = '';
 machine.onSerialOutput = (b) => { serial += String.fromCharCode(b); };
 machine.bootLinux({
@@ -36,4 +38,5 @@ while (!serial.includes(PROMPT)) {
   if (performance.now() - t0 > 120_000) throw new Error(`no prompt after 120 s\n${serial.slice(-2000)}`);
 }
 const ms = performance.now() - t0;
-console.log(JSON.stringify({ ms, haltedMs, instructions: machine.cpu.instructionsRetired }));
+if (enders) console.error([...enders].sort((a, b) => b[1] - a[1]).slice(0, 40).map(([k, v]) => `${k}:${v}`).join(' '));
+console.log(JSON.stringify({ ms, haltedMs, instructions: machine.cpu.instructionsRetired, jit: machine.jitStats }));

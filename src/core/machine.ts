@@ -20,6 +20,7 @@
 import { Cpu, type CpuState } from './cpu/index.ts';
 import { Reg, Seg, StopReason, type AccessSize, type CpuHost } from './cpu/host.ts';
 import { X87 } from './cpu/fpu/x87.ts';
+import { Jit, JIT_FRAMES, type JitOptions, type JitStats } from './jit/jit.ts';
 import { PortBus } from './bus/port-bus.ts';
 import { FramePool } from './memory/frame-pool.ts';
 import { GuestMemory, type MmioHandler, type OutOfMemoryReason } from './memory/guest-memory.ts';
@@ -78,6 +79,11 @@ export interface MachineOptions {
   secondUart?: boolean;
   /** Attach an x87 FPU (default true). */
   fpu?: boolean;
+  /**
+   * Compile hot guest code to WebAssembly (src/core/jit). Default: off. Not
+   * part of the machine's state: a snapshot restores under either setting.
+   */
+  jit?: boolean | JitOptions;
 }
 
 /** Why runSlice returned. */
@@ -160,6 +166,7 @@ export class Machine {
   /** The last boot (undefined before one); a snapshot records it. */
   bootInfo: BootInfo | undefined;
   readonly pool: FramePool;
+  private jit: Jit | null = null;
   readonly memory: GuestMemory;
   readonly ports = new PortBus();
   readonly clock: GuestClock;
@@ -238,6 +245,8 @@ export class Machine {
 
     const useFpu = options.fpu ?? true;
     this.cpu = useFpu ? new Cpu(this.host, (h) => new X87(h)) : new Cpu(this.host);
+    const jit = options.jit ?? false;
+    if (jit !== false) this.attachJit(jit === true ? {} : jit);
 
     const clockOptions: ClockOptions = options.clock ?? { mode: 'realtime', hostNowMs: () => performance.now() };
     if (clockOptions.mode === 'instructions') {
@@ -576,6 +585,26 @@ export class Machine {
       const d = timed[i]!;
       if (d.nextDeadlineNs!() <= now) d.advance!(now);
     }
+  }
+
+  /** The JIT tier (developer tools), or null when it is off. */
+  get jitEngine(): Jit | null {
+    return this.jit;
+  }
+
+  /** The JIT's statistics, or null when it is off (or could not get its frames). */
+  get jitStats(): JitStats | null {
+    return this.jit?.stats ?? null;
+  }
+
+  private attachJit(options: JitOptions): void {
+    const frames = this.memory.allocateSystemFrames(JIT_FRAMES);
+    if (frames === null) return; // no frames left: the interpreter alone runs the guest
+    const pool = this.pool;
+    this.cpu.enableJit((core) => {
+      this.jit = new Jit(core, pool.memory, frames.map((f) => f * 4096), pool.shared, options);
+      return this.jit;
+    });
   }
 
   /** A page lost or changed its frame (balloon, restore, end of out-of-memory): drop the CPU's cached translations. */

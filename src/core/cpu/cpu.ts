@@ -17,7 +17,7 @@
 import type { CpuHost } from './host.ts';
 import { StopReason, Reg, Seg } from './host.ts';
 import type { FpuHost, FpuUnit } from './fpu/fpu-host.ts';
-import { CpuCore } from './state.ts';
+import { CpuCore, type JitHooks } from './state.ts';
 import { S_CS, S_LDTR, S_TR, STOP_BUDGET } from './constants.ts';
 import { GUEST_FAULT } from './exceptions.ts';
 import { readEflags, materialize } from './flags.ts';
@@ -145,6 +145,7 @@ export class Cpu extends CpuCore {
     this.shutdownReason = '';
     tlbFlush(this, false);
     tlbSelect(this);
+    if (this.jit !== null) this.jit.flush();
     setEipRaw(this, 0xfff0);
     if (this.fpu !== null) this.fpu.reset();
   }
@@ -159,6 +160,7 @@ export class Cpu extends CpuCore {
     this.runRetired = 0;
     this.instructionsRetired += execute(this, budget);
     this.runRetired = 0;
+    if (this.jit !== null) this.jit.compilePending();
     return this.stopReason as StopReason;
   }
 
@@ -245,7 +247,25 @@ export class Cpu extends CpuCore {
   setLdtr(selector: number, base: number, limit: number, flags: number): void { setSegCache(this, S_LDTR, selector, base, limit, flags); }
   setTr(selector: number, base: number, limit: number, flags: number): void { setSegCache(this, S_TR, selector, base, limit, flags); }
 
-  flushTlb(): void { tlbFlush(this, false); }
+  /** Drop cached translations (and, since frames may have changed owners, compiled code). */
+  flushTlb(): void {
+    tlbFlush(this, false);
+    if (this.jit !== null) this.jit.flush();
+  }
+
+  /** The host wrote guest memory behind the CPU's back (loader, DMA, test harness): drop compiled code. */
+  invalidateCode(): void {
+    if (this.jit !== null) this.jit.flush();
+  }
+
+  /**
+   * Attach the JIT tier (src/core/jit): `attach` builds it for this CPU. The
+   * CPU itself does not depend on the JIT module; the machine wires it.
+   */
+  enableJit(attach: (core: CpuCore) => JitHooks): void {
+    if (this.jit !== null) return;
+    this.jit = attach(this);
+  }
 
   // ------------------------------------------------------------------ debugger memory access
 

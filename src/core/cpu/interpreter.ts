@@ -132,15 +132,24 @@ export function execute(c: CpuCore, budget: number): number {
   const handlers = HANDLERS;
   const opinfo = OPINFO;
   const fast = FAST;
+  const jit = c.jit;
   let done = 0;
   let spent = 0;
   for (;;) {
     try {
       while (spent < budget) {
         if (c.events !== 0 && serviceEvents(c)) return done;
-        spent++;
         if (c.pfx !== 0) resetPrefixes(c);
         const p = c.fp;
+        if (jit !== null && c.events === 0 && p < c.fpEnd) {
+          const n = jit.tryRun(p, budget - spent, done);
+          if (n >= 0) {
+            spent += n;
+            done += n;
+            continue;
+          }
+        }
+        spent++;
         c.eipStart = (p + c.fpEipBase) | 0;
         let op: number;
         if (p < c.fpEnd) {
@@ -410,6 +419,12 @@ export function execute(c: CpuCore, budget: number): number {
       return done;
     } catch (e) {
       if (e !== GUEST_FAULT) throw hostError(c, e);
+      if (jit !== null && jit.faultDone !== 0) {
+        // A compiled block completed these instructions before the one that faulted.
+        done += jit.faultDone;
+        spent += jit.faultDone;
+        jit.faultDone = 0;
+      }
       if (c.excTrap) done++; // INT3/INTO/INT1 traps complete their instruction
       if (handleFault(c)) return done;
     }

@@ -80,6 +80,7 @@ export function translate(c: CpuCore, lin: number, write: boolean, user: boolean
   const ppage = pageBase >>> 12;
   const f = write ? c.host.frameForWrite(ppage) : c.host.frameForRead(ppage);
   refreshViews(c);
+  if (write && f >= 0 && c.jit !== null) c.jit.noteWrite(f >>> 12);
   if (f < 0) {
     c.physAddr = (pageBase | (lin & 0xfff)) >>> 0;
     return -1;

@@ -17,9 +17,28 @@ import type { CpuHost } from './host.ts';
 import type { FpuUnit } from './fpu/fpu-host.ts';
 import { F_FIXED1 } from './constants.ts';
 
-export const TLB_BITS = 12;
+export const TLB_BITS = 10;
 export const TLB_SIZE = 1 << TLB_BITS;
 export const TLB_MASK = TLB_SIZE - 1;
+
+/**
+ * What the interpreter and the page walker need from the JIT tier
+ * (src/core/jit/jit.ts implements it; an interface so cpu/ does not import jit/).
+ */
+export interface JitHooks {
+  /** Run the compiled block at host offset `p` if there is one (returns instructions retired), else count the visit and return -1. */
+  tryRun(p: number, left: number, done: number): number;
+  /** A write to pool frame `frame` is about to be permitted. */
+  noteWrite(frame: number): void;
+  /** Forget all compiled code. */
+  flush(): void;
+  /** Compile blocks that became hot during the run that just ended. */
+  compilePending(): void;
+  /** The host buffer was replaced. */
+  refreshViews(): void;
+  /** Instructions a block completed before the instruction whose fault is being delivered. */
+  faultDone: number;
+}
 
 export class CpuCore {
   readonly host: CpuHost;
@@ -109,26 +128,29 @@ export class CpuCore {
   /** Virtual page held by each TLB slot, -1 when empty. */
   readonly tlbVpage = new Int32Array(TLB_SIZE).fill(-1);
   /** Tags (vpage | epoch key) per access kind; a slot is usable iff its tag equals vpage | tlbKey. */
-  readonly tlbRdSys = new Int32Array(TLB_SIZE);
-  readonly tlbWrSys = new Int32Array(TLB_SIZE);
-  readonly tlbRdUsr = new Int32Array(TLB_SIZE);
-  readonly tlbWrUsr = new Int32Array(TLB_SIZE);
+  tlbRdSys: Int32Array<ArrayBufferLike> = new Int32Array(TLB_SIZE);
+  tlbWrSys: Int32Array<ArrayBufferLike> = new Int32Array(TLB_SIZE);
+  tlbRdUsr: Int32Array<ArrayBufferLike> = new Int32Array(TLB_SIZE);
+  tlbWrUsr: Int32Array<ArrayBufferLike> = new Int32Array(TLB_SIZE);
   /** Never matches: selected while alignment checking forces every user access onto the slow path. */
   readonly tlbNone = new Int32Array(TLB_SIZE);
   /** host offset - linear page base, so host = lin + delta. */
-  readonly tlbDelta = new Int32Array(TLB_SIZE);
+  tlbDelta: Int32Array<ArrayBufferLike> = new Int32Array(TLB_SIZE);
   readonly tlbGlobal = new Uint8Array(TLB_SIZE);
   readonly tlbGlobalList = new Int32Array(TLB_SIZE);
   tlbGlobalCount = 0;
   /** Current epoch << 20; bumping it invalidates every slot at once. */
   tlbKey = 1 << 20;
   /** The tag arrays for the current privilege (user or supervisor). */
-  tlbRd: Int32Array;
-  tlbWr: Int32Array;
+  tlbRd: Int32Array<ArrayBufferLike>;
+  tlbWr: Int32Array<ArrayBufferLike>;
   /** Physical address of the last translate() that could not be cached (frame -1). */
   physAddr = 0;
   /** CR0.AM && EFLAGS.AC && CPL 3: alignment checks are on. */
   acActive = false;
+
+  /** The JIT tier, when enabled (Cpu.enableJit). */
+  jit: JitHooks | null = null;
 
   // --- exceptions (exceptions.ts) ---
   excVector = -1;

@@ -21,6 +21,7 @@ export function refreshViews(c: CpuCore): void {
     c.bufGen = gen;
     c.mem8 = new Uint8Array(c.host.buffer);
     c.dv = new DataView(c.host.buffer);
+    if (c.jit !== null) c.jit.refreshViews();
   }
 }
 

@@ -95,6 +95,7 @@ export class GuestMemory {
   private resident = 0;
   private budget: number;
   private discardFrame: number;
+  private readonly systemFrames: number[] = [];
   private oom = false;
   private mappingGen = 0;
   private released = false;
@@ -434,10 +435,32 @@ export class GuestMemory {
     this.mappingGen++;
   }
 
+  /**
+   * Frames for the VM's own machinery rather than guest RAM (the JIT's state
+   * frame and TLB arrays): zero-filled, returned by `release()`, not counted
+   * as resident guest pages. Returns their frame indices, or null (taking
+   * nothing) when the pool cannot provide them.
+   */
+  allocateSystemFrames(count: number): number[] | null {
+    const frames: number[] = [];
+    for (let i = 0; i < count; i++) {
+      const frame = this.pool.allocate();
+      if (frame < 0) {
+        for (const f of frames) this.pool.free(f);
+        return null;
+      }
+      frames.push(frame);
+    }
+    this.systemFrames.push(...frames);
+    return frames;
+  }
+
   /** Returns every frame (including the scratch frame) to the pool; afterwards the whole space is open bus. */
   release(): void {
     if (this.released) return;
     this.released = true;
+    for (const frame of this.systemFrames) this.pool.free(frame);
+    this.systemFrames.length = 0;
     for (let page = 0; page < this.pages; page++) {
       const frame = this.p2m[page]!;
       if (frame > 0) this.pool.free(frame);

@@ -52,6 +52,8 @@ export interface DiffCpu {
   setLdtr?(selector: number, base: number, limit: number, flags: number): void;
   getSegment?(s: number): { selector: number };
   flushTlb(): void;
+  /** The host rewrote code (each case's snippet): compiled code must go. */
+  invalidateCode?(): void;
 }
 
 export type CpuFactory = (host: CpuHost) => DiffCpu;
@@ -90,6 +92,10 @@ const DEFAULT_SEGS = [SEL_DS, SEL_CS, SEL_DS, SEL_DS, 0, SEL_GS];
 /** Flat RAM for the few pages above; every other page is open bus. */
 export class DiffHost implements CpuHost {
   readonly buffer: ArrayBuffer;
+  /** The buffer is this memory's, so the JIT can run generated code on it. */
+  readonly memory: WebAssembly.Memory;
+  /** Host offsets of spare zeroed frames after the guest's, for the JIT's state (JIT_FRAMES of them). */
+  readonly spareFrames: number[];
   readonly bufferGeneration = 0;
   readonly mem: Uint8Array;
   private readonly frames = new Int32Array(0x402).fill(-1);
@@ -101,7 +107,10 @@ export class DiffHost implements CpuHost {
 
   constructor() {
     const pages = [...SYS_PAGES, ...USER_PAGES];
-    this.buffer = new ArrayBuffer(pages.length * PAGE_SIZE);
+    const spare = 8;
+    this.memory = new WebAssembly.Memory({ initial: Math.ceil(((pages.length + spare) * PAGE_SIZE) / 65536) });
+    this.buffer = this.memory.buffer;
+    this.spareFrames = Array.from({ length: spare }, (_, i) => (pages.length + i) * PAGE_SIZE);
     this.mem = new Uint8Array(this.buffer);
     pages.forEach((p, i) => { this.frames[p] = i * PAGE_SIZE; });
     this.codeFrame = this.frames[USER_PAGES[0]!]!;
@@ -225,6 +234,7 @@ export class EmuRunner {
     mem.set(c.code, h.codeFrame + c.codeOffset);
     const end = c.codeOffset + c.code.length;
     if (end < PAGE_SIZE) mem[h.codeFrame + end] = 0xf4;
+    this.cpu.invalidateCode?.();
     this.prevCodeStart = c.codeOffset;
     this.prevCodeEnd = Math.min(end + 1, PAGE_SIZE);
     mem.set(c.data, h.dataFrame + DATA_WIN_OFF);

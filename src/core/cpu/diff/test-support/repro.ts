@@ -1,9 +1,10 @@
 /**
  * Re-runs single differential cases and prints everything about them.
  *
- *   node --import tsx src/core/cpu/diff/test-support/repro.ts SEED ID [ID...]
+ *   [TABVISOR_JIT=1] node --import tsx src/core/cpu/diff/test-support/repro.ts SEED ID [ID...]
  */
 import { Cpu } from '../../index.ts';
+import { jitCpu } from '../../../jit/test-support/jit-cpu.ts';
 import { generateCase, groupOf } from './gen.ts';
 import { runNative } from './native.ts';
 import { EmuRunner } from './emu-runner.ts';
@@ -23,7 +24,8 @@ if (seedArg === undefined || ids.length === 0) {
 const seed = Number(seedArg);
 const cases = ids.map((id) => generateCase(seed, Number(id), groupOf(Number(id))));
 const nat = runNative(cases);
-const emu = new EmuRunner((h) => new Cpu(h));
+// TABVISOR_JIT=1: with the JIT forced on for all code.
+const emu = new EmuRunner((h) => (process.env['TABVISOR_JIT'] === '1' ? jitCpu(h) : new Cpu(h)));
 cases.forEach((c, i) => {
   const e = emu.run(c);
   const d = compareOutcomes(c, nat[i]!, e);

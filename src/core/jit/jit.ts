@@ -1,0 +1,525 @@
+/**
+ * The JIT tier: finds hot code, translates it into WebAssembly blocks
+ * (block-decoder.ts, translator.ts), runs them from the interpreter's loop
+ * and keeps them correct.
+ *
+ * - Hotness: a counter per hash slot of an instruction's host offset in the
+ *   pool. The interpreter asks `tryRun` at every instruction boundary; after
+ *   `threshold` visits the address becomes an entry of its page's region.
+ * - Regions: all hot entries of one code page (and mode), plus the blocks
+ *   reachable from them on that page, form one WebAssembly function with a
+ *   br_table dispatch (translator.ts), so loops and branches between blocks
+ *   of a page never leave WebAssembly. A region is recompiled when it gains
+ *   an entry. Regions are compiled in batches (one module each batch: a
+ *   module has a high fixed cost) at the end of each run() and whenever
+ *   BATCH regions wait.
+ * - Cache key: host offset (= physical page + offset, so two processes
+ *   sharing a page share its blocks), plus the virtual EIP the code was
+ *   compiled for (CALL pushes and branch targets are absolute), plus the
+ *   mode (CPL selects the TLB tags; only flat 32-bit protected mode is
+ *   translated at all).
+ * - Invalidation: a frame holding translated code loses its write
+ *   permissions in the TLB, so every write to it takes the slow path, whose
+ *   page walk (paging.ts) calls `noteWrite`: all blocks of the frame are
+ *   dropped (and a running block stops after the current instruction).
+ *   Frames rewritten over and over stop being compiled. Mapping changes
+ *   (balloon, restore) and reset flush everything.
+ * - Bounded memory: at most MAX_BLOCKS live blocks; when full the whole cache
+ *   is flushed (simple, and hot code comes back within a few thousand
+ *   instructions).
+ * - Precise faults: a slow path that throws a guest fault leaves the
+ *   registers, lazy flags and the faulting instruction's EIP in the state
+ *   frame; `tryRun` copies them back before the interpreter delivers it.
+ */
+import type { CpuCore, JitHooks } from '../cpu/state.ts';
+import { TLB_SIZE } from '../cpu/state.ts';
+import { GUEST_FAULT } from '../cpu/exceptions.ts';
+import { materialize } from '../cpu/flags.ts';
+import { readLin8, readLin16, readLin32, writeLin8, writeLin16, writeLin32, probeWriteLin } from '../cpu/memory.ts';
+import { setEipRaw, tlbSelect } from '../cpu/tlb.ts';
+import { S_CS, S_DS, S_ES, S_SS } from '../cpu/constants.ts';
+import { decodeBlock, BlockEnd, type Insn } from './block-decoder.ts';
+import { emitFlagsHelper, FLAGS_HELPER_LOCALS } from './flags-helper.ts';
+import { translateRegion, SLOW_IMPORTS } from './translator.ts';
+import { buildModule, FunctionBody, I32, type ModuleSpec } from './wasm-emitter.ts';
+import {
+  ST_EIP, ST_LOP, ST_LDST, ST_LSRC, ST_LRES, ST_LSZ, ST_LCIN, ST_FLAGS, ST_TLBKEY, ST_FAULT_EIP, ST_FAULT_DONE, ST_EXIT_REQ,
+  TLB_RD_SYS, TLB_WR_SYS, TLB_RD_USR, TLB_WR_USR, TLB_DELTA, TLB_FRAMES,
+} from './layout.ts';
+
+export interface JitOptions {
+  /** Visits before a block is compiled (0: compile on first sight, for tests). */
+  threshold?: number;
+  /** Most live compiled blocks before the cache is flushed. */
+  maxBlocks?: number;
+}
+
+export interface JitStats {
+  compiled: number;
+  live: number;
+  flushes: number;
+  invalidations: number;
+  blockRuns: number;
+  instructions: number;
+  compileMs: number;
+}
+
+const HASH_BITS = 16;
+const HASH_SIZE = 1 << HASH_BITS;
+const HASH_MASK = HASH_SIZE - 1;
+/** Invalidations after which a frame is treated as data that happens to hold code, and no longer compiled. */
+const MAX_FRAME_INVALIDATIONS = 16;
+/** Mode values stored per block: 0 = not translatable, 1 = supervisor, 2 = user (CPL 3). */
+const MODE_NONE = 0;
+
+/** Developer statistics: what ends translated blocks (set to a Map to collect). */
+export let enderStats: Map<string, number> | null = null;
+export function collectEnderStats(): Map<string, number> {
+  enderStats = new Map();
+  return enderStats;
+}
+
+const SLOT_EMPTY = 0;
+const SLOT_COMPILED = 2;
+/** Regions compiled per module. */
+const BATCH = 16;
+/** Limits per region: blocks, and recompiles for new entries. */
+const MAX_REGION_BLOCKS = 96;
+const MAX_REGION_RECOMPILES = 24;
+
+interface Region {
+  key: number;
+  /** Host offset of the page start, and the guest EIP it had when the region was built. */
+  pageP: number;
+  pageEip: number;
+  end: number;
+  mode: number;
+  entries: Set<number>;
+  table: number;
+  dirty: boolean;
+  compiles: number;
+  /** Hash slots of its blocks (cleared on invalidation). */
+  slots: number[];
+}
+
+/** Frames the JIT needs from the memory pool: the state frame and the TLB arrays. */
+export const JIT_FRAMES = 1 + TLB_FRAMES;
+
+export class Jit implements JitHooks {
+  faultDone = 0;
+  /** Developer hook (lockstep debugging): called after every region run with the entry EIP and the instruction count reached. */
+  trace: ((eipIn: number, retiredAfter: number) => void) | null = null;
+  readonly stats: JitStats = { compiled: 0, live: 0, flushes: 0, invalidations: 0, blockRuns: 0, instructions: 0, compileMs: 0 };
+
+  private readonly threshold: number;
+  private readonly maxBlocks: number;
+  private readonly keys = new Int32Array(HASH_SIZE).fill(-1);
+  private readonly eips = new Int32Array(HASH_SIZE);
+  private readonly modes = new Uint8Array(HASH_SIZE);
+  private readonly lengths = new Int32Array(HASH_SIZE);
+  private readonly slotState = new Uint8Array(HASH_SIZE);
+  private readonly slotTable = new Int32Array(HASH_SIZE);
+  private readonly slotBlock = new Int32Array(HASH_SIZE);
+  private readonly hot = new Uint16Array(HASH_SIZE);
+  private readonly regions = new Map<number, Region>();
+  private readonly dirty: Region[] = [];
+  private readonly freeTables: number[] = [];
+  private nextTable = 0;
+  /** Per pool frame: 1 while it holds compiled code. */
+  private codeFrames: Uint8Array;
+  private frameInvalidations: Uint8Array;
+  private st: Int32Array;
+  private bufferSeen: ArrayBufferLike;
+  private readonly stateWord: number;
+  private readonly imports: WebAssembly.Imports;
+  private invalidatedDuringRun = false;
+  private doneBase = 0;
+  /** Compiled regions live in this table; `run` calls through it. */
+  private readonly table: WebAssembly.Table;
+  private readonly run: (table: number, block: number, budget: number) => number;
+  constructor(
+    private readonly c: CpuCore,
+    private readonly memory: WebAssembly.Memory,
+    /** Host byte offsets of JIT_FRAMES zeroed 4 KiB frames in `memory`. */
+    private readonly frames: number[],
+    private readonly shared: boolean,
+    options: JitOptions = {},
+  ) {
+    if (frames.length !== JIT_FRAMES) throw new Error(`jit: needs ${JIT_FRAMES} frames, got ${frames.length}`);
+    if (TLB_SIZE * 4 !== 4096) throw new Error('jit: the TLB arrays must fill one frame each');
+    this.threshold = options.threshold ?? 40;
+    this.maxBlocks = options.maxBlocks ?? 16384;
+    this.stateWord = frames[0]! >> 2;
+    this.bufferSeen = memory.buffer;
+    this.st = new Int32Array(memory.buffer);
+    const maxFrames = Math.ceil(memory.buffer.byteLength / 4096);
+    this.codeFrames = new Uint8Array(maxFrames);
+    this.frameInvalidations = new Uint8Array(maxFrames);
+    this.homeTlb(true);
+    const cpu = c;
+    const st = (): Int32Array => this.st;
+    const before = (): void => {
+      cpu.runRetired = this.doneBase + st()[this.stateWord + (ST_FAULT_DONE >> 2)]!;
+    };
+    const after = (): void => {
+      if (cpu.events !== 0 || this.invalidatedDuringRun) st()[this.stateWord + (ST_EXIT_REQ >> 2)] = 1;
+    };
+    const user = (): boolean => cpu.cpl === 3;
+    const fns: Record<string, (...args: number[]) => number | undefined> = {
+      rd8: (lin) => { before(); const v = readLin8(cpu, lin!); after(); return v; },
+      rd16: (lin) => { before(); const v = readLin16(cpu, lin!); after(); return v; },
+      rd32: (lin) => { before(); const v = readLin32(cpu, lin!); after(); return v; },
+      wr8: (lin, v) => { before(); writeLin8(cpu, lin!, v!); after(); },
+      wr16: (lin, v) => { before(); writeLin16(cpu, lin!, v!); after(); },
+      wr32: (lin, v) => { before(); writeLin32(cpu, lin!, v!); after(); },
+      rmw8: (lin) => { before(); probeWriteLin(cpu, lin!, 1, user()); const v = readLin8(cpu, lin!); after(); return v; },
+      rmw32: (lin) => { before(); probeWriteLin(cpu, lin!, 4, user()); const v = readLin32(cpu, lin!); after(); return v; },
+    };
+    this.table = new WebAssembly.Table({ element: 'anyfunc', initial: 256 });
+    const imports: Record<string, WebAssembly.ImportValue> = { m: memory };
+    for (const imp of SLOW_IMPORTS) imports[imp.name] = fns[imp.name]!;
+    this.imports = { i: imports };
+    this.run = buildDispatcher(memory, shared, this.table);
+  }
+
+  /** Move the TLB tag and delta arrays into pool frames so generated code can read them. */
+  private homeTlb(copy: boolean): void {
+    const c = this.c;
+    const buf = this.memory.buffer;
+    // The first time the current contents move in; after a buffer swap the frames already hold them.
+    const view = (k: number, old: Int32Array): Int32Array => {
+      const a = new Int32Array(buf, this.frames[1 + k]!, TLB_SIZE);
+      if (copy) a.set(old);
+      return a;
+    };
+    c.tlbRdSys = view(TLB_RD_SYS, c.tlbRdSys);
+    c.tlbWrSys = view(TLB_WR_SYS, c.tlbWrSys);
+    c.tlbRdUsr = view(TLB_RD_USR, c.tlbRdUsr);
+    c.tlbWrUsr = view(TLB_WR_USR, c.tlbWrUsr);
+    c.tlbDelta = view(TLB_DELTA, c.tlbDelta);
+    tlbSelect(c);
+  }
+
+  /** The pool's buffer was replaced (growth): re-create every view over it. */
+  refreshViews(): void {
+    const buf = this.memory.buffer;
+    if (buf === this.bufferSeen) return;
+    this.bufferSeen = buf;
+    this.st = new Int32Array(buf);
+    this.homeTlb(false);
+    const maxFrames = Math.ceil(buf.byteLength / 4096);
+    if (maxFrames > this.codeFrames.length) {
+      const cf = new Uint8Array(maxFrames);
+      cf.set(this.codeFrames);
+      this.codeFrames = cf;
+      const fi = new Uint8Array(maxFrames);
+      fi.set(this.frameInvalidations);
+      this.frameInvalidations = fi;
+    }
+  }
+
+  /** 1 (supervisor) or 2 (user) when the CPU is in flat 32-bit protected mode the translator handles, else 0. */
+  private mode(): number {
+    const c = this.c;
+    if (c.pe === 0 || !c.cs32 || !c.ss32 || c.acActive || c.pfx !== 0) return MODE_NONE;
+    const ok = c.segOkR;
+    const okW = c.segOkW;
+    const base = c.segBase;
+    if (ok[S_DS] === 0 || ok[S_SS] === 0 || ok[S_ES] === 0 || okW[S_DS] === 0 || okW[S_SS] === 0 || okW[S_ES] === 0) return MODE_NONE;
+    if ((base[S_CS] | base[S_DS] | base[S_SS] | base[S_ES]) !== 0 || c.segLimit[S_CS] !== -1) return MODE_NONE;
+    return c.cpl === 3 ? 2 : 1;
+  }
+
+  /**
+   * Called by the interpreter before the instruction at host offset `p`:
+   * runs the compiled block there if there is one that fits in `left`
+   * instructions, and returns the instructions it retired; otherwise counts
+   * the visit (compiling when hot) and returns -1.
+   */
+  tryRun(p: number, left: number, done: number): number {
+    const h = (p ^ (p >>> HASH_BITS)) & HASH_MASK;
+    const c = this.c;
+    if (this.keys[h] === p && this.slotState[h] === SLOT_COMPILED) {
+      const eip = (p + c.fpEipBase) | 0;
+      if (this.eips[h] === eip && this.lengths[h]! <= left && this.modes[h] === this.mode()) return this.runBlock(h, left, done);
+    }
+    if (this.hot[h]++ < this.threshold) return -1;
+    this.hot[h] = 0;
+    this.addEntry(p);
+    if (this.threshold === 0) {
+      // Tests force every instruction through generated code: compile now and run it.
+      this.compilePending();
+      if (this.keys[h] === p && this.slotState[h] === SLOT_COMPILED && this.lengths[h]! <= left && this.modes[h] === this.mode()) {
+        return this.runBlock(h, left, done);
+      }
+    }
+    return -1;
+  }
+
+  private runBlock(h: number, left: number, done: number): number {
+    const c = this.c;
+    const st = this.st;
+    const w = this.stateWord;
+    const regs = c.regs;
+    for (let r = 0; r < 8; r++) st[w + r] = regs[r]!;
+    st[w + (ST_TLBKEY >> 2)] = c.tlbKey;
+    st[w + (ST_EXIT_REQ >> 2)] = 0;
+    materialize(c);
+    st[w + (ST_FLAGS >> 2)] = c.flags;
+    this.doneBase = done;
+    this.invalidatedDuringRun = false;
+    let n: number;
+    try {
+      n = this.run(this.slotTable[h]!, this.slotBlock[h]!, left);
+    } catch (e) {
+      if (e === GUEST_FAULT) {
+        const s = this.st;
+        this.copyOut(s, w);
+        this.faultDone = s[w + (ST_FAULT_DONE >> 2)]!;
+        c.eipStart = s[w + (ST_FAULT_EIP >> 2)]!;
+        setEipRaw(c, c.eipStart);
+        this.stats.instructions += this.faultDone;
+      }
+      throw e;
+    }
+    const s = this.st;
+    this.copyOut(s, w);
+    const eip = s[w + (ST_EIP >> 2)]!;
+    const np = (eip - c.fpEipBase) | 0;
+    if (np >= c.fpStart && np < c.fpEnd) c.fp = np;
+    else setEipRaw(c, eip);
+    this.stats.blockRuns++;
+    this.stats.instructions += n;
+    if (this.trace !== null) this.trace(this.eips[h]!, c.instructionsRetired + done + n);
+    return n;
+  }
+
+  private copyOut(s: Int32Array, w: number): void {
+    const c = this.c;
+    const regs = c.regs;
+    for (let r = 0; r < 8; r++) regs[r] = s[w + r]!;
+    // Generated code only changes the arithmetic flags (eagerly in the image or lazily).
+    c.flags = s[w + (ST_FLAGS >> 2)]!;
+    c.lop = s[w + (ST_LOP >> 2)]!;
+    c.ldst = s[w + (ST_LDST >> 2)]!;
+    c.lsrc = s[w + (ST_LSRC >> 2)]!;
+    c.lres = s[w + (ST_LRES >> 2)]!;
+    c.lsz = s[w + (ST_LSZ >> 2)]!;
+    c.lcin = s[w + (ST_LCIN >> 2)]!;
+  }
+
+  /** Make host offset `p` (the current instruction) an entry of its page's region. */
+  private addEntry(p: number): void {
+    const c = this.c;
+    const mode = this.mode();
+    if (mode === MODE_NONE || p >= c.fpEnd || p < c.fpStart) return;
+    const frame = p >>> 12;
+    if (this.frameInvalidations[frame]! >= MAX_FRAME_INVALIDATIONS) return;
+    const key = frame * 4 + mode;
+    let r = this.regions.get(key);
+    const pageP = frame << 12;
+    const pageEip = (pageP + c.fpEipBase) | 0;
+    if (r !== undefined && r.pageEip !== pageEip) {
+      // The page is mapped at another virtual address now: start over.
+      this.dropRegion(r);
+      r = undefined;
+    }
+    if (r === undefined) {
+      r = { key, pageP, pageEip, end: c.fpEnd, mode, entries: new Set(), table: -1, dirty: false, compiles: 0, slots: [] };
+      this.regions.set(key, r);
+    }
+    if (r.entries.has(p) || r.compiles >= MAX_REGION_RECOMPILES) return;
+    r.entries.add(p);
+    if (!r.dirty) {
+      r.dirty = true;
+      this.dirty.push(r);
+    }
+    if (this.dirty.length >= BATCH) this.compilePending();
+  }
+
+  /** Compile every region that gained entries, one module for all (also called at the end of each run()). */
+  compilePending(): void {
+    if (this.dirty.length === 0) return;
+    const t0 = performance.now();
+    const base = this.frames;
+    const functions: ModuleSpec['functions'] = [{ type: 2, locals: FLAGS_HELPER_LOCALS, body: emitFlagsHelper() }];
+    const built: { r: Region; blocks: Insn[][]; starts: number[] }[] = [];
+    let total = this.stats.live;
+    for (const r of this.dirty) {
+      r.dirty = false;
+      if (this.regions.get(r.key) !== r) continue; // dropped meanwhile
+      const { blocks, starts } = this.explore(r);
+      if (blocks.length === 0) continue;
+      total += blocks.length;
+      const user = r.mode === 2;
+      const t = translateRegion(blocks, {
+        state: base[0]!,
+        tlbRd: base[1 + (user ? TLB_RD_USR : TLB_RD_SYS)]!,
+        tlbWr: base[1 + (user ? TLB_WR_USR : TLB_WR_SYS)]!,
+        tlbDelta: base[1 + TLB_DELTA]!,
+        flagsHelper: SLOW_IMPORTS.length,
+      });
+      functions.push({ type: 1, locals: t.locals, body: t.body, exportName: 'r' + String(built.length) });
+      built.push({ r, blocks, starts });
+    }
+    this.dirty.length = 0;
+    if (built.length === 0) return;
+    if (total > this.maxBlocks) {
+      this.flush();
+      return;
+    }
+    const bytes = buildModule({
+      types: [
+        { params: [I32], results: [I32] },
+        { params: [I32, I32], results: [I32] },
+        { params: [I32, I32, I32, I32, I32, I32, I32], results: [I32] },
+        { params: [I32, I32], results: [] },
+      ],
+      imports: SLOW_IMPORTS.map((imp) => ({ name: imp.name, type: imp.write ? 3 : 0 })),
+      memory: { shared: this.shared, maxPages: 65536 },
+      functions,
+    });
+    const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), this.imports);
+    built.forEach(({ r, blocks, starts }, k) => {
+      if (r.table < 0) r.table = this.allocTable();
+      this.table.set(r.table, instance.exports['r' + String(k)] as WebAssembly.ExportValue);
+      r.compiles++;
+      this.clearSlots(r);
+      this.codeFrames[r.pageP >>> 12] = 1;
+      this.revokeWrites(r.pageP >>> 12);
+      blocks.forEach((b, idx) => {
+        const p = starts[idx]!;
+        const h = (p ^ (p >>> HASH_BITS)) & HASH_MASK;
+        if (this.keys[h] !== -1 && this.slotState[h] === SLOT_COMPILED) this.stats.live--;
+        this.keys[h] = p;
+        this.eips[h] = b[0]!.eip;
+        this.modes[h] = r.mode;
+        this.lengths[h] = b.length;
+        this.slotState[h] = SLOT_COMPILED;
+        this.slotTable[h] = r.table;
+        this.slotBlock[h] = idx;
+        r.slots.push(h);
+        this.stats.live++;
+      });
+      this.stats.compiled++;
+    });
+    this.stats.compileMs += performance.now() - t0;
+  }
+
+  /** The blocks of a region: those at its entries and those reachable from them by direct branches within the page. */
+  private explore(r: Region): { blocks: Insn[][]; starts: number[] } {
+    const mem8 = this.c.mem8;
+    const blocks: Insn[][] = [];
+    const starts: number[] = [];
+    const seen = new Set<number>();
+    const work = [...r.entries];
+    const pageEnd = r.pageP + 4096;
+    const toP = (eip: number): number => {
+      const p = r.pageP + ((eip - r.pageEip) | 0);
+      return p >= r.pageP && p < r.end && p < pageEnd ? p : -1;
+    };
+    while (work.length > 0 && blocks.length < MAX_REGION_BLOCKS) {
+      const p = work.shift()!;
+      if (seen.has(p)) continue;
+      seen.add(p);
+      const insns = decodeBlock(mem8, p, r.end, (r.pageEip + (p - r.pageP)) | 0);
+      if (insns.length === 0) continue;
+      blocks.push(insns);
+      starts.push(p);
+      const last = insns[insns.length - 1]!;
+      const next = (last.eip + last.len) | 0;
+      const follow = (eip: number): void => {
+        const q = toP(eip);
+        if (q >= 0 && !seen.has(q)) work.push(q);
+      };
+      if (last.end === BlockEnd.Jcc) { follow(last.target); follow(next); }
+      else if (last.end === BlockEnd.Jmp) follow(last.target);
+      else if (last.end === BlockEnd.Call || last.end === BlockEnd.CallInd) { follow(next); if (last.end === BlockEnd.Call) follow(last.target); }
+    }
+    return { blocks, starts };
+  }
+
+  private allocTable(): number {
+    const t = this.freeTables.pop();
+    if (t !== undefined) return t;
+    const i = this.nextTable++;
+    if (i >= this.table.length) this.table.grow(this.table.length);
+    return i;
+  }
+
+  private clearSlots(r: Region): void {
+    for (const h of r.slots) {
+      if (this.slotState[h] === SLOT_COMPILED && this.slotTable[h] === r.table) {
+        this.slotState[h] = SLOT_EMPTY;
+        this.keys[h] = -1;
+        this.stats.live--;
+      }
+    }
+    r.slots.length = 0;
+  }
+
+  private dropRegion(r: Region): void {
+    this.clearSlots(r);
+    this.regions.delete(r.key);
+    if (r.table >= 0) this.freeTables.push(r.table);
+    r.table = -1;
+  }
+
+  /** Drop write permissions of every TLB slot that maps `frame`, so writes to it reach noteWrite. */
+  private revokeWrites(frame: number): void {
+    const c = this.c;
+    const vpage = c.tlbVpage;
+    const delta = c.tlbDelta;
+    for (let i = 0; i < TLB_SIZE; i++) {
+      const vp = vpage[i]!;
+      if (vp !== -1 && ((((vp << 12) + delta[i]!) | 0) >>> 12) === frame) {
+        c.tlbWrSys[i] = 0;
+        c.tlbWrUsr[i] = 0;
+      }
+    }
+  }
+
+  /** A write to pool frame `frame` is about to be allowed (page walk for writing). */
+  noteWrite(frame: number): void {
+    if (frame >= this.codeFrames.length || this.codeFrames[frame] === 0) return;
+    this.codeFrames[frame] = 0;
+    if (this.frameInvalidations[frame]! < 255) this.frameInvalidations[frame]!++;
+    for (let mode = 1; mode <= 2; mode++) {
+      const r = this.regions.get(frame * 4 + mode);
+      if (r !== undefined) this.dropRegion(r);
+    }
+    this.stats.invalidations++;
+    this.invalidatedDuringRun = true;
+  }
+
+  /** Forget all compiled code (reset, mapping changes, cache full). */
+  flush(): void {
+    for (const r of this.regions.values()) this.dropRegion(r);
+    this.keys.fill(-1);
+    this.slotState.fill(SLOT_EMPTY);
+    this.hot.fill(0);
+    this.dirty.length = 0;
+    this.codeFrames.fill(0);
+    this.stats.live = 0;
+    this.stats.flushes++;
+    this.invalidatedDuringRun = true;
+  }
+}
+
+/** One tiny module whose `run(slot, budget)` calls the block at `slot` of the table: JS always calls the same export. */
+function buildDispatcher(memory: WebAssembly.Memory, shared: boolean, table: WebAssembly.Table): (table: number, block: number, budget: number) => number {
+  const body = new FunctionBody();
+  body.get(1);
+  body.get(2);
+  body.get(0);
+  body.callIndirect(0);
+  const bytes = buildModule({
+    types: [{ params: [I32, I32], results: [I32] }, { params: [I32, I32, I32], results: [I32] }],
+    imports: [],
+    memory: { shared, maxPages: 65536 },
+    tableMin: 1,
+    functions: [{ type: 1, locals: 0, body, exportName: 'run' }],
+  });
+  const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { i: { m: memory, t: table } });
+  return instance.exports['run'] as (table: number, block: number, budget: number) => number;
+}

@@ -1,0 +1,1129 @@
+/**
+ * Translates a decoded basic block (block-decoder.ts) into one WebAssembly
+ * function `(budget: i32) -> i32 retired`.
+ *
+ * Conventions of the generated code:
+ *  - Guest registers live in wasm locals for the whole call: loaded from the
+ *    state frame at entry, stored back on every exit and before every slow
+ *    path call (a slow path may throw a guest fault, and the fault handler
+ *    then finds precise registers in the state frame).
+ *  - Lazy flags work as in the interpreter (flags.ts): a flag-setting
+ *    instruction writes lop/ldst/lsrc/lres/lsz/lcin locals; a consumer
+ *    (Jcc, SETcc, CMOVcc, INC/DEC's carry) is compiled knowing statically
+ *    which instruction set the flags, so `cmp; jcc` becomes one compare. A
+ *    consumer with no producer earlier in the block reads the EFLAGS image
+ *    the dispatcher materialised into the state frame.
+ *  - Memory accesses inline the software-TLB hit path (tag compare, host
+ *    address = linear + delta); misses, page-crossing accesses and MMIO call
+ *    the interpreter's accessors (imports), which walk page tables, raise
+ *    #PF, and update A/D bits exactly as the interpreter would.
+ *  - An instruction changes registers and flags only after its last memory
+ *    access, so a faulting access leaves the previous instruction's state.
+ *  - A block that jumps back to its own start loops inside the function
+ *    while the instruction budget allows another full iteration.
+ */
+import { FunctionBody, Op } from './wasm-emitter.ts';
+import { BlockEnd, type Insn } from './block-decoder.ts';
+import {
+  ST_REGS, ST_EIP, ST_LOP, ST_LDST, ST_LSRC, ST_LRES, ST_LSZ, ST_LCIN, ST_FLAGS, ST_TLBKEY, ST_FAULT_EIP, ST_FAULT_DONE,
+  ST_EXIT_REQ,
+} from './layout.ts';
+
+// Lazy-flag kinds (the interpreter's L_* values in flags.ts).
+const L_ADD = 1;
+const L_SUB = 3;
+const L_LOGIC = 5;
+const L_INC = 6;
+const L_DEC = 7;
+const L_RES = 8;
+
+/** Imported slow paths, in import order (see jit.ts). */
+export const enum Slow { Rd8 = 0, Rd16 = 1, Rd32 = 2, Wr8 = 3, Wr16 = 4, Wr32 = 5, Rmw8 = 6, Rmw32 = 7 }
+export const SLOW_IMPORTS: { name: string; write: boolean }[] = [
+  { name: 'rd8', write: false }, { name: 'rd16', write: false }, { name: 'rd32', write: false },
+  { name: 'wr8', write: true }, { name: 'wr16', write: true }, { name: 'wr32', write: true },
+  { name: 'rmw8', write: false }, { name: 'rmw32', write: false },
+];
+
+// Local variable indices.
+const L_ENTRY = 0; // parameter: index of the block to start with
+const L_BUDGET = 1; // parameter: most instructions this call may retire
+const REG0 = 2; // 2..9: EAX..EDI
+const L_ITER = 10; // instructions retired by completed blocks of this call
+const LOC_LOP = 11;
+const LOC_LDST = 12;
+const LOC_LSRC = 13;
+const LOC_LRES = 14;
+const LOC_LSZ = 15;
+const LOC_LCIN = 16;
+const L_FLAGS = 17;
+const L_KEY = 18;
+const L_EXITF = 19;
+const L_NEXT = 20;
+const L_RETIRED = 21;
+const L_LIN = 22;
+const L_IDX = 23;
+const L_STATE = 24;
+const FIRST_TEMP = 25;
+const PARAMS = 2;
+
+/** Where the generated code finds its state frame and TLB arrays (host byte offsets in the pool). */
+export interface TranslatorLayout {
+  state: number;
+  tlbRd: number;
+  tlbWr: number;
+  tlbDelta: number;
+  /** Function index of the module's materialise-flags helper (see emitFlagsHelper). */
+  flagsHelper: number;
+}
+
+export interface Translation {
+  body: FunctionBody;
+  /** Locals beyond the parameters. */
+  locals: number;
+}
+
+/**
+ * Statically known state of the lazy flags: EAGER (the `flags` local is
+ * current, lop local = 0), DYNAMIC (whatever the lazy locals say: at block
+ * starts, which several paths reach), or the producing instruction's kind.
+ */
+const EAGER = -1;
+const DYNAMIC = -2;
+interface Producer { kind: number; sz: number }
+
+const SIGN = [0x80, 0x8000, 0x80000000 | 0];
+const MASK = [0xff, 0xffff, -1];
+
+/**
+ * Translate a region: several blocks of one code page into one function
+ * `(entry: i32, budget: i32) -> i32 retired` that dispatches between them
+ * with a br_table, so control stays in WebAssembly while it moves between
+ * blocks of the region (loops, if/else diamonds). A transfer elsewhere, or
+ * one the budget does not cover, returns to the dispatcher with ST_EIP set.
+ */
+export function translateRegion(blocks: Insn[][], layout: TranslatorLayout): Translation {
+  return new RegionTranslator(blocks, layout).run();
+}
+
+class RegionTranslator {
+  private readonly f = new FunctionBody();
+  private open = 0;
+  private producer: Producer = { kind: DYNAMIC, sz: 2 };
+  private written = 0;
+  private temps = FIRST_TEMP;
+  private maxTemps = FIRST_TEMP;
+  private slowCalled = false;
+  private index = 0;
+  private insn!: Insn;
+  /** Block index by start EIP. */
+  private readonly byEip = new Map<number, number>();
+  private depthExit = 0;
+  private depthDispatch = 0;
+
+  constructor(private readonly blocks: Insn[][], private readonly layout: TranslatorLayout) {
+    blocks.forEach((b, k) => {
+      if (!this.byEip.has(b[0]!.eip)) this.byEip.set(b[0]!.eip, k);
+      for (const i of b) this.written |= writtenRegs(i);
+    });
+  }
+
+  run(): Translation {
+    const f = this.f;
+    const st = this.layout.state;
+    for (let r = 0; r < 8; r++) {
+      f.i32(0);
+      f.mem(Op.I32Load, 2, st + ST_REGS + r * 4);
+      f.set(REG0 + r);
+    }
+    f.i32(0);
+    f.mem(Op.I32Load, 2, st + ST_TLBKEY);
+    f.set(L_KEY);
+    f.i32(0);
+    f.mem(Op.I32Load, 2, st + ST_FLAGS);
+    f.set(L_FLAGS);
+    f.i32(0);
+    f.set(LOC_LOP);
+    f.get(L_ENTRY);
+    f.set(L_STATE);
+    f.block();
+    this.open++;
+    this.depthExit = this.open;
+    f.loop();
+    this.open++;
+    this.depthDispatch = this.open;
+    const n = this.blocks.length;
+    for (let k = 0; k < n; k++) {
+      f.block();
+      this.open++;
+    }
+    f.get(L_STATE);
+    f.byte(Op.BrTable);
+    f.u32(n);
+    for (let k = 0; k < n; k++) f.u32(k);
+    f.u32(n - 1);
+    for (let k = 0; k < n; k++) {
+      f.end();
+      this.open--;
+      this.emitBlock(this.blocks[k]!);
+    }
+    f.end(); // loop
+    this.open--;
+    f.end(); // $exit
+    this.open--;
+    this.emitExitPath();
+    return { body: f, locals: this.maxTemps - PARAMS };
+  }
+
+  private emitBlock(insns: Insn[]): void {
+    this.producer = { kind: DYNAMIC, sz: 2 };
+    for (this.index = 0; this.index < insns.length; this.index++) {
+      this.insn = insns[this.index]!;
+      this.temps = FIRST_TEMP;
+      this.slowCalled = false;
+      this.emitInsn(this.insn);
+    }
+    const last = insns[insns.length - 1]!;
+    if (last.end === BlockEnd.None) {
+      this.index = insns.length - 1;
+      this.goTo((last.eip + last.len) | 0);
+    }
+  }
+
+  private tmp(): number {
+    const t = this.temps++;
+    if (this.temps > this.maxTemps) this.maxTemps = this.temps;
+    return t;
+  }
+
+  private brExit(): void { this.f.br(this.open - this.depthExit); }
+  private brDispatch(): void { this.f.br(this.open - this.depthDispatch); }
+
+  // ------------------------------------------------------------------ exits
+
+  private emitExitPath(): void {
+    const f = this.f;
+    const st = this.layout.state;
+    this.storeState();
+    f.i32(0);
+    f.get(L_NEXT);
+    f.mem(Op.I32Store, 2, st + ST_EIP);
+    f.get(L_RETIRED);
+  }
+
+  /** Registers written by the region, flags image and lazy flags into the state frame. */
+  private storeState(): void {
+    const f = this.f;
+    const st = this.layout.state;
+    for (let r = 0; r < 8; r++) {
+      if ((this.written & (1 << r)) === 0) continue;
+      f.i32(0);
+      f.get(REG0 + r);
+      f.mem(Op.I32Store, 2, st + ST_REGS + r * 4);
+    }
+    const pairs: [number, number][] = [
+      [LOC_LOP, ST_LOP], [LOC_LDST, ST_LDST], [LOC_LSRC, ST_LSRC], [LOC_LRES, ST_LRES], [LOC_LSZ, ST_LSZ], [LOC_LCIN, ST_LCIN],
+      [L_FLAGS, ST_FLAGS],
+    ];
+    for (const [local, off] of pairs) {
+      f.i32(0);
+      f.get(local);
+      f.mem(Op.I32Store, 2, st + off);
+    }
+  }
+
+  /** Leave the region: continue at the EIP on the stack with `done` instructions of this block completed. */
+  private exitStack(done: number): void {
+    const f = this.f;
+    f.set(L_NEXT);
+    f.get(L_ITER);
+    if (done !== 0) {
+      f.i32(done);
+      f.op(Op.I32Add);
+    }
+    f.set(L_RETIRED);
+    this.brExit();
+  }
+
+  private exitConst(eip: number, done: number): void {
+    this.f.i32(eip);
+    this.exitStack(done);
+  }
+
+  /** Continue at `eip` after the current instruction: inside the region when it has a block there and the budget allows, else exit. */
+  private goTo(eip: number): void {
+    const f = this.f;
+    const done = this.index + 1;
+    const k = this.byEip.get(eip);
+    if (k === undefined) {
+      this.exitConst(eip, done);
+      return;
+    }
+    const len = this.blocks[k]!.length;
+    f.get(L_ITER);
+    f.i32(done);
+    f.op(Op.I32Add);
+    f.tee(L_ITER);
+    f.i32(len);
+    f.op(Op.I32Add);
+    f.get(L_BUDGET);
+    f.op(Op.I32LeS);
+    f.if();
+    this.open++;
+    f.i32(k);
+    f.set(L_STATE);
+    this.brDispatch();
+    f.end();
+    this.open--;
+    f.i32(eip);
+    f.set(L_NEXT);
+    f.get(L_ITER);
+    f.set(L_RETIRED);
+    this.brExit();
+  }
+
+  /** After an instruction that called a slow path: stop if the slow path asked for it. */
+  private checkExitRequest(): void {
+    if (!this.slowCalled) return;
+    const f = this.f;
+    f.get(L_EXITF);
+    f.if();
+    this.open++;
+    this.exitConst(this.nextEip(), this.index + 1);
+    f.end();
+    this.open--;
+  }
+
+  private nextEip(): number {
+    return (this.insn.eip + this.insn.len) | 0;
+  }
+
+  // ------------------------------------------------------------------ registers
+
+  private getReg(r: number): void { this.f.get(REG0 + r); }
+  private setReg(r: number): void { this.f.set(REG0 + r); }
+
+  private getReg8(r: number): void {
+    const f = this.f;
+    f.get(REG0 + (r & 3));
+    if (r >= 4) {
+      f.i32(8);
+      f.op(Op.I32ShrU);
+    }
+    f.i32(0xff);
+    f.op(Op.I32And);
+  }
+
+  /** Set 8-bit register `r` from local `v` (holding a value in 0..255). */
+  private setReg8(r: number, v: number): void {
+    const f = this.f;
+    const full = REG0 + (r & 3);
+    f.get(full);
+    f.i32(r >= 4 ? ~0xff00 : ~0xff);
+    f.op(Op.I32And);
+    f.get(v);
+    if (r >= 4) {
+      f.i32(8);
+      f.op(Op.I32Shl);
+    }
+    f.op(Op.I32Or);
+    f.set(full);
+  }
+
+  // ------------------------------------------------------------------ memory
+
+  /** Push the effective address of the instruction's memory operand. */
+  private ea(i: Insn): void {
+    const f = this.f;
+    let any = false;
+    if (i.base >= 0) {
+      f.get(REG0 + i.base);
+      any = true;
+    }
+    if (i.index >= 0) {
+      f.get(REG0 + i.index);
+      if (i.scale !== 0) {
+        f.i32(i.scale);
+        f.op(Op.I32Shl);
+      }
+      if (any) f.op(Op.I32Add);
+      any = true;
+    }
+    if (!any) {
+      f.i32(i.disp);
+    } else if (i.disp !== 0) {
+      f.i32(i.disp);
+      f.op(Op.I32Add);
+    }
+  }
+
+  /** Store registers, flags and the fault location before calling a slow path (it may throw a guest fault). */
+  private spill(): void {
+    const f = this.f;
+    const st = this.layout.state;
+    this.storeState();
+    f.i32(0);
+    f.i32(this.insn.eip);
+    f.mem(Op.I32Store, 2, st + ST_FAULT_EIP);
+    f.i32(0);
+    f.get(L_ITER);
+    f.i32(this.index);
+    f.op(Op.I32Add);
+    f.mem(Op.I32Store, 2, st + ST_FAULT_DONE);
+    this.slowCalled = true;
+  }
+
+  private readExitRequest(): void {
+    const f = this.f;
+    f.i32(0);
+    f.mem(Op.I32Load, 2, this.layout.state + ST_EXIT_REQ);
+    f.set(L_EXITF);
+  }
+
+  /**
+   * TLB hit test for an access of `size` bytes at linear address local L_LIN
+   * against the tag array at `tags`; leaves the test result on the stack and
+   * the slot's byte offset in L_IDX.
+   */
+  private tlbHit(tags: number, size: number): void {
+    const f = this.f;
+    f.get(L_LIN);
+    f.i32(10);
+    f.op(Op.I32ShrU);
+    f.i32(0xffc);
+    f.op(Op.I32And);
+    f.tee(L_IDX);
+    f.mem(Op.I32Load, 2, tags);
+    f.get(L_LIN);
+    f.i32(12);
+    f.op(Op.I32ShrU);
+    f.get(L_KEY);
+    f.op(Op.I32Or);
+    f.op(Op.I32Eq);
+    if (size > 1) {
+      f.get(L_LIN);
+      f.i32(0xfff);
+      f.op(Op.I32And);
+      f.i32(0x1000 - size);
+      f.op(Op.I32LeU);
+      f.op(Op.I32And);
+    }
+  }
+
+  /** Host address of L_LIN after a hit. */
+  private hostAddr(): void {
+    const f = this.f;
+    f.get(L_LIN);
+    f.get(L_IDX);
+    f.mem(Op.I32Load, 2, this.layout.tlbDelta);
+    f.op(Op.I32Add);
+  }
+
+  /** Load `size` bytes (zero-extended) from the linear address on the stack; `rmw` probes for writing first. */
+  private load(size: number, rmw = false): void {
+    const f = this.f;
+    f.set(L_LIN);
+    this.tlbHit(rmw ? this.layout.tlbWr : this.layout.tlbRd, size);
+    f.ifI32();
+    this.open++;
+    this.hostAddr();
+    f.mem(size === 1 ? Op.I32Load8U : size === 2 ? Op.I32Load16U : Op.I32Load, 0, 0);
+    f.else();
+    this.spill();
+    f.get(L_LIN);
+    f.call(rmw ? (size === 1 ? Slow.Rmw8 : Slow.Rmw32) : size === 1 ? Slow.Rd8 : size === 2 ? Slow.Rd16 : Slow.Rd32);
+    this.readExitRequest();
+    f.end();
+    this.open--;
+  }
+
+  /** Store local `v` (`size` bytes) at linear address local `lin`. */
+  private store(size: number, lin: number, v: number): void {
+    const f = this.f;
+    f.get(lin);
+    f.set(L_LIN);
+    this.tlbHit(this.layout.tlbWr, size);
+    f.if();
+    this.open++;
+    this.hostAddr();
+    f.get(v);
+    f.mem(size === 1 ? Op.I32Store8 : size === 2 ? Op.I32Store16 : Op.I32Store, 0, 0);
+    f.else();
+    this.spill();
+    f.get(L_LIN);
+    f.get(v);
+    f.call(size === 1 ? Slow.Wr8 : size === 2 ? Slow.Wr16 : Slow.Wr32);
+    this.readExitRequest();
+    f.end();
+    this.open--;
+  }
+
+  // ------------------------------------------------------------------ flags
+
+  /** Record lazy flags from locals (a, b, r) of operand size sz. */
+  private setFlags(kind: number, sz: number, a: number, b: number, r: number, cin = -1): void {
+    const f = this.f;
+    f.i32(kind);
+    f.set(LOC_LOP);
+    if (a >= 0) { f.get(a); f.set(LOC_LDST); }
+    if (b >= 0) { f.get(b); f.set(LOC_LSRC); }
+    f.get(r);
+    f.set(LOC_LRES);
+    f.i32(sz);
+    f.set(LOC_LSZ);
+    if (cin >= 0) { f.get(cin); f.set(LOC_LCIN); }
+    this.producer = { kind, sz };
+  }
+
+  /**
+   * Before reading flags whose producer is not known here: fold the lazy
+   * locals into the flags image (the module's helper), lop = 0.
+   */
+  private knowFlags(): void {
+    if (this.producer.kind !== DYNAMIC) return;
+    const f = this.f;
+    for (const l of [LOC_LOP, LOC_LDST, LOC_LSRC, LOC_LRES, LOC_LSZ, LOC_LCIN, L_FLAGS]) f.get(l);
+    f.call(this.layout.flagsHelper);
+    f.set(L_FLAGS);
+    f.i32(0);
+    f.set(LOC_LOP);
+    this.producer = { kind: EAGER, sz: 2 };
+  }
+
+  /** Push CF (0/1). */
+  private cf(): void {
+    this.knowFlags();
+    const f = this.f;
+    const p = this.producer;
+    if (p.kind === EAGER) { f.get(L_FLAGS); f.i32(1); f.op(Op.I32And); return; }
+    switch (p.kind) {
+      case L_ADD: f.get(LOC_LRES); f.get(LOC_LDST); f.op(Op.I32LtU); return;
+      case L_SUB: f.get(LOC_LDST); f.get(LOC_LSRC); f.op(Op.I32LtU); return;
+      case L_LOGIC: f.i32(0); return;
+      case L_INC: case L_DEC: f.get(LOC_LCIN); return;
+      default: f.get(LOC_LCIN); f.i32(1); f.op(Op.I32And); return;
+    }
+  }
+
+  private zf(): void {
+    const f = this.f;
+    if (this.producer.kind === EAGER) { this.flagBit(6); return; }
+    f.get(LOC_LRES);
+    f.op(Op.I32Eqz);
+  }
+
+  private sf(): void {
+    const f = this.f;
+    const p = this.producer;
+    if (p.kind === EAGER) { this.flagBit(7); return; }
+    f.get(LOC_LRES);
+    f.i32(SIGN[p.sz]!);
+    f.op(Op.I32And);
+    f.i32(0);
+    f.op(Op.I32Ne);
+  }
+
+  private of(): void {
+    const f = this.f;
+    const p = this.producer;
+    if (p.kind === EAGER) { this.flagBit(11); return; }
+    switch (p.kind) {
+      case L_ADD: case L_INC:
+        f.get(LOC_LDST); f.get(LOC_LRES); f.op(Op.I32Xor);
+        f.get(LOC_LSRC); f.get(LOC_LRES); f.op(Op.I32Xor);
+        break;
+      case L_SUB: case L_DEC:
+        f.get(LOC_LDST); f.get(LOC_LSRC); f.op(Op.I32Xor);
+        f.get(LOC_LDST); f.get(LOC_LRES); f.op(Op.I32Xor);
+        break;
+      case L_LOGIC: f.i32(0); return;
+      default: f.get(LOC_LCIN); f.i32(1); f.op(Op.I32ShrU); f.i32(1); f.op(Op.I32And); return;
+    }
+    f.op(Op.I32And);
+    f.i32(SIGN[p.sz]!);
+    f.op(Op.I32And);
+    f.i32(0);
+    f.op(Op.I32Ne);
+  }
+
+  private pf(): void {
+    const f = this.f;
+    if (this.producer.kind === EAGER) { this.flagBit(2); return; }
+    f.get(LOC_LRES);
+    f.i32(0xff);
+    f.op(Op.I32And);
+    f.op(Op.I32Popcnt);
+    f.i32(1);
+    f.op(Op.I32And);
+    f.op(Op.I32Eqz);
+  }
+
+  private flagBit(bit: number): void {
+    const f = this.f;
+    f.get(L_FLAGS);
+    f.i32(bit);
+    f.op(Op.I32ShrU);
+    f.i32(1);
+    f.op(Op.I32And);
+  }
+
+  /** Push condition cc (0..15) as 0/1. */
+  private cond(cc: number): void {
+    this.knowFlags();
+    const f = this.f;
+    const p = this.producer;
+    const base = cc >> 1;
+    if (p !== null && p.kind === L_SUB && (base === 1 || base === 3 || base === 6 || base === 7 || base === 2)) {
+      // CMP/SUB followed by a condition: compare the operands directly.
+      if (base === 2) {
+        f.get(LOC_LDST); f.get(LOC_LSRC); f.op(Op.I32Eq);
+      } else if (base === 1 || base === 3) {
+        f.get(LOC_LDST); f.get(LOC_LSRC); f.op(base === 1 ? Op.I32LtU : Op.I32LeU);
+      } else {
+        this.signed(LOC_LDST, p.sz);
+        this.signed(LOC_LSRC, p.sz);
+        f.op(base === 6 ? Op.I32LtS : Op.I32LeS);
+      }
+    } else {
+      switch (base) {
+        case 0: this.of(); break;
+        case 1: this.cf(); break;
+        case 2: this.zf(); break;
+        case 3: this.cf(); this.zf(); f.op(Op.I32Or); break;
+        case 4: this.sf(); break;
+        case 5: this.pf(); break;
+        case 6: this.sf(); this.of(); f.op(Op.I32Xor); break;
+        default: this.zf(); this.sf(); this.of(); f.op(Op.I32Xor); f.op(Op.I32Or); break;
+      }
+    }
+    if ((cc & 1) !== 0) f.op(Op.I32Eqz);
+  }
+
+  private signed(local: number, sz: number): void {
+    const f = this.f;
+    f.get(local);
+    if (sz === 0) f.op(Op.I32Extend8S);
+    else if (sz === 1) f.op(Op.I32Extend16S);
+  }
+
+  // ------------------------------------------------------------------ instructions
+
+  private emitInsn(i: Insn): void {
+    const op = i.op;
+    if (op < 0x40) this.aluForm(i);
+    else if (op < 0x48) this.incDec(i.op & 7, 2, false, L_INC);
+    else if (op < 0x50) this.incDec(i.op & 7, 2, false, L_DEC);
+    else if (op < 0x58) this.push(() => this.getReg(op & 7));
+    else if (op < 0x60) this.pop(op & 7);
+    else if (op >= 0x70 && op <= 0x7f) this.jcc(i, op & 15);
+    else if (op >= 0x180 && op <= 0x18f) this.jcc(i, op & 15);
+    else if (op >= 0xb0 && op <= 0xb7) this.movR8Imm(i);
+    else if (op >= 0xb8 && op <= 0xbf) { this.f.i32(i.imm); this.setReg(op & 7); }
+    else if (op >= 0x140 && op <= 0x14f) this.cmov(i);
+    else if (op >= 0x190 && op <= 0x19f) this.setcc(i);
+    else this.other(i);
+    this.checkExitRequest();
+  }
+
+  private other(i: Insn): void {
+    const f = this.f;
+    switch (i.op) {
+      case 0x68: case 0x6a: this.push(() => f.i32(i.imm)); return;
+      case 0x69: case 0x6b: this.imul(i, true); return;
+      case 0x1af: this.imul(i, false); return;
+      case 0x80: this.aluImm(i, 0); return;
+      case 0x81: case 0x83: this.aluImm(i, 2); return;
+      case 0x84: this.test(i, 0); return;
+      case 0x85: this.test(i, 2); return;
+      case 0x88: this.movStore(i, 0); return;
+      case 0x89: this.movStore(i, 2); return;
+      case 0x8a: this.movLoad(i, 0); return;
+      case 0x8b: this.movLoad(i, 2); return;
+      case 0x8d: this.ea(i); this.setReg(i.reg); return;
+      case 0x90: return;
+      case 0x98: this.getReg(0); f.op(Op.I32Extend16S); this.setReg(0); return;
+      case 0x99: this.getReg(0); f.i32(31); f.op(Op.I32ShrS); this.setReg(2); return;
+      case 0xa1: this.ea(i); this.load(4); this.setReg(0); return;
+      case 0xa3: {
+        const lin = this.tmp();
+        const v = this.tmp();
+        this.ea(i); f.set(lin); this.getReg(0); f.set(v);
+        this.store(4, lin, v);
+        return;
+      }
+      case 0xa8: this.testImm(0, i.imm, 0); return;
+      case 0xa9: this.testImm(0, i.imm, 2); return;
+      case 0xc1: case 0xd1: this.shift(i); return;
+      case 0xc3: {
+        const v = this.tmp();
+        this.getReg(4);
+        this.load(4);
+        f.set(v);
+        this.getReg(4); f.i32(4); f.op(Op.I32Add); this.setReg(4);
+        f.get(v);
+        this.exitStack(this.index + 1);
+        return;
+      }
+      case 0xc6: this.movImmStore(i, 0); return;
+      case 0xc7: this.movImmStore(i, 2); return;
+      case 0xe8: this.push(() => f.i32(this.nextEip())); this.exitConst(i.target, this.index + 1); return;
+      case 0xe9: case 0xeb: this.goTo(i.target); return;
+      case 0xf6: this.testRmImm(i, 0); return;
+      case 0xf7:
+        if (i.reg === 0) this.testRmImm(i, 2);
+        else this.notNeg(i);
+        return;
+      case 0xfe: this.incDecRm(i, 0); return;
+      case 0xff:
+        if (i.reg <= 1) this.incDecRm(i, 2);
+        else if (i.reg === 6) this.push(() => this.readRm32(i));
+        else {
+          const t = this.tmp();
+          this.readRm32(i);
+          f.set(t);
+          if (i.reg === 2) this.push(() => f.i32(this.nextEip()));
+          f.get(t);
+          this.exitStack(this.index + 1);
+        }
+        return;
+      case 0x1b6: this.readRm8(i); this.setReg(i.reg); return;
+      case 0x1b7: this.readRm16(i); this.setReg(i.reg); return;
+      case 0x1be: this.readRm8(i); f.op(Op.I32Extend8S); this.setReg(i.reg); return;
+      case 0x1bf: this.readRm16(i); f.op(Op.I32Extend16S); this.setReg(i.reg); return;
+      default:
+        throw new Error(`jit: no translation for opcode ${i.op.toString(16)}`);
+    }
+  }
+
+  private readRm32(i: Insn): void {
+    if (i.mem) { this.ea(i); this.load(4); } else this.getReg(i.rmReg);
+  }
+
+  private readRm8(i: Insn): void {
+    if (i.mem) { this.ea(i); this.load(1); } else this.getReg8(i.rmReg);
+  }
+
+  private readRm16(i: Insn): void {
+    if (i.mem) { this.ea(i); this.load(2); } else { this.getReg(i.rmReg); this.f.i32(0xffff); this.f.op(Op.I32And); }
+  }
+
+  /** Compute `a OP b` for ALU kind k (values masked to sz), result on the stack. */
+  private aluValue(k: number, sz: number, a: number, b: number): void {
+    const f = this.f;
+    f.get(a);
+    f.get(b);
+    switch (k) {
+      case 0: f.op(Op.I32Add); break;
+      case 1: f.op(Op.I32Or); return;
+      case 4: f.op(Op.I32And); return;
+      case 6: f.op(Op.I32Xor); return;
+      default: f.op(Op.I32Sub); break; // SUB, CMP
+    }
+    if (sz !== 2) { f.i32(MASK[sz]!); f.op(Op.I32And); }
+  }
+
+  private aluKind(k: number): number {
+    return k === 0 ? L_ADD : k === 5 || k === 7 ? L_SUB : L_LOGIC;
+  }
+
+  /**
+   * ALU op kind k on destination (register or memory) with source in local b.
+   * `dstIsRm`: the r/m operand is the destination; else the reg field is.
+   */
+  private alu(i: Insn, k: number, sz: number, dstIsRm: boolean, b: number): void {
+    const f = this.f;
+    const a = this.tmp();
+    const r = this.tmp();
+    if (dstIsRm && i.mem) {
+      const lin = this.tmp();
+      this.ea(i);
+      f.set(lin);
+      f.get(lin);
+      this.load(sz === 0 ? 1 : 4, k !== 7);
+      f.set(a);
+      this.aluValue(k, sz, a, b);
+      f.set(r);
+      if (k !== 7) this.store(sz === 0 ? 1 : 4, lin, r);
+      this.setFlags(this.aluKind(k), sz, a, b, r);
+      return;
+    }
+    const dreg = dstIsRm ? i.rmReg : i.reg;
+    if (sz === 0) this.getReg8(dreg); else this.getReg(dreg);
+    f.set(a);
+    this.aluValue(k, sz, a, b);
+    f.set(r);
+    this.setFlags(this.aluKind(k), sz, a, b, r);
+    if (k === 7) return;
+    if (sz === 0) this.setReg8(dreg, r);
+    else { f.get(r); this.setReg(dreg); }
+  }
+
+  /** Opcodes 00-3D: Eb,Gb / Ev,Gv / Gb,Eb / Gv,Ev / AL,Ib / eAX,Iz. */
+  private aluForm(i: Insn): void {
+    const f = this.f;
+    const k = i.op >> 3;
+    const lo = i.op & 7;
+    const sz = (lo & 1) === 0 ? 0 : 2;
+    const b = this.tmp();
+    if (lo >= 4) {
+      f.i32(sz === 0 ? i.imm & 0xff : i.imm);
+      f.set(b);
+      this.alu({ ...i, mem: false, rmReg: 0 }, k, sz, true, b);
+      return;
+    }
+    if (lo < 2) {
+      // r/m is the destination, reg the source.
+      if (sz === 0) this.getReg8(i.reg); else this.getReg(i.reg);
+      f.set(b);
+      this.alu(i, k, sz, true, b);
+    } else {
+      if (sz === 0) this.readRm8(i); else this.readRm32(i);
+      f.set(b);
+      this.alu(i, k, sz, false, b);
+    }
+  }
+
+  private aluImm(i: Insn, sz: number): void {
+    const b = this.tmp();
+    this.f.i32(sz === 0 ? i.imm & 0xff : i.imm);
+    this.f.set(b);
+    this.alu(i, i.reg, sz, true, b);
+  }
+
+  private test(i: Insn, sz: number): void {
+    const f = this.f;
+    const a = this.tmp();
+    const b = this.tmp();
+    if (sz === 0) this.readRm8(i); else this.readRm32(i);
+    f.set(a);
+    if (sz === 0) this.getReg8(i.reg); else this.getReg(i.reg);
+    f.set(b);
+    this.logicFlags(a, b, sz);
+  }
+
+  private testImm(reg: number, imm: number, sz: number): void {
+    const f = this.f;
+    const a = this.tmp();
+    const b = this.tmp();
+    if (sz === 0) this.getReg8(reg); else this.getReg(reg);
+    f.set(a);
+    f.i32(sz === 0 ? imm & 0xff : imm);
+    f.set(b);
+    this.logicFlags(a, b, sz);
+  }
+
+  private testRmImm(i: Insn, sz: number): void {
+    const f = this.f;
+    const a = this.tmp();
+    const b = this.tmp();
+    if (sz === 0) this.readRm8(i); else this.readRm32(i);
+    f.set(a);
+    f.i32(sz === 0 ? i.imm & 0xff : i.imm);
+    f.set(b);
+    this.logicFlags(a, b, sz);
+  }
+
+  /** TEST flags, as testOp() records them. */
+  private logicFlags(a: number, b: number, sz: number): void {
+    const f = this.f;
+    const r = this.tmp();
+    f.get(a); f.get(b); f.op(Op.I32And); f.set(r);
+    this.setFlags(L_LOGIC, sz, a, b, r);
+  }
+
+  private incDec(reg: number, sz: number, _mem: boolean, kind: number): void {
+    const f = this.f;
+    const a = this.tmp();
+    const r = this.tmp();
+    const cin = this.tmp();
+    this.cf();
+    f.set(cin);
+    this.getReg(reg);
+    f.set(a);
+    f.get(a); f.i32(1); f.op(kind === L_INC ? Op.I32Add : Op.I32Sub); f.set(r);
+    const one = this.tmp();
+    f.i32(1); f.set(one);
+    this.setFlags(kind, sz, a, one, r, cin);
+    f.get(r);
+    this.setReg(reg);
+  }
+
+  private incDecRm(i: Insn, sz: number): void {
+    const f = this.f;
+    const kind = i.reg === 0 ? L_INC : L_DEC;
+    if (!i.mem) {
+      if (sz === 2) { this.incDec(i.rmReg, 2, false, kind); return; }
+      const a = this.tmp();
+      const r = this.tmp();
+      const cin = this.tmp();
+      const one = this.tmp();
+      this.cf(); f.set(cin);
+      this.getReg8(i.rmReg); f.set(a);
+      f.get(a); f.i32(1); f.op(kind === L_INC ? Op.I32Add : Op.I32Sub); f.i32(0xff); f.op(Op.I32And); f.set(r);
+      f.i32(1); f.set(one);
+      this.setFlags(kind, 0, a, one, r, cin);
+      this.setReg8(i.rmReg, r);
+      return;
+    }
+    const lin = this.tmp();
+    const a = this.tmp();
+    const r = this.tmp();
+    const cin = this.tmp();
+    const one = this.tmp();
+    this.cf(); f.set(cin);
+    this.ea(i); f.set(lin);
+    f.get(lin);
+    this.load(sz === 0 ? 1 : 4, true);
+    f.set(a);
+    f.get(a); f.i32(1); f.op(kind === L_INC ? Op.I32Add : Op.I32Sub);
+    if (sz === 0) { f.i32(0xff); f.op(Op.I32And); }
+    f.set(r);
+    this.store(sz === 0 ? 1 : 4, lin, r);
+    f.i32(1); f.set(one);
+    this.setFlags(kind, sz, a, one, r, cin);
+  }
+
+  private notNeg(i: Insn): void {
+    const f = this.f;
+    const a = this.tmp();
+    const r = this.tmp();
+    const lin = this.tmp();
+    if (i.mem) {
+      this.ea(i); f.set(lin);
+      f.get(lin);
+      this.load(4, true);
+    } else {
+      this.getReg(i.rmReg);
+    }
+    f.set(a);
+    if (i.reg === 2) {
+      f.get(a); f.i32(-1); f.op(Op.I32Xor); f.set(r);
+    } else {
+      f.i32(0); f.get(a); f.op(Op.I32Sub); f.set(r);
+    }
+    if (i.mem) this.store(4, lin, r);
+    if (i.reg === 3) {
+      const zero = this.tmp();
+      f.i32(0); f.set(zero);
+      this.setFlags(L_SUB, 2, zero, a, r);
+    }
+    if (!i.mem) { f.get(r); this.setReg(i.rmReg); }
+  }
+
+  private shift(i: Insn): void {
+    const f = this.f;
+    const n = i.op === 0xd1 ? 1 : i.imm & 31;
+    if (n === 0) {
+      // A masked count of 0 changes nothing, but a memory operand is still accessed (and may fault).
+      if (i.mem) { this.ea(i); this.load(4, true); f.op(Op.Drop); }
+      return;
+    }
+    const a = this.tmp();
+    const r = this.tmp();
+    const lin = this.tmp();
+    const cin = this.tmp();
+    if (i.mem) {
+      this.ea(i); f.set(lin);
+      f.get(lin);
+      this.load(4, true);
+    } else {
+      this.getReg(i.rmReg);
+    }
+    f.set(a);
+    // cf | of << 1 into cin, result into r.
+    if (i.reg === 4) { // SHL
+      f.get(a); f.i32(n); f.op(Op.I32Shl); f.set(r);
+      f.get(a); f.i32(32 - n); f.op(Op.I32ShrU); f.i32(1); f.op(Op.I32And); // cf
+      f.tee(cin);
+      f.get(r); f.i32(31); f.op(Op.I32ShrU); f.op(Op.I32Xor); // of = msb(r) ^ cf
+      f.i32(1); f.op(Op.I32Shl);
+      f.get(cin); f.op(Op.I32Or); f.set(cin);
+    } else if (i.reg === 5) { // SHR
+      f.get(a); f.i32(n); f.op(Op.I32ShrU); f.set(r);
+      f.get(a); f.i32(n - 1); f.op(Op.I32ShrU); f.i32(1); f.op(Op.I32And);
+      f.get(a); f.i32(31); f.op(Op.I32ShrU); f.i32(1); f.op(Op.I32Shl);
+      f.op(Op.I32Or); f.set(cin);
+    } else { // SAR
+      f.get(a); f.i32(n); f.op(Op.I32ShrS); f.set(r);
+      f.get(a); f.i32(n - 1); f.op(Op.I32ShrS); f.i32(1); f.op(Op.I32And); f.set(cin);
+    }
+    if (i.mem) this.store(4, lin, r);
+    this.setFlags(L_RES, 2, -1, -1, r, cin);
+    if (!i.mem) { f.get(r); this.setReg(i.rmReg); }
+  }
+
+  /** IMUL r32, r/m32 [, imm]: low half to the register; CF = OF = the product does not fit 32 bits. */
+  private imul(i: Insn, withImm: boolean): void {
+    const f = this.f;
+    const a = this.tmp();
+    const b = this.tmp();
+    const lo = this.tmp();
+    const cin = this.tmp();
+    this.readRm32(i);
+    f.set(a);
+    if (withImm) f.i32(i.imm); else this.getReg(i.reg);
+    f.set(b);
+    f.get(a); f.get(b); f.op(Op.I32Mul); f.set(lo);
+    // High half of the signed 64-bit product, compared with the sign extension of the low half.
+    f.get(a); f.op(Op.I64ExtendI32S);
+    f.get(b); f.op(Op.I64ExtendI32S);
+    f.op(Op.I64Mul);
+    f.byte(Op.I64Const); f.s32(32);
+    f.op(Op.I64ShrS);
+    f.op(Op.I32WrapI64);
+    f.get(lo); f.i32(31); f.op(Op.I32ShrS);
+    f.op(Op.I32Ne);
+    f.tee(cin);
+    f.i32(1); f.op(Op.I32Shl);
+    f.get(cin); f.op(Op.I32Or); f.set(cin);
+    this.setFlags(L_RES, 2, -1, -1, lo, cin);
+    f.get(lo);
+    this.setReg(i.reg);
+  }
+
+  private movStore(i: Insn, sz: number): void {
+    const f = this.f;
+    if (!i.mem) {
+      if (sz === 0) {
+        const v = this.tmp();
+        this.getReg8(i.reg); f.set(v);
+        this.setReg8(i.rmReg, v);
+      } else {
+        this.getReg(i.reg); this.setReg(i.rmReg);
+      }
+      return;
+    }
+    const lin = this.tmp();
+    const v = this.tmp();
+    this.ea(i); f.set(lin);
+    if (sz === 0) this.getReg8(i.reg); else this.getReg(i.reg);
+    f.set(v);
+    this.store(sz === 0 ? 1 : 4, lin, v);
+  }
+
+  private movLoad(i: Insn, sz: number): void {
+    const f = this.f;
+    if (sz === 0) {
+      const v = this.tmp();
+      this.readRm8(i); f.set(v);
+      this.setReg8(i.reg, v);
+    } else {
+      this.readRm32(i);
+      this.setReg(i.reg);
+    }
+  }
+
+  private movImmStore(i: Insn, sz: number): void {
+    const f = this.f;
+    const v = this.tmp();
+    f.i32(sz === 0 ? i.imm & 0xff : i.imm);
+    f.set(v);
+    if (!i.mem) {
+      if (sz === 0) this.setReg8(i.rmReg, v); else { f.get(v); this.setReg(i.rmReg); }
+      return;
+    }
+    const lin = this.tmp();
+    this.ea(i); f.set(lin);
+    this.store(sz === 0 ? 1 : 4, lin, v);
+  }
+
+  private movR8Imm(i: Insn): void {
+    const v = this.tmp();
+    this.f.i32(i.imm & 0xff);
+    this.f.set(v);
+    this.setReg8(i.op & 7, v);
+  }
+
+  private push(value: () => void): void {
+    const f = this.f;
+    const v = this.tmp();
+    const lin = this.tmp();
+    value();
+    f.set(v);
+    this.getReg(4); f.i32(4); f.op(Op.I32Sub); f.set(lin);
+    this.store(4, lin, v);
+    f.get(lin);
+    this.setReg(4);
+  }
+
+  private pop(reg: number): void {
+    const f = this.f;
+    const v = this.tmp();
+    this.getReg(4);
+    this.load(4);
+    f.set(v);
+    this.getReg(4); f.i32(4); f.op(Op.I32Add); this.setReg(4);
+    f.get(v);
+    this.setReg(reg); // POP ESP: the popped value wins over the increment
+  }
+
+  private jcc(i: Insn, cc: number): void {
+    const f = this.f;
+    this.cond(cc);
+    f.if();
+    this.open++;
+    this.goTo(i.target);
+    f.end();
+    this.open--;
+    this.goTo(this.nextEip());
+  }
+
+  private cmov(i: Insn): void {
+    const f = this.f;
+    const v = this.tmp();
+    this.readRm32(i); // the source is read (and may fault) whatever the condition
+    f.set(v);
+    this.cond(i.op & 15);
+    f.if();
+    this.open++;
+    f.get(v);
+    this.setReg(i.reg);
+    f.end();
+    this.open--;
+  }
+
+  private setcc(i: Insn): void {
+    const f = this.f;
+    const v = this.tmp();
+    this.cond(i.op & 15);
+    f.set(v);
+    if (!i.mem) { this.setReg8(i.rmReg, v); return; }
+    const lin = this.tmp();
+    this.ea(i); f.set(lin);
+    this.store(1, lin, v);
+  }
+}
+
+/** Registers (bit mask) an instruction may write. */
+function writtenRegs(i: Insn): number {
+  const op = i.op;
+  const rm = i.rmReg >= 0 ? 1 << i.rmReg : 0;
+  const rm8 = i.rmReg >= 0 ? 1 << (i.rmReg & 3) : 0;
+  const reg = 1 << i.reg;
+  const reg8 = 1 << (i.reg & 3);
+  if (op < 0x40) {
+    if ((op >> 3) === 7) return 0;
+    const lo = op & 7;
+    if (lo >= 4) return 1;
+    if (lo < 2) return (op & 1) === 0 ? rm8 : rm;
+    return (op & 1) === 0 ? reg8 : reg;
+  }
+  if (op < 0x50) return 1 << (op & 7);
+  if (op < 0x58) return 1 << 4;
+  if (op < 0x60) return (1 << 4) | (1 << (op & 7));
+  if (op >= 0xb0 && op <= 0xb7) return 1 << (op & 3);
+  if (op >= 0xb8 && op <= 0xbf) return 1 << (op & 7);
+  if (op >= 0x140 && op <= 0x14f) return reg;
+  if (op >= 0x190 && op <= 0x19f) return rm8;
+  switch (op) {
+    case 0x68: case 0x6a: case 0xc3: case 0xe8: return 1 << 4;
+    case 0x69: case 0x6b: case 0x1af: case 0x8b: case 0x8d: case 0x1b6: case 0x1b7: case 0x1be: case 0x1bf: return reg;
+    case 0x8a: return reg8;
+    case 0x81: case 0x83: case 0x89: case 0xc7: case 0xc1: case 0xd1: case 0xf7: return rm;
+    case 0x80: case 0x88: case 0xc6: case 0xfe: return rm8;
+    case 0x98: case 0xa1: return 1;
+    case 0x99: return 1 << 2;
+    case 0xff: return i.reg <= 1 ? rm : 1 << 4;
+    default: return 0;
+  }
+}
