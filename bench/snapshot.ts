@@ -40,7 +40,7 @@ original.bootLinux({
 await runUntil(original, () => serial.includes(PROMPT), 'boot', () => serial);
 
 const t0 = performance.now();
-const file = await captureSnapshot(original, { images: manifest.files.map((f) => ({ name: f.name, sha256: f.sha256 })) });
+const file = await captureSnapshot(original, { images: manifest.files.map((f) => ({ name: f.name, sha256: f.sha256, role: f.name === 'bzImage' ? 'kernel' : 'initrd' })) });
 const saveMs = performance.now() - t0;
 const pages = original.memory.presentPages().length;
 original.release();

@@ -6,10 +6,13 @@
 //     --cmdline "console=ttyS0 ..." --packages "name=version,name=version"
 //
 // The output depends only on the inputs and the image files (no dates), so
-// rebuilding identical images gives an identical manifest.
+// rebuilding identical images gives an identical manifest. An existing
+// "instantBoot" entry (scripts/snapshot/build-instant-boot.ts) is kept:
+// verify-manifest.mjs then says whether the snapshot still matches the images
+// (it does when they were rebuilt identically) or must be made again.
 // Plain ESM, node builtins only.
 import { createHash } from 'node:crypto';
-import { readFileSync, writeFileSync, renameSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { inspectBzImage } from './inspect-bzimage.mjs';
 
@@ -66,6 +69,8 @@ const manifest = {
 };
 
 const out = join(args.dir, 'manifest.json');
+const previous = existsSync(out) ? JSON.parse(readFileSync(out, 'utf8')) : {};
+if (previous.instantBoot) manifest.instantBoot = previous.instantBoot;
 writeFileSync(out + '.tmp', JSON.stringify(manifest, null, 2) + '\n');
 renameSync(out + '.tmp', out);
 console.log(`wrote ${out}`);

@@ -1,6 +1,8 @@
 /**
  * The playground: host panel on top, the VM list on the left, one tile per
- * VM (console + graphs) on the right, and the New VM dialog.
+ * VM (console + graphs) on the right, and the New VM dialog. "Cold boot"
+ * makes a VM that boots its kernel (the page's first VM starts from the
+ * instant-boot snapshot).
  */
 import { useRef, useState } from 'react';
 import { flushSync } from 'react-dom';
@@ -37,9 +39,19 @@ export function App({ runtime }: { runtime: Runtime }) {
         <h1>
           tabvisor <span className="tagline">x86 virtual machines in a browser tab</span>
         </h1>
-        <button type="button" className="button button-primary" ref={newVmButton} onClick={() => setDialogOpen(true)}>
-          New VM
-        </button>
+        <div className="topbar-actions">
+          <button
+            type="button"
+            className="button"
+            title="A new VM of the default image that boots its kernel, showing the boot log, instead of starting at the prompt from the instant-boot snapshot"
+            onClick={() => void store.create({}, { start: true, focus: true }).catch(() => undefined)}
+          >
+            Cold boot
+          </button>
+          <button type="button" className="button button-primary" ref={newVmButton} onClick={() => setDialogOpen(true)}>
+            New VM
+          </button>
+        </div>
       </header>
       <HostPanel coordinator={coordinator} isolated={runtime.isolated} channelMode={runtime.channelMode} poolLimitMiB={runtime.poolLimitMiB} />
       <div className="workspace">
@@ -50,7 +62,7 @@ export function App({ runtime }: { runtime: Runtime }) {
         <main className="tiles" aria-label="Consoles">
           {snapshot.vms.map((vm) => (
             <ErrorBoundary key={vm.id} what={`the console of ${vm.config.name}`}>
-              <VmTile coordinator={coordinator} vm={vm} focusSeq={snapshot.focus?.id === vm.id ? snapshot.focus.seq : undefined} />
+              <VmTile coordinator={coordinator} vm={vm} focusSeq={snapshot.focus?.id === vm.id ? snapshot.focus.seq : undefined} snapshots={runtime.snapshots} />
             </ErrorBoundary>
           ))}
           {snapshot.pending.map((pending) => (

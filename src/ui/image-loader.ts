@@ -13,17 +13,9 @@
  */
 import type { ImageSpec } from '../vmm/shared/protocol.ts';
 import type { CatalogueImage } from './images.ts';
+import { SharedDownloads, type DownloadProgress, type ProgressListener } from './shared-downloads.ts';
 
-export interface DownloadProgress {
-  /** Bytes received so far over all files of the image. */
-  readonly loaded: number;
-  /** Expected bytes over all files, when known. */
-  readonly total: number | undefined;
-  /** What is being fetched now, for humans ("kernel image"). */
-  readonly current: string;
-}
-
-export type ProgressListener = (progress: DownloadProgress) => void;
+export type { DownloadProgress, ProgressListener } from './shared-downloads.ts';
 
 export class ImageError extends Error {
   override name = 'ImageError';
@@ -47,9 +39,17 @@ interface ManifestFile {
   sha256: string;
 }
 
+/** The shipped instant-boot snapshot of the image (manifest `instantBoot`, scripts/snapshot/build-instant-boot.ts). */
+export interface InstantBootEntry extends ManifestFile {
+  /** RAM of the snapshot's VM: only a VM of this size can be restored from it. */
+  ramMiB: number;
+}
+
 export interface ImageManifest {
   files: ManifestFile[];
   defaultCmdline?: string;
+  /** Absent (or not usable) when the image has no instant-boot snapshot: VMs then boot the kernel. */
+  instantBoot?: InstantBootEntry;
 }
 
 export function browserImageLoaderDeps(): ImageLoaderDeps {
@@ -68,6 +68,8 @@ export function browserImageLoaderDeps(): ImageLoaderDeps {
 /**
  * Downloads one file, reporting `loaded`/`total` as chunks arrive.
  * `expectedSize` (from the manifest) is used when the server sends no Content-Length.
+ * `maxBytes`: a larger file is refused (by its Content-Length, or once that
+ * many bytes arrived), for files from URLs anyone can put in a link.
  */
 export async function downloadFile(
   fetchFn: FetchFunction,
@@ -75,7 +77,9 @@ export async function downloadFile(
   what: string,
   onProgress: (loaded: number, total: number | undefined) => void,
   expectedSize?: number,
+  maxBytes = Infinity,
 ): Promise<Uint8Array<ArrayBuffer>> {
+  const tooLarge = (): ImageError => new ImageError(`The ${what} is larger than the limit of ${formatMiB(maxBytes)}.`);
   let response: Response;
   try {
     response = await fetchFn(url);
@@ -87,9 +91,11 @@ export async function downloadFile(
   const encoded = (response.headers.get('content-encoding') ?? 'identity') !== 'identity';
   // A compressed response's Content-Length counts compressed bytes, not what the stream yields.
   let total = Number.isFinite(header) && header >= 0 && !encoded ? header : expectedSize;
+  if (total !== undefined && total > maxBytes) throw tooLarge();
   onProgress(0, total);
   if (!response.body) {
     const bytes = new Uint8Array(await response.arrayBuffer());
+    if (bytes.length > maxBytes) throw tooLarge();
     onProgress(bytes.length, bytes.length);
     return bytes;
   }
@@ -102,11 +108,16 @@ export async function downloadFile(
       if (done) break;
       chunks.push(value);
       loaded += value.length;
+      if (loaded > maxBytes) break;
       if (total !== undefined && loaded > total) total = undefined;
       onProgress(loaded, total);
     }
   } catch {
     throw new ImageError(`The ${what} download was interrupted after ${formatMiB(loaded)}.`);
+  }
+  if (loaded > maxBytes) {
+    void reader.cancel().catch(() => undefined);
+    throw tooLarge();
   }
   if (encoded && expectedSize !== undefined && loaded !== expectedSize) {
     throw new ImageError(
@@ -137,7 +148,17 @@ export function parseManifest(json: unknown): ImageManifest {
   });
   const manifest: ImageManifest = { files: parsed };
   if (typeof defaultCmdline === 'string') manifest.defaultCmdline = defaultCmdline;
+  const instantBoot = parseInstantBoot((json as { instantBoot?: unknown }).instantBoot);
+  if (instantBoot) manifest.instantBoot = instantBoot;
   return manifest;
+}
+
+/** The `instantBoot` entry, or undefined when there is none or it is malformed (instant boot is an extra, never a reason to fail). */
+function parseInstantBoot(json: unknown): InstantBootEntry | undefined {
+  if (typeof json !== 'object' || json === null) return undefined;
+  const { name, size, sha256, ramMiB } = json as { name?: unknown; size?: unknown; sha256?: unknown; ramMiB?: unknown };
+  if (typeof name !== 'string' || typeof size !== 'number' || typeof sha256 !== 'string' || typeof ramMiB !== 'number') return undefined;
+  return { name, size, sha256: sha256.toLowerCase(), ramMiB };
 }
 
 function fileName(path: string): string {
@@ -150,9 +171,7 @@ function fileName(path: string): string {
  * (a failed one is forgotten, so trying again downloads again).
  */
 export class ImageLoader {
-  private readonly prepared = new Map<string, Promise<ImageSpec>>();
-  private readonly listeners = new Map<string, Set<ProgressListener>>();
-  private readonly latest = new Map<string, DownloadProgress>();
+  private readonly downloads = new SharedDownloads<ImageSpec>();
 
   constructor(private readonly deps: ImageLoaderDeps) {}
 
@@ -160,35 +179,13 @@ export class ImageLoader {
   prepare(image: CatalogueImage, onProgress?: ProgressListener): Promise<ImageSpec> {
     const source = image.source;
     if (source.kind === 'synthetic') return Promise.resolve({ kind: 'synthetic', synthetic: { ...source.spec } });
-    let pending = this.prepared.get(image.id);
-    if (onProgress) {
-      let set = this.listeners.get(image.id);
-      if (!set) this.listeners.set(image.id, (set = new Set()));
-      set.add(onProgress);
-      const last = this.latest.get(image.id);
-      if (last && pending) onProgress(last);
-    }
-    if (!pending) {
-      pending = this.download(image.id, source);
-      this.prepared.set(image.id, pending);
-      pending.catch(() => this.prepared.delete(image.id));
-    }
-    const forget = (): void => {
-      if (onProgress) this.listeners.get(image.id)?.delete(onProgress);
-    };
-    pending.then(forget, forget);
-    return pending;
+    return this.downloads.get(image.id, (report) => this.download(source, report), onProgress);
   }
 
-  private report(id: string, progress: DownloadProgress): void {
-    this.latest.set(id, progress);
-    for (const listener of this.listeners.get(id) ?? []) listener(progress);
-  }
-
-  private async download(id: string, source: Extract<CatalogueImage['source'], { kind: 'linux' }>): Promise<ImageSpec> {
+  private async download(source: Extract<CatalogueImage['source'], { kind: 'linux' }>, report: ProgressListener): Promise<ImageSpec> {
     const { deps } = this;
     const resolve = (path: string): string => new URL(path, deps.baseUrl).href;
-    this.report(id, { loaded: 0, total: undefined, current: 'image manifest' });
+    report({ loaded: 0, total: undefined, current: 'image manifest' });
 
     let manifestJson: unknown;
     const manifestBytes = await downloadFile(deps.fetch, resolve(source.manifest), 'image manifest', () => undefined);
@@ -225,7 +222,7 @@ export class ImageLoader {
         (loaded, total) => {
           part.loaded = loaded;
           part.total = total;
-          this.report(id, overall(part.what));
+          report(overall(part.what));
         },
         part.entry.size,
       );

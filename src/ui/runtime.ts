@@ -6,11 +6,17 @@
  */
 import { Coordinator } from '../vmm/coordinator.ts';
 import { createBrowserHost } from '../vmm/host/browser-host.ts';
+import { SnapshotStore } from '../vmm/snapshot-store.ts';
+import { idbSnapshotBackend } from '../vmm/snapshot-store-idb.ts';
 import type { ChannelMode } from '../vmm/shared/protocol.ts';
 import type { VmInfo } from '../vmm/vm-registry.ts';
 import { browserImageLoaderDeps, ImageLoader } from './image-loader.ts';
 import { createScriptingApi, type TabvisorApi } from './scripting-api.ts';
+import { SnapshotLibrary } from './snapshot-library.ts';
 import { VmStore, type CreateVmRequest } from './vm-store.ts';
+import { pageInstantBoot } from './instant-boot.ts';
+import { launchFirstVm } from './launch.ts';
+import type { LaunchRequest } from './launch-params.ts';
 
 /** Frames all VMs of a tab may hold together (the host pool shown in the host panel). */
 export const POOL_LIMIT_MIB = 1024;
@@ -19,6 +25,8 @@ export interface Runtime {
   readonly coordinator: Coordinator;
   readonly store: VmStore;
   readonly api: TabvisorApi;
+  /** Saved snapshots (IndexedDB), shared by the snapshot panels and the API. */
+  readonly snapshots: SnapshotLibrary;
   readonly isolated: boolean;
   readonly channelMode: ChannelMode;
   readonly poolLimitMiB: number;
@@ -29,16 +37,18 @@ export interface Runtime {
 export interface RuntimeOptions {
   /** The VM made at start-up (image, name). */
   defaultVm?: CreateVmRequest;
+  /** How to start it (the playground's URL, launch-params.ts); default: boot its kernel. */
+  launch?: LaunchRequest;
 }
 
 export function createRuntime(options: RuntimeOptions = {}): Runtime {
   const host = createBrowserHost();
   const coordinator = new Coordinator(host, { poolLimitMiB: POOL_LIMIT_MIB });
   const store = new VmStore(coordinator, new ImageLoader(browserImageLoaderDeps()));
+  const snapshots = new SnapshotLibrary(coordinator, store, () => new SnapshotStore(idbSnapshotBackend()));
+  void snapshots.load();
   // Settles as soon as the VM exists (before it has booted), or when it could not be made.
-  const defaultVm = new Promise<VmInfo>((resolve, reject) => {
-    store.create(options.defaultVm ?? {}, { start: true, focus: true, onCreated: resolve }).catch(reject);
-  });
+  const defaultVm = launchFirstVm({ store, instantBoot: pageInstantBoot(), fetch: (url) => globalThis.fetch(url) }, options.launch, options.defaultVm);
   defaultVm.catch(() => undefined);
   const ready = defaultVm.then(() => undefined);
   ready.catch(() => undefined);
@@ -48,7 +58,8 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
   return {
     coordinator,
     store,
-    api: createScriptingApi(coordinator, store, ready),
+    api: createScriptingApi(coordinator, store, ready, snapshots),
+    snapshots,
     isolated: host.sharedMemory,
     channelMode: coordinator.channelMode,
     poolLimitMiB: POOL_LIMIT_MIB,

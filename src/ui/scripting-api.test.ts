@@ -5,14 +5,19 @@
  */
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import type { Coordinator } from '../vmm/coordinator.ts';
+import { SnapshotStore } from '../vmm/snapshot-store.ts';
 import { testCoordinator } from '../vmm/test-support/harness.ts';
+import { MemoryKeyValue } from '../vmm/test-support/memory-key-value.ts';
+import { sampleSnapshotFile } from '../vmm/test-support/sample-snapshot.ts';
 import { ImageLoader } from './image-loader.ts';
 import { createScriptingApi, toPattern, type TabvisorApi } from './scripting-api.ts';
+import { SnapshotLibrary } from './snapshot-library.ts';
 import { VmStore } from './vm-store.ts';
 
 let coordinator: Coordinator;
 let store: VmStore;
 let api: TabvisorApi;
+let saved: MemoryKeyValue;
 
 beforeEach(() => {
   coordinator = testCoordinator({ periodMs: 20 });
@@ -23,7 +28,8 @@ beforeEach(() => {
     sha256: async () => undefined,
   });
   store = new VmStore(coordinator, loader);
-  api = createScriptingApi(coordinator, store, Promise.resolve());
+  saved = new MemoryKeyValue();
+  api = createScriptingApi(coordinator, store, Promise.resolve(), new SnapshotLibrary(coordinator, store, () => new SnapshotStore(saved)));
 });
 
 afterEach(async () => {
@@ -69,6 +75,15 @@ describe('window.tabvisor', () => {
     store.dismiss(pending!.key);
     expect(store.getSnapshot().pending).toEqual([]);
   });
+
+  test('snapshot methods reach the coordinator: a guest without snapshot support is refused and nothing is saved', async () => {
+    await api.create({ name: 'demo', image: 'echo' });
+    await expect(api.snapshot('demo', 'x')).rejects.toThrow("cannot snapshot: this VM's machine does not support snapshots");
+    await expect(api.snapshot('nobody')).rejects.toThrow('there is no VM called “nobody”');
+    expect(await api.listSnapshots()).toEqual([]);
+    expect(saved.data.size).toBe(0);
+    expect(api.get('demo').state).toBe('running');
+  });
 });
 
 describe('VmStore', () => {
@@ -81,6 +96,21 @@ describe('VmStore', () => {
     expect(store.getSnapshot().failures.has(info.id)).toBe(false);
     expect(store.getSnapshot().vms[0]!.state).toBe('running');
     expect(store.getSnapshot().busy.size).toBe(0);
+  });
+
+  test('cloneFromSnapshot makes a VM of the given image and name; a file its guest cannot restore leaves it failed with the reason', async () => {
+    await store.create({ name: 'taken', imageId: 'echo' }, { start: false });
+    const file = await sampleSnapshotFile();
+    await expect(store.cloneFromSnapshot(file, { name: 'taken', imageId: 'echo' })).rejects.toThrow('there is already a VM called “taken”');
+    await expect(store.cloneFromSnapshot(file, { name: 'c', imageId: 'windows' })).rejects.toThrow(/there is no image “windows”/);
+    expect(coordinator.list()).toHaveLength(1);
+    // Synthetic guests have no snapshot support: the clone is made, then fails with the worker's reason.
+    await expect(store.cloneFromSnapshot(file, { name: 'clone', imageId: 'echo', ramMiB: 16 })).rejects.toThrow(
+      "clone vm-2 failed: cannot restore: this VM's machine does not support snapshots",
+    );
+    expect(coordinator.get('vm-2')).toMatchObject({ state: 'error', config: { name: 'clone', ramMiB: 16 } });
+    expect(store.imageIdOf('vm-2')).toBe('echo');
+    expect(api.get('clone')).toMatchObject({ image: 'echo', state: 'error' });
   });
 });
 

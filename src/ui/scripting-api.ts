@@ -5,13 +5,17 @@
  * plain JSON-friendly objects, and every failure is an Error with a sentence
  * that says what went wrong.
  *
- * Documented in README.md, "Scripting API (window.tabvisor)".
+ * Documented in README.md, "Scripting API (window.tabvisor)". The snapshot
+ * methods are in scripting-snapshots.ts.
  */
 import type { Coordinator } from '../vmm/coordinator.ts';
 import type { VmState } from '../vmm/lifecycle.ts';
 import type { VmInfo } from '../vmm/vm-registry.ts';
 import { IMAGES } from './images.ts';
+import type { SnapshotLibrary } from './snapshot-library.ts';
+import { createSnapshotApi, type TabvisorSnapshotApi } from './scripting-snapshots.ts';
 import type { VmStore } from './vm-store.ts';
+import { createShareLink, type ShareLinkResult } from './share-link.ts';
 
 export const SCRIPTING_API_VERSION = 1;
 
@@ -51,7 +55,7 @@ export interface TabvisorCreateConfig {
 /** A VM's name or id. */
 export type VmRef = string;
 
-export interface TabvisorApi {
+export interface TabvisorApi extends TabvisorSnapshotApi<TabvisorVm> {
   readonly version: number;
   /** Resolves once the page's default VM exists (rejects if it could not be created). */
   readonly ready: Promise<void>;
@@ -76,6 +80,12 @@ export interface TabvisorApi {
   waitFor(vm: VmRef, pattern: RegExp | string, timeoutMs?: number): Promise<string>;
   /** Console output since the previous read() of this VM. */
   read(vm: VmRef): string;
+  /**
+   * A link that restores the VM's current state for whoever opens it (the
+   * snapshot in the URL's fragment, as a diff against the instant-boot
+   * snapshot), or `too-large` with a hint when the state does not fit a link.
+   */
+  shareLink(vm: VmRef): Promise<ShareLinkResult>;
 }
 
 declare global {
@@ -92,7 +102,7 @@ export function toPattern(pattern: RegExp | string): RegExp {
   return new RegExp(pattern.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
 }
 
-export function createScriptingApi(coordinator: Coordinator, store: VmStore, ready: Promise<void>): TabvisorApi {
+export function createScriptingApi(coordinator: Coordinator, store: VmStore, ready: Promise<void>, snapshots: SnapshotLibrary): TabvisorApi {
   const id = (vm: VmRef): string => {
     if (typeof vm !== 'string') throw new TypeError('a VM is named by its name or id (a string)');
     return store.resolve(vm).id;
@@ -124,6 +134,8 @@ export function createScriptingApi(coordinator: Coordinator, store: VmStore, rea
       return match[0];
     },
     read: (vm) => coordinator.read(id(vm)),
+    shareLink: async (vm) => createShareLink(coordinator, id(vm)),
+    ...createSnapshotApi({ library: snapshots, vmId: id, describeVm: summary }),
   };
 }
 

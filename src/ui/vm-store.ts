@@ -14,6 +14,8 @@ import type { VmInfo } from '../vmm/vm-registry.ts';
 import { ImageError, type DownloadProgress, type ImageLoader } from './image-loader.ts';
 import { DEFAULT_IMAGE_ID, findImage, IMAGES } from './images.ts';
 import type { VmAction } from './vm-actions.ts';
+import { combineProgress } from './combined-progress.ts';
+import { coldBootNote, loadStartingState, type SnapshotSource, type StartingState } from './snapshot-sources.ts';
 
 export interface CreateVmRequest {
   name?: string;
@@ -32,6 +34,11 @@ export interface CreateVmOptions {
   focus?: boolean;
   /** Called as soon as the coordinator knows the VM (before it has booted). */
   onCreated?: (info: VmInfo) => void;
+  /**
+   * Start from this snapshot instead of the kernel's boot (instant boot, share
+   * links; snapshot-sources.ts). It is loaded next to the image, with progress.
+   */
+  from?: SnapshotSource;
 }
 
 export interface PendingVm {
@@ -163,8 +170,35 @@ export class VmStore implements Disposable {
     if (this.pendingRecords.delete(key)) this.changed();
   }
 
-  /** Runs a lifecycle operation; a failure is kept (in plain language) for the VM's list entry. */
-  async run(id: string, action: VmAction): Promise<void> {
+  /**
+   * A new VM restored from a `.tabvm` file (coordinator.clone), booted from
+   * catalogue image `imageId` (the snapshot's VM must have been booted from
+   * it). Resolves once it runs from the snapshot's state; rejects with the
+   * reason if it could not be made (the VM then shows it as failed).
+   */
+  async cloneFromSnapshot(file: Uint8Array, request: CreateVmRequest & { name: string }): Promise<VmInfo> {
+    const { imageId = DEFAULT_IMAGE_ID, ...resources } = request;
+    const image = findImage(imageId);
+    if (!image) throw new Error(`there is no image “${imageId}” (known: ${this.imageList()})`);
+    const name = request.name.trim();
+    if (this.takenNames().has(name)) throw new Error(`there is already a VM called “${name}”`);
+    const spec = await this.images.prepare(image);
+    const cloning = this.coordinator.clone(file, { ...resources, name, image: spec });
+    // The coordinator registers the VM before it restores it: remember its image now, so every view shows it from the start.
+    const made = this.coordinator.list().find((vm) => vm.config.name === name);
+    if (made) this.imageIds.set(made.id, image.id);
+    this.changed();
+    const info = await cloning;
+    this.imageIds.set(info.id, image.id);
+    this.changed();
+    return info;
+  }
+
+  /**
+   * Runs a lifecycle operation; a failure is kept (in plain language) for the VM's list entry.
+   * `fromSnapshot`: a start restores this `.tabvm` instead of booting the kernel.
+   */
+  async run(id: string, action: VmAction, fromSnapshot?: Uint8Array): Promise<void> {
     const coordinator = this.coordinator;
     this.busyIds.add(id);
     this.failureTexts.delete(id);
@@ -172,7 +206,7 @@ export class VmStore implements Disposable {
     try {
       switch (action) {
         case 'start':
-          await coordinator.start(id);
+          await coordinator.start(id, fromSnapshot);
           break;
         case 'pause':
           await coordinator.pause(id);
@@ -229,15 +263,22 @@ export class VmStore implements Disposable {
     this.pendingRecords.set(record.key, record);
     this.changed();
     let info: VmInfo;
+    let starting: StartingState;
     try {
-      const spec = await this.images.prepare(image, (progress) => {
+      const [imageProgress, snapshotProgress] = combineProgress(options.from ? 2 : 1, (progress) => {
         record.progress = progress;
         this.changed();
       });
+      const [spec, state] = await Promise.all([
+        this.images.prepare(image, imageProgress),
+        loadStartingState(options.from, request.ramMiB, snapshotProgress ?? (() => undefined)),
+      ]);
+      starting = state;
+      const ramMiB = request.ramMiB ?? starting.loaded?.ramMiB;
       const config = {
         image: spec,
         ...(record.name !== undefined && { name: record.name }),
-        ...(request.ramMiB !== undefined && { ramMiB: request.ramMiB }),
+        ...(ramMiB !== undefined && { ramMiB }),
         ...(request.cpuWeight !== undefined && { cpuWeight: request.cpuWeight }),
         ...(request.cpuCapPercent !== undefined && { cpuCapPercent: request.cpuCapPercent }),
         ...(request.memoryBudgetMiB !== undefined && { memoryBudgetMiB: request.memoryBudgetMiB }),
@@ -253,10 +294,39 @@ export class VmStore implements Disposable {
     if (options.focus) this.focusRequest = { id: info.id, seq: ++this.focusSeq };
     this.changed();
     options.onCreated?.(info);
-    if (options.start !== false) {
-      await this.run(info.id, 'start').catch(() => undefined);
-    }
+    if (options.start !== false) await this.startNew(info.id, options.from, starting);
     return this.coordinator.get(info.id);
+  }
+
+  /**
+   * Starts a new VM from its loaded snapshot, or else boots its kernel. A
+   * snapshot that does not restore leaves a shared VM failed with the reason;
+   * an instant-boot VM boots its kernel instead. Either way a note says why.
+   */
+  private async startNew(id: string, from: SnapshotSource | undefined, starting: StartingState): Promise<void> {
+    let note = starting.note;
+    if (from && starting.loaded) {
+      await this.run(id, 'start', starting.loaded.file).catch(() => undefined);
+      const after = this.coordinator.get(id);
+      if (after.state !== 'error') {
+        // The console is new and the restored shell printed its prompt long ago: Ctrl-L (clear
+        // screen, in BusyBox's line editing) makes it draw the prompt again, without running anything.
+        if (from.promptAfterRestore) await this.coordinator.send(id, '\f').catch(() => undefined);
+        return;
+      }
+      const why = `the ${from.what} did not restore (${after.reason ?? 'unknown error'}).`;
+      if (!from.coldBootFallback) {
+        this.failureTexts.set(id, `The VM could not start: ${why} Start boots it from its kernel instead.`);
+        this.changed();
+        return;
+      }
+      note = coldBootNote(why.charAt(0).toUpperCase() + why.slice(1));
+    }
+    await this.run(id, 'start').catch(() => undefined);
+    if (note !== undefined) {
+      this.failureTexts.set(id, note);
+      this.changed();
+    }
   }
 
   private imageList(): string {

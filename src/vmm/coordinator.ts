@@ -200,15 +200,21 @@ export class Coordinator implements Disposable {
     return this.registry.get(id);
   }
 
-  /** Boots a VM that is created, stopped or failed, in a fresh worker. */
-  start(id: string): Promise<void> {
+  /**
+   * Boots a VM that is created, stopped or failed, in a fresh worker. With
+   * `fromSnapshot` (a `.tabvm` of a VM booted from the same images and RAM
+   * size, e.g. the instant-boot snapshot) the new machine is restored from it
+   * before its first instruction instead of running its kernel's boot; a file
+   * that does not restore leaves the VM in 'error' with the reason.
+   */
+  start(id: string, fromSnapshot?: Uint8Array): Promise<void> {
     return this.serialize(id, async (entry) => {
       const state = this.registry.state(id);
       if (state !== 'created' && state !== 'stopped' && state !== 'error') {
         throw new IllegalTransitionError(id, state, 'starting', 'start');
       }
       this.registry.transition(id, 'starting');
-      await this.launch(entry);
+      await this.launch(entry, fromSnapshot);
     });
   }
 

@@ -7,7 +7,9 @@ export type SnapshotErrorCode =
   | 'too-large'
   | 'corrupt'
   /** The file is sound but cannot become a machine here (a component this build lacks, RAM beyond the budget, missing devices). */
-  | 'incompatible';
+  | 'incompatible'
+  /** A snapshot diff (snapshot-diff.ts) applied to another base snapshot than it was made against. */
+  | 'wrong-base';
 
 export class SnapshotError extends Error {
   constructor(readonly code: SnapshotErrorCode, message: string) {

@@ -2,6 +2,7 @@ import { describe, expect, test } from 'vitest';
 import { decodeSnapshot, encodeSnapshot, PAGE_SIZE, readSnapshotHeader, type SnapshotContent } from './format.ts';
 import { SnapshotError } from './errors.ts';
 import { crc32 } from './crc32.ts';
+import { CURRENT_FORMAT, formatVersionText } from './version.ts';
 
 function sampleContent(): SnapshotContent {
   const pageNumbers = Uint32Array.of(0, 7, 255);
@@ -11,13 +12,16 @@ function sampleContent(): SnapshotContent {
     manifest: {
       createdAt: '2026-11-26T00:00:00.000Z',
       machine: { ramBytes: 1 << 20, cmdline: 'console=ttyS0' },
-      images: [{ name: 'bzImage', sha256: 'ab'.repeat(32) }],
+      images: [{ name: 'bzImage', sha256: 'ab'.repeat(32), role: 'kernel' }],
       components: { cpu: { eip: 0x100000, regs: [1, 2, 3, 4, 5, 6, 7, 8] }, uart0: { lcr: 3 } },
     },
     pageNumbers,
     pageData,
   };
 }
+
+/** A RegExp matching `text` exactly as written. */
+const literal = (text: string): RegExp => new RegExp(`^${text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
 
 async function expectRejected(file: Uint8Array, code: SnapshotError['code'], message: RegExp, maxBytes?: number) {
   const error = await decodeSnapshot(file, maxBytes).then(() => null, (e: unknown) => e);
@@ -34,7 +38,7 @@ describe('snapshot file format', () => {
     expect(decoded.manifest).toEqual(content.manifest);
     expect(Array.from(decoded.pageNumbers)).toEqual([0, 7, 255]);
     expect(decoded.pageData).toEqual(content.pageData);
-    expect(decoded.writtenWith).toEqual({ major: 1, minor: 0, patch: 0 });
+    expect(decoded.writtenWith).toEqual(CURRENT_FORMAT);
   });
 
   test('untouched pages cost nothing: an empty machine is tiny', async () => {
@@ -66,16 +70,20 @@ describe('snapshot file format', () => {
 
   test('a newer major version is refused naming both versions', async () => {
     const file = await encodeSnapshot(sampleContent());
-    new DataView(file.buffer).setUint16(8, 2, true);
-    await expectRejected(file, 'unsupported-version', /2\.0\.0 is newer than this tabvisor reads \(1\.0\.0\)/);
+    const view = new DataView(file.buffer);
+    view.setUint16(8, CURRENT_FORMAT.major + 1, true);
+    view.setUint16(10, 0, true);
+    await expectRejected(file, 'unsupported-version',
+      literal(`snapshot format ${CURRENT_FORMAT.major + 1}.0.0 is newer than this tabvisor reads (${formatVersionText(CURRENT_FORMAT)}): update tabvisor`));
   });
 
-  test('an older major version without a migration is refused naming both versions', async () => {
+  test('an older version without a migration is refused naming both versions', async () => {
     const file = await encodeSnapshot(sampleContent());
     const view = new DataView(file.buffer);
     view.setUint16(8, 0, true);
     view.setUint16(10, 9, true);
-    await expectRejected(file, 'unsupported-version', /0\.9\.0 is too old: this tabvisor reads 1\.0\.0/);
+    await expectRejected(file, 'unsupported-version',
+      literal(`snapshot format 0.9.0 is too old: this tabvisor reads ${formatVersionText(CURRENT_FORMAT)} and has no upgrade from 0.9`));
   });
 
   test('oversized payloads are refused before and while decompressing', async () => {

@@ -28,6 +28,17 @@ const HEADER_LENGTH = 32;
 /** Readers refuse payloads larger than this unless told otherwise (decompression bombs, wrong files). */
 export const DEFAULT_MAX_SNAPSHOT_BYTES = 1 << 30;
 
+/** What an image of `manifest.images` is to the guest's boot. */
+export const IMAGE_ROLES = ['kernel', 'initrd', 'multiboot', 'module'] as const;
+export type ImageRole = (typeof IMAGE_ROLES)[number];
+
+/** One image the guest was booted from: its file name, content hash and what it is (format 1.1). */
+export interface SnapshotImage {
+  name: string;
+  sha256: string;
+  role: ImageRole;
+}
+
 /** Everything in a snapshot except RAM: named plain objects, never positional arrays. */
 export interface SnapshotManifest {
   /** When the snapshot was taken (ISO 8601). */
@@ -35,7 +46,7 @@ export interface SnapshotManifest {
   /** The machine's configuration, enough to rebuild it (RAM size, devices, command line). */
   machine: { ramBytes: number } & Record<string, unknown>;
   /** Identities of the images the guest was booted from. */
-  images: Array<{ name: string; sha256: string }>;
+  images: SnapshotImage[];
   /** One state object per component: "cpu", "fpu", "pic", "pit", "uart0", ... */
   components: Record<string, unknown>;
 }
@@ -72,7 +83,7 @@ export async function encodeSnapshot(content: SnapshotContent): Promise<Uint8Arr
     previous = page;
     iv.setUint32(8 + json.length + 4 * i, page, true);
   }
-  const payload = await transform(new CompressionStream('deflate-raw'), [index, pageData], Infinity);
+  const payload = await deflateRaw([index, pageData]);
 
   const file = new Uint8Array(HEADER_LENGTH + payload.length);
   for (let i = 0; i < MAGIC.length; i++) file[i] = MAGIC.charCodeAt(i);
@@ -123,7 +134,7 @@ export async function decodeSnapshot(file: Uint8Array, maxBytes = DEFAULT_MAX_SN
 
   let raw: Uint8Array;
   try {
-    raw = await transform(new DecompressionStream('deflate-raw'), [payload], maxBytes);
+    raw = await inflateRaw(payload, maxBytes);
   } catch (e) {
     if (e instanceof SnapshotError) throw e;
     throw new SnapshotError('corrupt', `snapshot payload does not decompress: ${e instanceof Error ? e.message : String(e)}`);
@@ -158,6 +169,16 @@ export async function decodeSnapshot(file: Uint8Array, maxBytes = DEFAULT_MAX_SN
     pageNumbers[i] = page;
   }
   return { manifest, pageNumbers, pageData: raw.subarray(dataAt), writtenWith: version };
+}
+
+/** deflate-raw of the chunks, one after the other (also for other containers of snapshot data, e.g. snapshot-diff.ts). */
+export function deflateRaw(chunks: Uint8Array[]): Promise<Uint8Array> {
+  return transform(new CompressionStream('deflate-raw'), chunks, Infinity);
+}
+
+/** Inflates deflate-raw data; more than `limit` bytes is a 'too-large' SnapshotError, data that does not inflate a plain Error. */
+export function inflateRaw(data: Uint8Array, limit: number): Promise<Uint8Array> {
+  return transform(new DecompressionStream('deflate-raw'), [data], limit);
 }
 
 /** Runs chunks through a (de)compression stream, refusing output beyond `limit` bytes. */

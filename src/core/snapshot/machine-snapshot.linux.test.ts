@@ -46,8 +46,8 @@ beforeAll(async () => {
   const t0 = performance.now();
   file = await captureSnapshot(s.machine, {
     images: [
-      { name: 'bzImage', sha256: sha256(readFileSync(IMAGES_DIR + 'bzImage')) },
-      { name: 'initramfs.cpio.gz', sha256: sha256(readFileSync(IMAGES_DIR + 'initramfs.cpio.gz')) },
+      { name: 'bzImage', sha256: sha256(readFileSync(IMAGES_DIR + 'bzImage')), role: 'kernel' },
+      { name: 'initramfs.cpio.gz', sha256: sha256(readFileSync(IMAGES_DIR + 'initramfs.cpio.gz')), role: 'initrd' },
     ],
     config: { name: 'linux snapshot test' },
   });

@@ -7,7 +7,7 @@ import { captureSnapshot, captureSnapshotContent, restoreDecodedSnapshot, restor
 import { TICKS_ADDRESS, tickProgram } from './test-support/tick-program.ts';
 
 const MiB = 1024 * 1024;
-const IMAGES = [{ name: 'tick-program', sha256: '00'.repeat(32) }];
+const IMAGES = [{ name: 'tick-program', sha256: '00'.repeat(32), role: 'multiboot' as const }];
 
 function instructionMachine(options: { pool?: FramePool } = {}) {
   const m = new Machine({ ramBytes: 16 * MiB, clock: { mode: 'instructions' }, testExit: true, startEpochMs: Date.UTC(2026, 0, 1), pool: options.pool });

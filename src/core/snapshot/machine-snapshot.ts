@@ -43,7 +43,7 @@ import type { Device, DeviceState, StateValue } from '../devices/device.ts';
 import type { FramePool } from '../memory/frame-pool.ts';
 import type { MultibootModule } from '../boot/multiboot.ts';
 import { SnapshotError } from './errors.ts';
-import { decodeSnapshot, encodeSnapshot, PAGE_SIZE, type SnapshotContent, type SnapshotManifest } from './format.ts';
+import { decodeSnapshot, encodeSnapshot, PAGE_SIZE, type SnapshotContent, type SnapshotImage, type SnapshotManifest } from './format.ts';
 
 const MIB = 1024 * 1024;
 /** Component names that are not devices. */
@@ -52,7 +52,7 @@ const CORE_COMPONENTS: readonly string[] = ['cpu', 'fpu', 'clock'];
 /** What the caller knows about the VM and the snapshot records for it. */
 export interface SnapshotMeta {
   /** Identities of the images the guest was booted from (the VMM finds their bytes again by these). */
-  images: Array<{ name: string; sha256: string }>;
+  images: SnapshotImage[];
   /** The VMM's own settings for this VM (name, image id, ...): stored as `manifest.machine.vmm`, not read by the core. */
   config?: { [key: string]: StateValue };
 }
@@ -130,7 +130,7 @@ export function captureSnapshotContent(machine: Machine, meta: SnapshotMeta): Sn
   const manifest: SnapshotManifest = {
     createdAt: new Date().toISOString(),
     machine: { ...config },
-    images: meta.images.map((i) => ({ name: i.name, sha256: i.sha256 })),
+    images: meta.images.map((i) => ({ name: i.name, sha256: i.sha256, role: i.role })),
     components,
   };
   return { manifest, pageNumbers, pageData };

@@ -1,5 +1,7 @@
 import { describe, expect, test } from 'vitest';
+import { SnapshotError } from '../../core/snapshot/errors.ts';
 import type { TabvisorApi, TabvisorVm } from '../scripting-api.ts';
+import type { TabvisorSnapshot } from '../scripting-snapshots.ts';
 import { dispatch, EMBED_PROTOCOL, event, parseMessage, toRegExp, type EmbedRequest } from './embed-protocol.ts';
 import { parseEmbedParams } from './embed-params.ts';
 
@@ -12,6 +14,17 @@ function parsed(data: unknown): EmbedRequest {
 }
 
 const VM: TabvisorVm = { id: 'vm-1', name: 'demo', state: 'running', image: 'echo', ramMiB: 64, cpuWeight: 1, cpuCapPercent: 100, memoryBudgetMiB: 64 };
+
+const SNAPSHOT: TabvisorSnapshot = {
+  id: 'mi2x-1',
+  name: 'booted',
+  createdAt: '2026-11-26T12:00:00.000Z',
+  sizeBytes: 2_740_000,
+  formatVersion: '1.1.0',
+  preview: ['root@tabvisor:~# '],
+  origin: 'taken',
+  vm: { name: 'demo', ramMiB: 64, image: 'linux' },
+};
 
 /** Records calls; waitFor echoes what it was asked for. */
 function fakeApi(calls: unknown[][]): TabvisorApi {
@@ -40,6 +53,25 @@ function fakeApi(calls: unknown[][]): TabvisorApi {
       return 'matched';
     },
     read: () => 'output',
+    shareLink: async () => ({ kind: 'fragment', url: 'https://tabvisor.example/#snapshot=AA', bytes: 37 }),
+    snapshot: async (vm, name) => {
+      calls.push(['snapshot', vm, name]);
+      return { ...SNAPSHOT, name: name ?? SNAPSHOT.name };
+    },
+    listSnapshots: async () => [SNAPSHOT],
+    restoreSnapshot: record('restoreSnapshot'),
+    cloneSnapshot: async (snapshot, config) => {
+      calls.push(['cloneSnapshot', snapshot, config]);
+      return { ...VM, id: 'vm-2', name: config?.name ?? 'demo (clone)' };
+    },
+    renameSnapshot: async (snapshot, name) => ({ ...SNAPSHOT, id: snapshot, name }),
+    deleteSnapshot: record('deleteSnapshot'),
+    exportSnapshot: async () => Uint8Array.of(1, 2, 3),
+    importSnapshot: async (file, name) => {
+      if (file instanceof Uint8Array && file.length < 32) throw new SnapshotError('truncated', `not a complete snapshot: ${file.length} bytes is shorter than the 32-byte header`);
+      calls.push(['importSnapshot', file, name]);
+      return { ...SNAPSHOT, origin: 'imported', name: name ?? 'imported snapshot' };
+    },
   };
 }
 
@@ -69,6 +101,20 @@ describe('parseMessage', () => {
     expect(parseMessage({ ...(request('list') as object), args: 'x' })).toMatchObject({ message: 'args must be an array' });
   });
 
+  test('checks the arguments of the snapshot methods', () => {
+    expect(parsed(request('snapshot', ['demo'])).args).toEqual(['demo']);
+    expect(parsed(request('importSnapshot', [new Uint8Array(4), 'x.tabvm'])).method).toBe('importSnapshot');
+    expect(parsed(request('importSnapshot', [new ArrayBuffer(4)])).method).toBe('importSnapshot');
+    expect(parseMessage(request('snapshot', ['demo', 5]))).toMatchObject({ message: 'snapshot: argument 2 must be the snapshot name (a string) or left out' });
+    expect(parseMessage(request('restoreSnapshot', ['demo']))).toMatchObject({ message: 'restoreSnapshot: argument 2 must be the snapshot name or id (a string)' });
+    expect(parseMessage(request('cloneSnapshot', ['booted', 'name']))).toMatchObject({ message: 'cloneSnapshot: argument 2 must be a config object ({ name })' });
+    expect(parseMessage(request('renameSnapshot', ['booted']))).toMatchObject({ message: 'renameSnapshot: argument 2 must be the new name (a string)' });
+    expect(parseMessage(request('deleteSnapshot', [{}]))).toMatchObject({ message: 'deleteSnapshot: argument 1 must be the snapshot name or id (a string)' });
+    expect(parseMessage(request('exportSnapshot', []))).toMatchObject({ message: 'exportSnapshot: argument 1 must be the snapshot name or id (a string)' });
+    expect(parseMessage(request('importSnapshot', ['TABVSNAP...']))).toMatchObject({ message: 'importSnapshot: argument 1 must be the file (a Uint8Array or an ArrayBuffer)' });
+    expect(parseMessage(request('importSnapshot', [new Uint8Array(1), 3]))).toMatchObject({ message: 'importSnapshot: argument 2 must be a name for it (a string) or left out' });
+  });
+
   test('waitFor patterns: strings stay literal, RegExps and { source, flags } become RegExps', () => {
     expect(toRegExp('a.b')).toBe('a.b');
     expect(toRegExp(/x+/i)).toEqual(/x+/i);
@@ -88,6 +134,35 @@ describe('dispatch', () => {
       ['send', 'demo', 'x'],
       ['waitFor', 'demo', /a+/i, 500],
     ]);
+  });
+
+  test('runs the snapshot methods with their arguments', async () => {
+    const calls: unknown[][] = [];
+    const api = fakeApi(calls);
+    const bytes = new Uint8Array(64);
+    expect(await dispatch(api, parsed(request('snapshot', ['demo', 'booted'])))).toMatchObject({ ok: true, result: { name: 'booted' } });
+    expect(await dispatch(api, parsed(request('listSnapshots')))).toMatchObject({ ok: true, result: [SNAPSHOT] });
+    expect(await dispatch(api, parsed(request('restoreSnapshot', ['demo', 'booted'])))).toMatchObject({ ok: true, result: null });
+    expect(await dispatch(api, parsed(request('cloneSnapshot', ['booted', { name: 'twin' }])))).toMatchObject({ ok: true, result: { id: 'vm-2', name: 'twin' } });
+    expect(await dispatch(api, parsed(request('renameSnapshot', ['mi2x-1', 'new'])))).toMatchObject({ ok: true, result: { id: 'mi2x-1', name: 'new' } });
+    expect(await dispatch(api, parsed(request('deleteSnapshot', ['new'])))).toMatchObject({ ok: true, result: null });
+    expect(await dispatch(api, parsed(request('exportSnapshot', ['booted'])))).toMatchObject({ ok: true, result: Uint8Array.of(1, 2, 3) });
+    expect(await dispatch(api, parsed(request('importSnapshot', [bytes, 'x.tabvm'])))).toMatchObject({ ok: true, result: { origin: 'imported', name: 'x.tabvm' } });
+    expect(calls).toEqual([
+      ['snapshot', 'demo', 'booted'],
+      ['restoreSnapshot', 'demo', 'booted'],
+      ['cloneSnapshot', 'booted', { name: 'twin' }],
+      ['deleteSnapshot', 'new'],
+      ['importSnapshot', bytes, 'x.tabvm'],
+    ]);
+  });
+
+  test('a refused import answers with the SnapshotError and its sentence', async () => {
+    expect(await dispatch(fakeApi([]), parsed(request('importSnapshot', [new Uint8Array(3)], 5)))).toMatchObject({
+      id: 5,
+      ok: false,
+      error: { name: 'SnapshotError', message: 'not a complete snapshot: 3 bytes is shorter than the 32-byte header' },
+    });
   });
 
   test('turns failures into error responses', async () => {

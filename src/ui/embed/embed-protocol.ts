@@ -13,7 +13,8 @@
  *
  * Methods and arguments are those of window.tabvisor; a waitFor pattern is a
  * string (matched literally), a RegExp (postMessage clones it) or
- * { source, flags } (for JSON-only transports). Messages without
+ * { source, flags } (for JSON-only transports). Snapshot files travel as
+ * Uint8Array or ArrayBuffer (exportSnapshot answers with a Uint8Array). Messages without
  * `protocol: 'tabvisor-embed'` are ignored; malformed requests get an error
  * response when they carry an id. This module is pure: the window plumbing is
  * in embed-server.ts.
@@ -23,7 +24,10 @@ import type { TabvisorApi, TabvisorVm } from '../scripting-api.ts';
 export const EMBED_PROTOCOL = 'tabvisor-embed';
 export const EMBED_PROTOCOL_VERSION = 1;
 
-export const EMBED_METHODS = ['list', 'get', 'images', 'create', 'start', 'pause', 'resume', 'reset', 'stop', 'delete', 'send', 'waitFor', 'read'] as const;
+export const EMBED_METHODS = [
+  'list', 'get', 'images', 'create', 'start', 'pause', 'resume', 'reset', 'stop', 'delete', 'send', 'waitFor', 'read',
+  'snapshot', 'listSnapshots', 'restoreSnapshot', 'cloneSnapshot', 'renameSnapshot', 'deleteSnapshot', 'exportSnapshot', 'importSnapshot',
+] as const;
 export type EmbedMethod = (typeof EMBED_METHODS)[number];
 
 export type RequestId = string | number;
@@ -102,6 +106,7 @@ const VM_METHODS: ReadonlySet<EmbedMethod> = new Set(['get', 'start', 'pause', '
 
 function checkArgs(method: EmbedMethod, args: readonly unknown[]): string | undefined {
   const vm = (): string | undefined => (typeof args[0] === 'string' ? undefined : 'argument 1 must be the VM name or id (a string)');
+  const snapshotRef = (): string | undefined => (typeof args[0] === 'string' ? undefined : 'argument 1 must be the snapshot name or id (a string)');
   if (VM_METHODS.has(method)) return vm();
   switch (method) {
     case 'list':
@@ -109,6 +114,22 @@ function checkArgs(method: EmbedMethod, args: readonly unknown[]): string | unde
       return undefined;
     case 'create':
       return args[0] === undefined || isRecord(args[0]) ? undefined : 'argument 1 must be a config object';
+    case 'listSnapshots':
+      return undefined;
+    case 'snapshot':
+      return vm() ?? optionalString(args[1], 'argument 2 must be the snapshot name (a string) or left out');
+    case 'restoreSnapshot':
+      return vm() ?? (typeof args[1] === 'string' ? undefined : 'argument 2 must be the snapshot name or id (a string)');
+    case 'cloneSnapshot':
+      return snapshotRef() ?? (args[1] === undefined || isRecord(args[1]) ? undefined : 'argument 2 must be a config object ({ name })');
+    case 'renameSnapshot':
+      return snapshotRef() ?? (typeof args[1] === 'string' ? undefined : 'argument 2 must be the new name (a string)');
+    case 'deleteSnapshot':
+    case 'exportSnapshot':
+      return snapshotRef();
+    case 'importSnapshot':
+      return (args[0] instanceof Uint8Array || args[0] instanceof ArrayBuffer ? undefined : 'argument 1 must be the file (a Uint8Array or an ArrayBuffer)') ??
+        optionalString(args[1], 'argument 2 must be a name for it (a string) or left out');
     case 'send':
       return vm() ?? (typeof args[1] === 'string' ? undefined : 'argument 2 must be the text to type (a string)');
     case 'waitFor': {
@@ -126,6 +147,10 @@ function checkArgs(method: EmbedMethod, args: readonly unknown[]): string | unde
     default:
       return undefined;
   }
+}
+
+function optionalString(value: unknown, problem: string): string | undefined {
+  return value === undefined || typeof value === 'string' ? undefined : problem;
 }
 
 /** A waitFor pattern as it may arrive by message. Throws with the second half of a sentence. */
@@ -182,6 +207,22 @@ async function call(api: TabvisorApi, method: EmbedMethod, args: readonly unknow
       return api.waitFor(vm, toRegExp(args[1]), args[2] as number | undefined);
     case 'read':
       return api.read(vm);
+    case 'snapshot':
+      return api.snapshot(vm, args[1] as string | undefined);
+    case 'listSnapshots':
+      return api.listSnapshots();
+    case 'restoreSnapshot':
+      return api.restoreSnapshot(vm, args[1] as string);
+    case 'cloneSnapshot':
+      return api.cloneSnapshot(args[0] as string, args[1] as { name?: string } | undefined);
+    case 'renameSnapshot':
+      return api.renameSnapshot(args[0] as string, args[1] as string);
+    case 'deleteSnapshot':
+      return api.deleteSnapshot(args[0] as string);
+    case 'exportSnapshot':
+      return api.exportSnapshot(args[0] as string);
+    case 'importSnapshot':
+      return api.importSnapshot(args[0] as Uint8Array | ArrayBuffer, args[1] as string | undefined);
   }
 }
 

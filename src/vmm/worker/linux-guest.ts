@@ -7,7 +7,7 @@
 import { Machine } from '../../core/machine.ts';
 import { prepareInitrd } from '../../core/boot/initrd.ts';
 import { captureSnapshot, restoreDecodedSnapshot, type SnapshotMeta } from '../../core/snapshot/machine-snapshot.ts';
-import { decodeSnapshot } from '../../core/snapshot/format.ts';
+import { decodeSnapshot, type SnapshotImage } from '../../core/snapshot/format.ts';
 import { SnapshotError } from '../../core/snapshot/errors.ts';
 import { StateReason, type GuestConfig } from '../shared/protocol.ts';
 import type { GuestMachine, GuestMemoryResources, SliceResult } from './guest-machine.ts';
@@ -86,11 +86,11 @@ export async function createLinuxGuest(config: GuestConfig, spec: LinuxImageSpec
   ]);
   const cmdline = spec.cmdline ?? DEFAULT_CMDLINE;
   const meta: SnapshotMeta = {
-    images: [{ name: imageName(spec.kernelUrl), sha256: kernelSha }],
+    images: [{ name: imageName(spec.kernelUrl), sha256: kernelSha, role: 'kernel' }],
     config: { name: config.name, ramMiB: config.ramMiB, kernel: imageName(spec.kernelUrl), cmdline },
   };
   if (spec.initrdUrl !== undefined && initrdSha !== undefined) {
-    meta.images.push({ name: imageName(spec.initrdUrl), sha256: initrdSha });
+    meta.images.push({ name: imageName(spec.initrdUrl), sha256: initrdSha, role: 'initrd' });
     meta.config = { ...meta.config, initrd: imageName(spec.initrdUrl) };
   }
   const machine = new Machine({ ramBytes: config.ramMiB * 1024 * 1024, pool: memory?.pool, p2m: memory?.map });
@@ -106,12 +106,16 @@ export async function createLinuxGuest(config: GuestConfig, spec: LinuxImageSpec
   return new LinuxGuest(machine, initrd === undefined ? { kernel, meta } : { kernel, initrd, meta });
 }
 
-/** A snapshot restores only into a VM booted from the same images (a reboot of the restored guest loads this VM's). */
-function checkSameImages(saved: ReadonlyArray<{ name: string; sha256: string }>, mine: ReadonlyArray<{ name: string; sha256: string }>): void {
-  const key = (list: ReadonlyArray<{ sha256: string }>): string => list.map((i) => i.sha256).join(',');
+/**
+ * A snapshot restores only into a VM booted from the same images (a reboot
+ * of the restored guest loads this VM's), compared role by role.
+ */
+function checkSameImages(saved: readonly SnapshotImage[], mine: readonly SnapshotImage[]): void {
+  const key = (list: readonly SnapshotImage[]): string => list.map((i) => `${i.role}:${i.sha256}`).join(',');
   if (key(saved) === key(mine)) return;
-  const names = (list: ReadonlyArray<{ name: string }>): string => list.map((i) => i.name).join(' + ') || 'no images';
-  throw new SnapshotError('incompatible', `snapshot is of a VM booted from other images (${names(saved)}) than this VM's (${names(mine)})`);
+  const differing = [...new Set([...saved, ...mine].map((i) => i.role))]
+    .filter((role) => saved.find((i) => i.role === role)?.sha256 !== mine.find((i) => i.role === role)?.sha256);
+  throw new SnapshotError('incompatible', `snapshot is of a VM booted from another ${differing.join(' and ')} than this VM's`);
 }
 
 export class LinuxGuest implements GuestMachine {

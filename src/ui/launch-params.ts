@@ -1,0 +1,38 @@
+/**
+ * What the playground's URL asks for at start-up:
+ * - `#snapshot=<data>`: a share link, restored into a new VM;
+ * - `?snapshot=<url>`: a `.tabvm` file from any CORS-enabled URL, restored into a new VM;
+ * - `?boot=cold`: the default VM boots its kernel (the boot log shows);
+ * - nothing: the default VM starts from the instant-boot snapshot.
+ * A fragment wins over the query. Malformed requests become `invalid` with
+ * the sentence to show.
+ */
+import { SNAPSHOT_PARAM } from './share-fragment.ts';
+
+export type LaunchRequest =
+  | { readonly kind: 'instant-boot' }
+  | { readonly kind: 'cold-boot' }
+  | { readonly kind: 'fragment'; readonly data: string }
+  | { readonly kind: 'url'; readonly url: string }
+  | { readonly kind: 'invalid'; readonly message: string };
+
+export function readLaunchRequest(href: string): LaunchRequest {
+  const page = new URL(href);
+  const prefix = `#${SNAPSHOT_PARAM}=`;
+  if (page.hash.startsWith(prefix)) return { kind: 'fragment', data: page.hash.slice(prefix.length) };
+  const target = page.searchParams.get(SNAPSHOT_PARAM);
+  if (target !== null) {
+    let url: URL | undefined;
+    try {
+      url = new URL(target, page);
+    } catch {
+      url = undefined;
+    }
+    if (target.trim() === '' || !url || (url.protocol !== 'https:' && url.protocol !== 'http:')) {
+      return { kind: 'invalid', message: `The snapshot link is not usable: “${target}” is not the http(s) URL of a snapshot file.` };
+    }
+    return { kind: 'url', url: url.href };
+  }
+  if (page.searchParams.get('boot') === 'cold') return { kind: 'cold-boot' };
+  return { kind: 'instant-boot' };
+}
