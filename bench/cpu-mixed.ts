@@ -1,5 +1,5 @@
-/** The interpreter's mixed integer loop with paging on (src/core/cpu/bench-mixed.ts), one sample per process. */
+/** The mixed integer loop with paging on (src/core/cpu/bench-mixed.ts), one sample per process; argv[3] = "jit" enables the JIT. */
 import { runMixedBench } from '../src/core/cpu/bench-mixed.ts';
 
-const r = runMixedBench(Number(process.argv[2] ?? 100_000_000));
+const r = runMixedBench(Number(process.argv[2] ?? 100_000_000), 1_000_000, process.argv[3] === 'jit');
 console.log(JSON.stringify(r));

@@ -5,6 +5,7 @@
  * MOVZX/SETcc, REP MOVSD/STOSD and DIV. Run as repeated run(slice) calls,
  * as the machine does. Wired into `npm run bench` by the lead.
  */
+import { Jit, JIT_FRAMES } from '../jit/jit.ts';
 import { FlatRamHost } from './flat-ram-host.ts';
 import { Cpu } from './cpu.ts';
 
@@ -27,8 +28,8 @@ export interface BenchResult {
 }
 
 /** Build the environment and run `instructions` guest instructions in slices of `slice`. */
-export function runMixedBench(instructions = 200_000_000, slice = 1_000_000): BenchResult {
-  const host = new FlatRamHost(RAM);
+export function runMixedBench(instructions = 200_000_000, slice = 1_000_000, jit = false): BenchResult {
+  const host = new FlatRamHost(RAM, { wasm: jit });
   const mem = new Uint8Array(host.buffer);
   const dv = new DataView(host.buffer);
   // Page directory + 2 page tables identity-mapping 8 MiB (present, writable, user).
@@ -42,6 +43,7 @@ export function runMixedBench(instructions = 200_000_000, slice = 1_000_000): Be
   for (let i = 0; i < 0x1000; i++) mem[0x500000 + i] = (i * 37) & 0xff;
 
   const cpu = new Cpu(host);
+  if (jit) cpu.enableJit((core) => new Jit(core, host.memory!, host.spareFrames.slice(0, JIT_FRAMES), false));
   cpu.setCr(0, 0x60000011 | 0x20);
   cpu.setSegment(1, 0x08, 0, 0xffffffff, 0xc9b);
   for (const s of [0, 2, 3, 4, 5]) cpu.setSegment(s, 0x10, 0, 0xffffffff, 0xc93);

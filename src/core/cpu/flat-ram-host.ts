@@ -11,9 +11,20 @@ export class FlatRamHost implements CpuHost {
   readonly bufferGeneration = 0;
   private readonly pages: number;
 
-  constructor(ramBytes: number) {
-    this.buffer = new ArrayBuffer(ramBytes);
+  /** With `wasm`: the buffer is this memory's (and `spareFrames` follow RAM), so the JIT can run on it. */
+  readonly memory: WebAssembly.Memory | null = null;
+  readonly spareFrames: number[] = [];
+
+  constructor(ramBytes: number, options: { wasm?: boolean } = {}) {
     this.pages = ramBytes >>> 12;
+    if (options.wasm === true) {
+      const spare = 8;
+      this.memory = new WebAssembly.Memory({ initial: Math.ceil((ramBytes + spare * 4096) / 65536) });
+      this.buffer = this.memory.buffer;
+      this.spareFrames = Array.from({ length: spare }, (_, i) => ramBytes + i * 4096);
+    } else {
+      this.buffer = new ArrayBuffer(ramBytes);
+    }
   }
 
   frameForRead(page: number): number { return page < this.pages ? page << 12 : -1; }

@@ -133,6 +133,9 @@ export function execute(c: CpuCore, budget: number): number {
   const opinfo = OPINFO;
   const fast = FAST;
   const jit = c.jit;
+  const jitKeys = jit !== null ? jit.keys : null;
+  const jitHot = jit !== null ? jit.hot : null;
+  const jitThreshold = jit !== null ? jit.threshold : 0;
   let done = 0;
   let spent = 0;
   for (;;) {
@@ -142,11 +145,15 @@ export function execute(c: CpuCore, budget: number): number {
         if (c.pfx !== 0) resetPrefixes(c);
         const p = c.fp;
         if (jit !== null && c.events === 0 && p < c.fpEnd) {
-          const n = jit.tryRun(p, budget - spent, done);
-          if (n >= 0) {
-            spent += n;
-            done += n;
-            continue;
+          // JIT: compiled code starts here, or this address just became hot (jit.ts).
+          const h = (p ^ (p >>> 16)) & 0xffff;
+          if (jitKeys![h] === p || ++jitHot![h]! > jitThreshold) {
+            const n = jit.enter(h, p, budget - spent, done);
+            if (n >= 0) {
+              spent += n;
+              done += n;
+              continue;
+            }
           }
         }
         spent++;

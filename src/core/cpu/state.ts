@@ -26,8 +26,13 @@ export const TLB_MASK = TLB_SIZE - 1;
  * (src/core/jit/jit.ts implements it; an interface so cpu/ does not import jit/).
  */
 export interface JitHooks {
-  /** Run the compiled block at host offset `p` if there is one (returns instructions retired), else count the visit and return -1. */
-  tryRun(p: number, left: number, done: number): number;
+  /** Block start (host offset) per hash slot, -1 when empty: the interpreter checks it inline. */
+  readonly keys: Int32Array;
+  /** Visit counters per hash slot (the interpreter increments them inline). */
+  readonly hot: Uint16Array;
+  readonly threshold: number;
+  /** Called when slot `h` holds `p` or has become hot: runs compiled code (returns instructions retired) or returns -1. */
+  enter(h: number, p: number, left: number, done: number): number;
   /** A write to pool frame `frame` is about to be permitted. */
   noteWrite(frame: number): void;
   /** Forget all compiled code. */

@@ -4,7 +4,7 @@
  * and keeps them correct.
  *
  * - Hotness: a counter per hash slot of an instruction's host offset in the
- *   pool. The interpreter asks `tryRun` at every instruction boundary; after
+ *   pool. The interpreter checks the slot inline at every instruction boundary; after
  *   `threshold` visits the address becomes an entry of its page's region.
  * - Regions: all hot entries of one code page (and mode), plus the blocks
  *   reachable from them on that page, form one WebAssembly function with a
@@ -29,7 +29,7 @@
  *   instructions).
  * - Precise faults: a slow path that throws a guest fault leaves the
  *   registers, lazy flags and the faulting instruction's EIP in the state
- *   frame; `tryRun` copies them back before the interpreter delivers it.
+ *   frame; `enter` copies them back before the interpreter delivers it.
  */
 import type { CpuCore, JitHooks } from '../cpu/state.ts';
 import { TLB_SIZE } from '../cpu/state.ts';
@@ -84,8 +84,8 @@ const SLOT_COMPILED = 2;
 /** Regions compiled per module. */
 const BATCH = 16;
 /** Limits per region: blocks, and recompiles for new entries. */
-const MAX_REGION_BLOCKS = 96;
-const MAX_REGION_RECOMPILES = 24;
+const MAX_REGION_BLOCKS = 48;
+const MAX_REGION_RECOMPILES = 6;
 
 interface Region {
   key: number;
@@ -111,16 +111,16 @@ export class Jit implements JitHooks {
   trace: ((eipIn: number, retiredAfter: number) => void) | null = null;
   readonly stats: JitStats = { compiled: 0, live: 0, flushes: 0, invalidations: 0, blockRuns: 0, instructions: 0, compileMs: 0 };
 
-  private readonly threshold: number;
+  readonly threshold: number;
   private readonly maxBlocks: number;
-  private readonly keys = new Int32Array(HASH_SIZE).fill(-1);
+  readonly keys = new Int32Array(HASH_SIZE).fill(-1);
   private readonly eips = new Int32Array(HASH_SIZE);
   private readonly modes = new Uint8Array(HASH_SIZE);
   private readonly lengths = new Int32Array(HASH_SIZE);
   private readonly slotState = new Uint8Array(HASH_SIZE);
   private readonly slotTable = new Int32Array(HASH_SIZE);
   private readonly slotBlock = new Int32Array(HASH_SIZE);
-  private readonly hot = new Uint16Array(HASH_SIZE);
+  readonly hot = new Uint16Array(HASH_SIZE);
   private readonly regions = new Map<number, Region>();
   private readonly dirty: Region[] = [];
   private readonly freeTables: number[] = [];
@@ -157,23 +157,48 @@ export class Jit implements JitHooks {
     this.frameInvalidations = new Uint8Array(maxFrames);
     this.homeTlb(true);
     const cpu = c;
-    const st = (): Int32Array => this.st;
-    const before = (): void => {
-      cpu.runRetired = this.doneBase + st()[this.stateWord + (ST_FAULT_DONE >> 2)]!;
+    const w = this.stateWord;
+    // Slow paths never throw through WebAssembly: a guest fault is recorded
+    // (EXIT_REQ = 2 plus its location) and the generated code leaves through
+    // its fault exit with the state from before the faulting instruction.
+    const fault = (e: unknown, eip: number, doneInBlock: number): number => {
+      if (e !== GUEST_FAULT) throw e;
+      const st = this.st;
+      st[w + (ST_FAULT_EIP >> 2)] = eip;
+      st[w + (ST_FAULT_DONE >> 2)] = doneInBlock;
+      st[w + (ST_EXIT_REQ >> 2)] = 2;
+      return 0;
     };
     const after = (): void => {
-      if (cpu.events !== 0 || this.invalidatedDuringRun) st()[this.stateWord + (ST_EXIT_REQ >> 2)] = 1;
+      if (cpu.events !== 0 || this.invalidatedDuringRun) this.st[w + (ST_EXIT_REQ >> 2)] = 1;
     };
     const user = (): boolean => cpu.cpl === 3;
-    const fns: Record<string, (...args: number[]) => number | undefined> = {
-      rd8: (lin) => { before(); const v = readLin8(cpu, lin!); after(); return v; },
-      rd16: (lin) => { before(); const v = readLin16(cpu, lin!); after(); return v; },
-      rd32: (lin) => { before(); const v = readLin32(cpu, lin!); after(); return v; },
-      wr8: (lin, v) => { before(); writeLin8(cpu, lin!, v!); after(); },
-      wr16: (lin, v) => { before(); writeLin16(cpu, lin!, v!); after(); },
-      wr32: (lin, v) => { before(); writeLin32(cpu, lin!, v!); after(); },
-      rmw8: (lin) => { before(); probeWriteLin(cpu, lin!, 1, user()); const v = readLin8(cpu, lin!); after(); return v; },
-      rmw32: (lin) => { before(); probeWriteLin(cpu, lin!, 4, user()); const v = readLin32(cpu, lin!); after(); return v; },
+    const read = (size: number, rmw: boolean) => (lin: number, eip: number, d: number): number => {
+      cpu.runRetired = this.doneBase + d;
+      try {
+        if (rmw) probeWriteLin(cpu, lin, size, user());
+        const v = size === 1 ? readLin8(cpu, lin) : size === 2 ? readLin16(cpu, lin) : readLin32(cpu, lin);
+        after();
+        return v;
+      } catch (e) {
+        return fault(e, eip, d);
+      }
+    };
+    const write = (size: number) => (lin: number, v: number, eip: number, d: number): void => {
+      cpu.runRetired = this.doneBase + d;
+      try {
+        if (size === 1) writeLin8(cpu, lin, v);
+        else if (size === 2) writeLin16(cpu, lin, v);
+        else writeLin32(cpu, lin, v);
+        after();
+      } catch (e) {
+        fault(e, eip, d);
+      }
+    };
+    const fns: Record<string, WebAssembly.ImportValue> = {
+      rd8: read(1, false), rd16: read(2, false), rd32: read(4, false),
+      wr8: write(1), wr16: write(2), wr32: write(4),
+      rmw8: read(1, true), rmw32: read(4, true),
     };
     this.table = new WebAssembly.Table({ element: 'anyfunc', initial: 256 });
     const imports: Record<string, WebAssembly.ImportValue> = { m: memory };
@@ -236,14 +261,13 @@ export class Jit implements JitHooks {
    * instructions, and returns the instructions it retired; otherwise counts
    * the visit (compiling when hot) and returns -1.
    */
-  tryRun(p: number, left: number, done: number): number {
-    const h = (p ^ (p >>> HASH_BITS)) & HASH_MASK;
+  enter(h: number, p: number, left: number, done: number): number {
     const c = this.c;
     if (this.keys[h] === p && this.slotState[h] === SLOT_COMPILED) {
       const eip = (p + c.fpEipBase) | 0;
       if (this.eips[h] === eip && this.lengths[h]! <= left && this.modes[h] === this.mode()) return this.runBlock(h, left, done);
     }
-    if (this.hot[h]++ < this.threshold) return -1;
+    if (this.hot[h]! <= this.threshold) return -1;
     this.hot[h] = 0;
     this.addEntry(p);
     if (this.threshold === 0) {
@@ -268,19 +292,16 @@ export class Jit implements JitHooks {
     st[w + (ST_FLAGS >> 2)] = c.flags;
     this.doneBase = done;
     this.invalidatedDuringRun = false;
-    let n: number;
-    try {
-      n = this.run(this.slotTable[h]!, this.slotBlock[h]!, left);
-    } catch (e) {
-      if (e === GUEST_FAULT) {
-        const s = this.st;
-        this.copyOut(s, w);
-        this.faultDone = s[w + (ST_FAULT_DONE >> 2)]!;
-        c.eipStart = s[w + (ST_FAULT_EIP >> 2)]!;
-        setEipRaw(c, c.eipStart);
-        this.stats.instructions += this.faultDone;
-      }
-      throw e;
+    const n = this.run(this.slotTable[h]!, this.slotBlock[h]!, left);
+    if (this.st[w + (ST_EXIT_REQ >> 2)] === 2) {
+      // A slow path raised a guest fault: registers and flags are those from before the faulting instruction.
+      const s = this.st;
+      this.copyOut(s, w);
+      this.faultDone = s[w + (ST_FAULT_DONE >> 2)]!;
+      c.eipStart = s[w + (ST_FAULT_EIP >> 2)]!;
+      setEipRaw(c, c.eipStart);
+      this.stats.instructions += this.faultDone;
+      throw GUEST_FAULT;
     }
     const s = this.st;
     this.copyOut(s, w);
@@ -373,9 +394,10 @@ export class Jit implements JitHooks {
         { params: [I32], results: [I32] },
         { params: [I32, I32], results: [I32] },
         { params: [I32, I32, I32, I32, I32, I32, I32], results: [I32] },
-        { params: [I32, I32], results: [] },
+        { params: [I32, I32, I32, I32], results: [] },
+        { params: [I32, I32, I32], results: [I32] },
       ],
-      imports: SLOW_IMPORTS.map((imp) => ({ name: imp.name, type: imp.write ? 3 : 0 })),
+      imports: SLOW_IMPORTS.map((imp) => ({ name: imp.name, type: imp.write ? 3 : 4 })),
       memory: { shared: this.shared, maxPages: 65536 },
       functions,
     });

@@ -25,8 +25,7 @@
 import { FunctionBody, Op } from './wasm-emitter.ts';
 import { BlockEnd, type Insn } from './block-decoder.ts';
 import {
-  ST_REGS, ST_EIP, ST_LOP, ST_LDST, ST_LSRC, ST_LRES, ST_LSZ, ST_LCIN, ST_FLAGS, ST_TLBKEY, ST_FAULT_EIP, ST_FAULT_DONE,
-  ST_EXIT_REQ,
+  ST_REGS, ST_EIP, ST_LOP, ST_LDST, ST_LSRC, ST_LRES, ST_LSZ, ST_LCIN, ST_FLAGS, ST_TLBKEY, ST_EXIT_REQ,
 } from './layout.ts';
 
 // Lazy-flag kinds (the interpreter's L_* values in flags.ts).
@@ -119,6 +118,9 @@ class RegionTranslator {
   /** Block index by start EIP. */
   private readonly byEip = new Map<number, number>();
   private depthExit = 0;
+  private depthFault = 0;
+  /** EIPs right after this region's calls that have a block here (RET targets to try first). */
+  private readonly returnSites: number[] = [];
   private depthDispatch = 0;
 
   constructor(private readonly blocks: Insn[][], private readonly layout: TranslatorLayout) {
@@ -126,6 +128,11 @@ class RegionTranslator {
       if (!this.byEip.has(b[0]!.eip)) this.byEip.set(b[0]!.eip, k);
       for (const i of b) this.written |= writtenRegs(i);
     });
+    for (const b of blocks) {
+      const last = b[b.length - 1]!;
+      const after = (last.eip + last.len) | 0;
+      if ((last.end === BlockEnd.Call || last.end === BlockEnd.CallInd) && this.byEip.has(after) && this.returnSites.length < 8) this.returnSites.push(after);
+    }
   }
 
   run(): Translation {
@@ -146,6 +153,9 @@ class RegionTranslator {
     f.set(LOC_LOP);
     f.get(L_ENTRY);
     f.set(L_STATE);
+    f.block();
+    this.open++;
+    this.depthFault = this.open;
     f.block();
     this.open++;
     this.depthExit = this.open;
@@ -172,6 +182,11 @@ class RegionTranslator {
     f.end(); // $exit
     this.open--;
     this.emitExitPath();
+    f.op(Op.Return);
+    f.end(); // $fault: a slow path raised a guest fault; state as before the faulting instruction
+    this.open--;
+    this.storeState();
+    f.i32(-1);
     return { body: f, locals: this.maxTemps - PARAMS };
   }
 
@@ -282,6 +297,27 @@ class RegionTranslator {
     this.brExit();
   }
 
+  /**
+   * Continue at the address in local `v` (RET): compared with the return
+   * sites of this region's calls (blocks that start right after a CALL), so
+   * a call and its return stay inside WebAssembly; anything else exits.
+   */
+  private returnTo(v: number): void {
+    const f = this.f;
+    for (const eip of this.returnSites) {
+      f.get(v);
+      f.i32(eip);
+      f.op(Op.I32Eq);
+      f.if();
+      this.open++;
+      this.goTo(eip);
+      f.end();
+      this.open--;
+    }
+    f.get(v);
+    this.exitStack(this.index + 1);
+  }
+
   /** After an instruction that called a slow path: stop if the slow path asked for it. */
   private checkExitRequest(): void {
     if (!this.slowCalled) return;
@@ -357,27 +393,27 @@ class RegionTranslator {
     }
   }
 
-  /** Store registers, flags and the fault location before calling a slow path (it may throw a guest fault). */
-  private spill(): void {
+  /** The trailing arguments of every slow path: the instruction's EIP and the instructions completed before it. */
+  private slowArgs(): void {
     const f = this.f;
-    const st = this.layout.state;
-    this.storeState();
-    f.i32(0);
     f.i32(this.insn.eip);
-    f.mem(Op.I32Store, 2, st + ST_FAULT_EIP);
-    f.i32(0);
     f.get(L_ITER);
-    f.i32(this.index);
-    f.op(Op.I32Add);
-    f.mem(Op.I32Store, 2, st + ST_FAULT_DONE);
+    if (this.index !== 0) {
+      f.i32(this.index);
+      f.op(Op.I32Add);
+    }
     this.slowCalled = true;
   }
 
+  /** After a slow path: 2 = it raised a guest fault (leave through $fault), 1 = stop after this instruction. */
   private readExitRequest(): void {
     const f = this.f;
     f.i32(0);
     f.mem(Op.I32Load, 2, this.layout.state + ST_EXIT_REQ);
-    f.set(L_EXITF);
+    f.tee(L_EXITF);
+    f.i32(2);
+    f.op(Op.I32Eq);
+    f.brIf(this.open - this.depthFault);
   }
 
   /**
@@ -429,8 +465,8 @@ class RegionTranslator {
     this.hostAddr();
     f.mem(size === 1 ? Op.I32Load8U : size === 2 ? Op.I32Load16U : Op.I32Load, 0, 0);
     f.else();
-    this.spill();
     f.get(L_LIN);
+    this.slowArgs();
     f.call(rmw ? (size === 1 ? Slow.Rmw8 : Slow.Rmw32) : size === 1 ? Slow.Rd8 : size === 2 ? Slow.Rd16 : Slow.Rd32);
     this.readExitRequest();
     f.end();
@@ -449,9 +485,9 @@ class RegionTranslator {
     f.get(v);
     f.mem(size === 1 ? Op.I32Store8 : size === 2 ? Op.I32Store16 : Op.I32Store, 0, 0);
     f.else();
-    this.spill();
     f.get(L_LIN);
     f.get(v);
+    this.slowArgs();
     f.call(size === 1 ? Slow.Wr8 : size === 2 ? Slow.Wr16 : Slow.Wr32);
     this.readExitRequest();
     f.end();
@@ -660,13 +696,12 @@ class RegionTranslator {
         this.load(4);
         f.set(v);
         this.getReg(4); f.i32(4); f.op(Op.I32Add); this.setReg(4);
-        f.get(v);
-        this.exitStack(this.index + 1);
+        this.returnTo(v);
         return;
       }
       case 0xc6: this.movImmStore(i, 0); return;
       case 0xc7: this.movImmStore(i, 2); return;
-      case 0xe8: this.push(() => f.i32(this.nextEip())); this.exitConst(i.target, this.index + 1); return;
+      case 0xe8: this.push(() => f.i32(this.nextEip())); this.goTo(i.target); return;
       case 0xe9: case 0xeb: this.goTo(i.target); return;
       case 0xf6: this.testRmImm(i, 0); return;
       case 0xf7:

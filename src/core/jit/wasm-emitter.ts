@@ -37,16 +37,27 @@ export class ByteWriter {
   length = 0;
 
   byte(b: number): void {
-    if (this.length === this.buf.length) {
-      const next = new Uint8Array(this.buf.length * 2);
-      next.set(this.buf);
-      this.buf = next;
-    }
+    if (this.length === this.buf.length) this.reserve(1);
     this.buf[this.length++] = b;
   }
 
   bytes(bs: ArrayLike<number>): void {
+    if (bs instanceof Uint8Array) {
+      this.reserve(bs.length);
+      this.buf.set(bs, this.length);
+      this.length += bs.length;
+      return;
+    }
     for (let i = 0; i < bs.length; i++) this.byte(bs[i]!);
+  }
+
+  private reserve(n: number): void {
+    if (this.length + n <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.length + n) size *= 2;
+    const next = new Uint8Array(size);
+    next.set(this.buf.subarray(0, this.length));
+    this.buf = next;
   }
 
   u32(v: number): void {

@@ -1,0 +1,130 @@
+/**
+ * The JIT against the interpreter and the host CPU:
+ *  - the CPU differential cases (host CPU as reference) and the fuzz streams
+ *    with the JIT forced on for all code (threshold 0);
+ *  - self-modifying code: a store into the running loop's own page takes
+ *    effect at once;
+ *  - golden bytes for the generated WebAssembly of a representative block;
+ *  - the default Linux image boots to the prompt in lockstep with the
+ *    interpreter (same registers after every 100,000 instructions, same RAM
+ *    at the prompt), most instructions running in generated code.
+ */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { X87 } from '../cpu/fpu/x87.ts';
+import { Cpu } from '../cpu/cpu.ts';
+import { StopReason } from '../cpu/host.ts';
+import { FlatRamHost } from '../cpu/flat-ram-host.ts';
+import { runDiff, formatDiffMismatch, formatSummary } from '../cpu/diff/test-support/diff-run.ts';
+import { fuzz } from '../cpu/diff/test-support/fuzz-run.ts';
+import { Machine } from '../machine.ts';
+import { prepareInitrd } from '../boot/initrd.ts';
+import { decodeBlock } from './block-decoder.ts';
+import { translateRegion } from './translator.ts';
+import { Jit, JIT_FRAMES } from './jit.ts';
+import { jitCpu } from './test-support/jit-cpu.ts';
+
+describe('JIT forced on for all code', () => {
+  it('agrees with the host CPU on 200,000 differential cases', () => {
+    const s = runDiff({ seed: 0x7ab1, count: 200_000, factory: (h) => jitCpu(h), keep: 10 });
+    if (s.mismatches > 0) console.log(formatSummary(s), s.first.map((m) => formatDiffMismatch(m, s.seed)).join('\n\n'));
+    expect(s.total).toBe(200_000);
+    expect(s.mismatches).toBe(0);
+  }, 900_000);
+
+  it('never raises a host exception on 50,000 random instruction streams', () => {
+    const { failures, count } = fuzz(0xf022, 50_000, (h) => jitCpu(h, (fh) => new X87(fh)));
+    expect(count).toBe(50_000);
+    expect(failures.map((f) => f.error)).toEqual([]);
+  }, 600_000);
+});
+
+/** A flat 32-bit ring-0 machine without paging on a wasm-backed host, code at 0x10000. */
+function flatMachine(code: number[], jit: boolean): { cpu: Cpu; host: FlatRamHost } {
+  const host = new FlatRamHost(1 << 20, { wasm: true });
+  new Uint8Array(host.buffer).set(code, 0x10000);
+  const cpu = new Cpu(host);
+  if (jit) cpu.enableJit((core) => new Jit(core, host.memory!, host.spareFrames.slice(0, JIT_FRAMES), false, { threshold: 0 }));
+  cpu.setCr(0, 0x60000011);
+  cpu.setSegment(1, 0x08, 0, 0xffffffff, 0xc9b);
+  for (const s of [0, 2, 3, 4, 5]) cpu.setSegment(s, 0x10, 0, 0xffffffff, 0xc93);
+  cpu.setReg32(4, 0x80000);
+  cpu.setEip(0x10000);
+  return { cpu, host };
+}
+
+describe('self-modifying code', () => {
+  // outer: mov ecx,100 / inner: mov eax,1 (imm patched) / add ebx,eax / dec ecx / jnz inner
+  //        mov byte [0x1000b],5 / dec edx / jnz outer / hlt
+  const code = [
+    0xba, 0x02, 0x00, 0x00, 0x00, // 10000 mov edx,2
+    0xb9, 0x64, 0x00, 0x00, 0x00, // 10005 mov ecx,100
+    0xb8, 0x01, 0x00, 0x00, 0x00, // 1000a mov eax,1   (imm at 1000b)
+    0x01, 0xc3, //                   1000f add ebx,eax
+    0x49, //                         10011 dec ecx
+    0x75, 0xf6, //                   10012 jnz 1000a
+    0xc6, 0x05, 0x0b, 0x00, 0x01, 0x00, 0x05, // 10014 mov byte [0x1000b],5
+    0x4a, //                         1001b dec edx
+    0x75, 0xe7, //                   1001c jnz 10005
+    0xf4, //                         1001e hlt
+  ];
+
+  it('a store into the page of the running loop changes what runs next, as in the interpreter', () => {
+    const results = [false, true].map((jit) => {
+      const { cpu } = flatMachine(code, jit);
+      const stop = cpu.run(100_000);
+      return { stop, ebx: cpu.getReg32(3), eip: cpu.getEip(), retired: cpu.instructionsRetired };
+    });
+    expect(results[0]).toEqual({ stop: StopReason.HaltedNoInterrupts, ebx: 600, eip: 0x1001f, retired: 810 });
+    expect(results[1]).toEqual(results[0]);
+  });
+});
+
+describe('generated code', () => {
+  it('matches the golden bytes for a compare-and-branch loop body', () => {
+    // 1000: mov eax,[esi+ecx*4] / add ebx,eax / inc ecx / cmp ecx,edx / jb 1000
+    const bytes = new Uint8Array([0x8b, 0x04, 0x8e, 0x01, 0xc3, 0x41, 0x39, 0xd1, 0x72, 0xf6]);
+    const block = decodeBlock(bytes, 0, bytes.length, 0x1000);
+    expect(block.map((i) => i.op)).toEqual([0x8b, 0x01, 0x41, 0x39, 0x72]);
+    const t = translateRegion([block], { state: 0x1000, tlbRd: 0x2000, tlbWr: 0x3000, tlbDelta: 0x4000, flagsHelper: 8 });
+    const hex = Array.from(t.body.view(), (b) => b.toString(16).padStart(2, '0')).join('');
+    expect({ locals: t.locals, bytes: t.body.length, hex }).toMatchSnapshot();
+  });
+});
+
+describe('Linux with the JIT', () => {
+  it('boots the default image to the prompt in lockstep with the interpreter', async () => {
+    const images = new URL('../../../public/images/', import.meta.url);
+    const manifest = JSON.parse(readFileSync(new URL('manifest.json', images), 'utf8')) as { defaultCmdline: string };
+    const kernel = new Uint8Array(readFileSync(new URL('bzImage', images)));
+    const initrd = await prepareInitrd(new Uint8Array(readFileSync(new URL('initramfs.cpio.gz', images))));
+    const make = (jit: boolean): { m: Machine; serial: () => string } => {
+      const m = new Machine({ ramBytes: 64 << 20, clock: { mode: 'instructions' }, startEpochMs: 0, hostNowMs: () => 0, jit: jit ? { threshold: 40 } : false });
+      let out = '';
+      m.onSerialOutput = (b) => { out += String.fromCharCode(b); };
+      m.bootLinux({ kernel, initrd, cmdline: manifest.defaultCmdline, rngSeed: new Uint8Array(32).fill(7) });
+      return { m, serial: () => out };
+    };
+    const a = make(false);
+    const b = make(true);
+    const regs = (m: Machine): string => JSON.stringify([[...m.cpu.regs], m.cpu.getEip(), m.cpu.getEflags(), m.cpu.instructionsRetired]);
+    for (let chunk = 0; chunk < 600 && !a.serial().includes('root@tabvisor:~# '); chunk++) {
+      a.m.runSlice(100_000, 1e9);
+      b.m.runSlice(100_000, 1e9);
+      expect(regs(b.m), `after ${(chunk + 1) * 100_000} instructions`).toBe(regs(a.m));
+    }
+    expect(a.serial()).toContain('root@tabvisor:~# ');
+    expect(b.serial()).toBe(a.serial());
+    const pa = new Uint8Array(4096);
+    const pb = new Uint8Array(4096);
+    let differing = 0;
+    for (let page = 0; page < (64 << 20) >>> 12; page++) {
+      a.m.memory.readPage(page, pa);
+      b.m.memory.readPage(page, pb);
+      if (Buffer.compare(pa, pb) !== 0) differing++;
+    }
+    expect(differing).toBe(0);
+    const stats = b.m.jitStats!;
+    expect(stats.instructions / b.m.cpu.instructionsRetired).toBeGreaterThan(0.3);
+  }, 300_000);
+});
