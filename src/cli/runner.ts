@@ -40,7 +40,7 @@ const MAX_IDLE_SLEEP_MS = 100;
 export async function runGuest(options: RunnerOptions, io: RunnerIo): Promise<number> {
   const files = readGuestFiles(options.kernel, options.initrd, options.append);
   const initrd = files.initrd && (await prepareInitrd(files.initrd));
-  const machine = new Machine({ ramBytes: options.memMiB * 1024 * 1024 });
+  const machine = new Machine({ ramBytes: options.memMiB * 1024 * 1024, jit: options.jit });
   try {
     machine.bootLinux({ kernel: files.kernel, initrd, cmdline: files.cmdline });
   } catch (e) {

@@ -516,7 +516,7 @@ export class Coordinator implements Disposable {
       const sink = (event: GuestEvent): void => this.applyReport(entry, link, event);
       const request: CreateRequest = {
         protocolVersion: PROTOCOL_VERSION,
-        config: { vmId: entry.id, name: config.name, ramMiB: config.ramMiB, image: config.image },
+        config: { vmId: entry.id, name: config.name, ramMiB: config.ramMiB, image: config.image, jit: config.jit },
         channels: { mode: link.mode, control: link.control.buffer, consoleIn: link.input.buffer, consoleOut: link.output.buffer },
       };
       const pool = this.sharedPool();

@@ -18,6 +18,8 @@ export interface VmConfig {
   /** Resident memory the VM may hold before it is paused. */
   memoryBudgetMiB: number;
   image: ImageSpec;
+  /** Compile hot guest code to WebAssembly (default off: see docs/status.md for when it pays). */
+  jit: boolean;
 }
 
 /** What callers pass: everything but the image has a default. */
@@ -43,7 +45,9 @@ export function normalizeConfig(input: VmConfigInput, defaultName: string): VmCo
     cpuCapPercent: input.cpuCapPercent ?? 100,
     memoryBudgetMiB: input.memoryBudgetMiB ?? ramMiB,
     image: input.image,
+    jit: input.jit ?? false,
   };
+  if (typeof config.jit !== 'boolean') throw new ConfigError(`jit must be true or false, got ${String(config.jit)}`);
   checkRange('ramMiB', config.ramMiB, true);
   checkRange('cpuWeight', config.cpuWeight, false);
   checkRange('cpuCapPercent', config.cpuCapPercent, false);

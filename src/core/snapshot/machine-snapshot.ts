@@ -93,6 +93,8 @@ export interface RestoreOptions {
   ramBytes?: number;
   /** Copy every page in at once instead of on first touch (default false). */
   eager?: boolean;
+  /** Run the restored machine with the JIT (not part of the snapshot: default off, as for `new Machine`). */
+  jit?: boolean;
   /** Bound on the file's payload and decompressed content (default: format.ts's). */
   maxBytes?: number;
 }
@@ -194,6 +196,7 @@ export function restoreDecodedSnapshot(content: SnapshotContent, options: Restor
       testExit: config.testExit,
       secondUart: config.secondUart,
       fpu: config.fpu,
+      jit: options.jit ?? false,
     });
   } catch (e) {
     throw new SnapshotError('incompatible', `the snapshot's machine cannot be built here: ${messageOf(e)}`);

@@ -43,9 +43,10 @@ export class LinuxSession {
    * instructions: e.g. the first /dev/urandom read spins until 256 timer
    * ticks (2.56 s at HZ=100) have credited the entropy pool.
    */
-  static async boot(ramMiB = 64, options: { hostDecompress?: boolean; nsPerInstruction?: number } = {}): Promise<LinuxSession> {
+  static async boot(ramMiB = 64, options: { hostDecompress?: boolean; nsPerInstruction?: number; jit?: boolean } = {}): Promise<LinuxSession> {
     const machine = new Machine({
       ramBytes: ramMiB << 20,
+      jit: options.jit ?? false,
       clock: { mode: 'instructions', nsPerInstruction: options.nsPerInstruction },
       startEpochMs: Date.UTC(2026, 0, 1),
     });

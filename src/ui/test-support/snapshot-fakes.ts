@@ -11,7 +11,7 @@ export const VM_1: VmInfo = {
   id: 'vm-1',
   state: 'running',
   since: 0,
-  config: { name: 'web', ramMiB: 16, cpuWeight: 2, cpuCapPercent: 50, memoryBudgetMiB: 12, image: { kind: 'linux', kernelUrl: 'blob:k', initrdUrl: 'blob:i' } },
+  config: { name: 'web', ramMiB: 16, cpuWeight: 2, cpuCapPercent: 50, memoryBudgetMiB: 12, image: { kind: 'linux', kernelUrl: 'blob:k', initrdUrl: 'blob:i' }, jit: false },
 };
 
 /** The coordinator side: records restores; its snapshots are sample files. */

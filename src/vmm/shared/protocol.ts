@@ -69,6 +69,8 @@ export interface GuestConfig {
   name: string;
   ramMiB: number;
   image: ImageSpec;
+  /** Compile hot guest code to WebAssembly (src/core/jit). */
+  jit?: boolean;
 }
 
 /**

@@ -93,7 +93,7 @@ export async function createLinuxGuest(config: GuestConfig, spec: LinuxImageSpec
     meta.images.push({ name: imageName(spec.initrdUrl), sha256: initrdSha, role: 'initrd' });
     meta.config = { ...meta.config, initrd: imageName(spec.initrdUrl) };
   }
-  const machine = new Machine({ ramBytes: config.ramMiB * 1024 * 1024, pool: memory?.pool, p2m: memory?.map });
+  const machine = new Machine({ ramBytes: config.ramMiB * 1024 * 1024, pool: memory?.pool, p2m: memory?.map, jit: config.jit === true });
   try {
     machine.bootLinux({ kernel, initrd, cmdline });
     if (machine.memory.outOfMemory) {
@@ -204,6 +204,7 @@ export class LinuxGuest implements GuestMachine {
       pool: memory?.pool,
       p2m: memory?.map,
       ramBytes: this.machine.config.ramBytes,
+      jit: this.machine.jitStats !== null,
       resetImages: images && (images.initrd === undefined ? { kernel: images.kernel } : { kernel: images.kernel, initrd: images.initrd }),
     });
     return new LinuxGuest(machine, images);
