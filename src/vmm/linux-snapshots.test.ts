@@ -93,3 +93,21 @@ test('snapshot, change, restore: the change is undone; a corrupt file is refused
   expect(c.list().map((v) => `${v.config.name}:${v.state}`)).toEqual(['alpha:running', 'beta:running']);
   console.log('snapshot via coordinator:', { sizeBytes: file.length, refused, saveMs: Math.round(saveMs), restoreMs: Math.round(restoreMs) });
 });
+
+// The JIT in a worker on the shared pool: generated code imports the shared WebAssembly.Memory.
+test('a JIT-enabled Linux VM boots, computes and restores from a snapshot', { timeout: 240_000 }, async () => {
+  const vm = c.createVm({ ...linux('jit'), jit: true });
+  expect(vm.config.jit).toBe(true);
+  await c.start(vm.id);
+  await c.waitFor(vm.id, PROMPT, 120_000);
+  await c.send(vm.id, 'i=0; s=0; while [ $i -lt 3000 ]; do s=$((s+i*i)); i=$((i+1)); done; echo sum=$s\n');
+  await c.waitFor(vm.id, /sum=8995500500/, 120_000);
+  await c.send(vm.id, 'echo kept > /tmp/k; echo saved-$((1+1))\n');
+  await c.waitFor(vm.id, /saved-2/, 60_000);
+  const file = await c.snapshot(vm.id);
+  await c.send(vm.id, 'rm /tmp/k; echo removed-$((2+2))\n');
+  await c.waitFor(vm.id, /removed-4/, 60_000);
+  await c.restore(vm.id, file);
+  await c.send(vm.id, 'cat /tmp/k; echo done-$((40+2))\n');
+  await c.waitFor(vm.id, /kept\s+done-42/, 60_000);
+});

@@ -918,19 +918,26 @@ class RegionTranslator {
     this.setFlags(kind, sz, a, one, r, cin);
   }
 
-  private notNeg(i: Insn): void {
+  /** Read-modify-write operand r/m32 into local `a` (probing for writing; `lin` keeps the address). */
+  private readRmw32(i: Insn, lin: number, a: number): void {
     const f = this.f;
-    const a = this.tmp();
-    const r = this.tmp();
-    const lin = this.tmp();
     if (i.mem) {
-      this.ea(i); f.set(lin);
+      this.ea(i);
+      f.set(lin);
       f.get(lin);
       this.load(4, true);
     } else {
       this.getReg(i.rmReg);
     }
     f.set(a);
+  }
+
+  private notNeg(i: Insn): void {
+    const f = this.f;
+    const a = this.tmp();
+    const r = this.tmp();
+    const lin = this.tmp();
+    this.readRmw32(i, lin, a);
     if (i.reg === 2) {
       f.get(a); f.i32(-1); f.op(Op.I32Xor); f.set(r);
     } else {
@@ -957,14 +964,7 @@ class RegionTranslator {
     const r = this.tmp();
     const lin = this.tmp();
     const cin = this.tmp();
-    if (i.mem) {
-      this.ea(i); f.set(lin);
-      f.get(lin);
-      this.load(4, true);
-    } else {
-      this.getReg(i.rmReg);
-    }
-    f.set(a);
+    this.readRmw32(i, lin, a);
     // cf | of << 1 into cin, result into r.
     if (i.reg === 4) { // SHL
       f.get(a); f.i32(n); f.op(Op.I32Shl); f.set(r);
