@@ -15,7 +15,8 @@ const PROMPT = 'root@tabvisor:~# ';
 
 const t0 = performance.now();
 const manifest = JSON.parse(readFileSync(new URL('manifest.json', images), 'utf8')) as { defaultCmdline: string };
-const machine = new Machine({ ramBytes: 64 << 20, jit: process.env.JIT === "0" ? false : { threshold: Number(process.env.JIT_THRESHOLD ?? 40) } });
+// argv[2] = 'jit': with the JIT; argv[3]: visits that make code hot (default: the JIT's own).
+const machine = new Machine({ ramBytes: 64 << 20, jit: process.argv[2] === 'jit' ? (process.argv[3] !== undefined ? { threshold: Number(process.argv[3]) } : true) : false });
 let serial = '';
 machine.onSerialOutput = (b) => { serial += String.fromCharCode(b); };
 machine.bootLinux({

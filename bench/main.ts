@@ -63,6 +63,9 @@ part('cpu', () => {
   process.stderr.write('interpreter, mixed integer loop with paging ');
   const r = samples<{ mips: number }>('./cpu-mixed.ts', ['100000000']);
   rows.push({ benchmark: 'interpreter mixed integer loop (paging on), Node', unit: 'M instr/s', summary: summarize(r.map((x) => x.mips)) });
+  process.stderr.write('JIT, mixed integer loop with paging ');
+  const j = samples<{ mips: number }>('./cpu-mixed.ts', ['100000000', 'jit']);
+  rows.push({ benchmark: 'JIT mixed integer loop (paging on), Node', unit: 'M instr/s', summary: summarize(j.map((x) => x.mips)) });
 });
 
 part('boot', () => {
@@ -70,6 +73,9 @@ part('boot', () => {
   const r = samples<{ ms: number; haltedMs: number; instructions: number }>('./boot-node.ts');
   rows.push({ benchmark: 'boot to prompt, Node (default image, 64 MiB)', unit: 'ms', summary: summarize(r.map((x) => x.ms)) });
   rows.push({ benchmark: '  of which the guest idled (HLT)', unit: 'ms', summary: summarize(r.map((x) => x.haltedMs)) });
+  process.stderr.write('boot to prompt in Node with the JIT ');
+  const j = samples<{ ms: number }>('./boot-node.ts', ['jit', '5000']);
+  rows.push({ benchmark: 'boot to prompt, Node, JIT on (hot after 5,000 visits)', unit: 'ms', summary: summarize(j.map((x) => x.ms)) });
   rows.push({ benchmark: '  guest instructions to the prompt', unit: 'M instr', summary: summarize(r.map((x) => x.instructions / 1e6)) });
   rows.push({ benchmark: '  guest speed during boot', unit: 'M instr/s', summary: summarize(r.map((x) => x.instructions / 1e3 / (x.ms - x.haltedMs))) });
 });

@@ -147,6 +147,7 @@ export class Jit implements JitHooks {
   ) {
     if (frames.length !== JIT_FRAMES) throw new Error(`jit: needs ${JIT_FRAMES} frames, got ${frames.length}`);
     if (TLB_SIZE * 4 !== 4096) throw new Error('jit: the TLB arrays must fill one frame each');
+    // High enough that run-once boot code stays interpreted (compiling a region costs milliseconds).
     this.threshold = options.threshold ?? 40;
     this.maxBlocks = options.maxBlocks ?? 16384;
     this.stateWord = frames[0]! >> 2;
