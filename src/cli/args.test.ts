@@ -4,13 +4,13 @@ import { DEFAULT_MEM_MIB, parseRunnerArgs, UsageError } from './args.ts';
 describe('runner arguments', () => {
   test('defaults boot the default image', () => {
     expect(parseRunnerArgs([])).toEqual({
-      kernel: undefined, initrd: undefined, append: undefined, memMiB: DEFAULT_MEM_MIB, timeoutS: undefined, help: false,
+      kernel: undefined, initrd: undefined, append: undefined, memMiB: DEFAULT_MEM_MIB, timeoutS: undefined, jit: false, help: false,
     });
   });
 
   test('all options', () => {
-    const o = parseRunnerArgs(['--kernel', 'k', '--initrd', 'i', '--append', 'console=ttyS0 quiet', '--mem', '128', '--timeout', '2.5']);
-    expect(o).toMatchObject({ kernel: 'k', initrd: 'i', append: 'console=ttyS0 quiet', memMiB: 128, timeoutS: 2.5 });
+    const o = parseRunnerArgs(['--kernel', 'k', '--initrd', 'i', '--append', 'console=ttyS0 quiet', '--mem', '128', '--timeout', '2.5', '--jit']);
+    expect(o).toMatchObject({ kernel: 'k', initrd: 'i', append: 'console=ttyS0 quiet', memMiB: 128, timeoutS: 2.5, jit: true });
   });
 
   test.each([
