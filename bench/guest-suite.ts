@@ -71,20 +71,9 @@ export async function runGuestSuite({ parts, runs, image, workloads, variants = 
         label = `QEMU ${/version (\S+)/.exec(versions.qemu)?.[1] ?? ''} TCG`.replace('  ', ' ');
         progress(`${label} `);
         const r: GuestRun[] = [];
-        const failures: string[] = [];
-        for (let i = 0; i < runs; i++) {
-          // One retry per run: QEMU has been seen (once, under heavy load) to print nothing for minutes; the failure is kept in the notes.
-          try {
-            r.push(await runQemuOnce(image, workloads));
-          } catch (e) {
-            failures.push(message(e));
-            r.push(await runQemuOnce(image, workloads));
-          }
-          progress('.');
-        }
+        for (let i = 0; i < runs; i++) { r.push(await runQemuOnce(image, workloads)); progress('.'); }
         progress('\n');
-        const retried = failures.length ? `; ${failures.length} run(s) retried after: ${failures.join(' | ')}` : '';
-        engines.push({ id: 'qemu', kind: 'qemu', label, bootNote: `process spawn to prompt (SeaBIOS, kernel decompressor, boot)${retried}`, runs: r });
+        engines.push({ id: 'qemu', kind: 'qemu', label, bootNote: 'process spawn to prompt (SeaBIOS, kernel decompressor, boot)', runs: r });
       } catch (e) {
         engines.push({ id: 'qemu', kind: 'qemu', label, unavailable: `failed: ${message(e)}`, runs: [] });
       }
