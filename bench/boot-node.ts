@@ -7,8 +7,6 @@
 import { readFileSync } from 'node:fs';
 import { Machine } from '../src/core/machine.ts';
 import { prepareInitrd } from '../src/core/boot/initrd.ts';
-import { collectEnderStats } from '../src/core/jit/jit.ts';
-const enders = process.env.ENDERS === '1' ? collectEnderStats() : null;
 
 const images = new URL('../public/images/', import.meta.url);
 const PROMPT = 'root@tabvisor:~# ';
@@ -39,5 +37,4 @@ while (!serial.includes(PROMPT)) {
   if (performance.now() - t0 > 120_000) throw new Error(`no prompt after 120 s\n${serial.slice(-2000)}`);
 }
 const ms = performance.now() - t0;
-if (enders) console.error([...enders].sort((a, b) => b[1] - a[1]).slice(0, 40).map(([k, v]) => `${k}:${v}`).join(' '));
 console.log(JSON.stringify({ ms, haltedMs, instructions: machine.cpu.instructionsRetired, jit: machine.jitStats }));

@@ -72,13 +72,6 @@ const MAX_FRAME_INVALIDATIONS = 16;
 /** Mode values stored per block: 0 = not translatable, 1 = supervisor, 2 = user (CPL 3). */
 const MODE_NONE = 0;
 
-/** Developer statistics: what ends translated blocks (set to a Map to collect). */
-export let enderStats: Map<string, number> | null = null;
-export function collectEnderStats(): Map<string, number> {
-  enderStats = new Map();
-  return enderStats;
-}
-
 const SLOT_EMPTY = 0;
 const SLOT_COMPILED = 2;
 /** Regions compiled per module. */

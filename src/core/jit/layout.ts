@@ -9,14 +9,14 @@
 export const ST_REGS = 0;
 /** Guest EIP to continue at after a block returns. */
 export const ST_EIP = 32;
-/** Lazy flags as the block left them (ST_LOP = -1: the block set no flags). */
+/** Lazy flags as the region left them (copied back into the CPU after every run, with ST_FLAGS). */
 export const ST_LOP = 36;
 export const ST_LDST = 40;
 export const ST_LSRC = 44;
 export const ST_LRES = 48;
 export const ST_LSZ = 52;
 export const ST_LCIN = 56;
-/** EFLAGS with the arithmetic bits materialised, for blocks that read flags they did not set. */
+/** EFLAGS image: materialised by the dispatcher at entry, updated by the region where it folds lazy flags. */
 export const ST_FLAGS = 60;
 /** The TLB epoch key (CpuCore.tlbKey) at entry. */
 export const ST_TLBKEY = 64;
