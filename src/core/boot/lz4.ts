@@ -53,21 +53,14 @@ class Output {
   }
 }
 
-/** Reads an extended length (after a nibble of 15) starting at `pos`; returns [extra, newPos]. */
-function readLengthExtension(src: Uint8Array, pos: number, end: number): [number, number] {
-  let extra = 0;
-  for (;;) {
-    if (pos >= end) throw new Lz4Error('LZ4 block truncated in a length field');
-    const b = src[pos++]!;
-    extra += b;
-    if (b !== 255) return [extra, pos];
-  }
-}
+/** Copies shorter than this are done byte by byte: a native copy call costs more than it saves. */
+const SHORT_COPY = 32;
 
 /**
  * Decompresses one LZ4 block `src[start, end)` onto the end of `out`; its
  * uncompressed size may not exceed `blockMax`. Matches may only refer to
- * this block's own output.
+ * this block's own output. The loop is allocation-free: the kernel payload
+ * is ~10^5 sequences, most of them a few bytes long.
  */
 function decompressBlock(src: Uint8Array, start: number, end: number, out: Output, blockMax: number): void {
   const blockStart = out.length;
@@ -77,15 +70,25 @@ function decompressBlock(src: Uint8Array, start: number, end: number, out: Outpu
     const token = src[pos++]!;
     let literals = token >> 4;
     if (literals === 15) {
-      let extra: number;
-      [extra, pos] = readLengthExtension(src, pos, end);
-      literals += extra;
+      // Extended length: bytes are added until one is not 255.
+      let b = 255;
+      while (b === 255) {
+        if (pos >= end) throw new Lz4Error('LZ4 block truncated in a length field');
+        b = src[pos++]!;
+        literals += b;
+      }
     }
     if (literals > end - pos) throw new Lz4Error('LZ4 block truncated: literals run past its end');
     if (out.length - blockStart + literals > blockMax) throw new Lz4Error(`LZ4 block decompresses to more than ${blockMax} bytes`);
     out.reserve(literals);
-    out.bytes.set(src.subarray(pos, pos + literals), out.length);
-    out.length += literals;
+    let b = out.bytes;
+    let to = out.length;
+    if (literals < SHORT_COPY) {
+      for (let i = 0; i < literals; i++) b[to + i] = src[pos + i]!;
+    } else {
+      b.set(src.subarray(pos, pos + literals), to);
+    }
+    out.length = to + literals;
     pos += literals;
     if (pos === end) return; // the last sequence has no match
 
@@ -96,19 +99,22 @@ function decompressBlock(src: Uint8Array, start: number, end: number, out: Outpu
     if (offset > out.length - blockStart) throw new Lz4Error(`LZ4 match offset ${offset} points before the start of the block`);
     let matchLength = (token & 15) + 4;
     if ((token & 15) === 15) {
-      let extra: number;
-      [extra, pos] = readLengthExtension(src, pos, end);
-      matchLength += extra;
+      let x = 255;
+      while (x === 255) {
+        if (pos >= end) throw new Lz4Error('LZ4 block truncated in a length field');
+        x = src[pos++]!;
+        matchLength += x;
+      }
     }
     if (out.length - blockStart + matchLength > blockMax) throw new Lz4Error(`LZ4 block decompresses to more than ${blockMax} bytes`);
     out.reserve(matchLength);
-    const b = out.bytes;
-    let from = out.length - offset;
-    let to = out.length;
-    if (offset >= matchLength) {
+    b = out.bytes;
+    to = out.length;
+    let from = to - offset;
+    if (offset >= matchLength && matchLength >= SHORT_COPY) {
       b.copyWithin(to, from, from + matchLength);
     } else {
-      // Overlapping match: a repeating pattern, copied byte by byte.
+      // Short, or overlapping (a repeating pattern): forward byte copy.
       const stop = to + matchLength;
       while (to < stop) b[to++] = b[from++]!;
     }
