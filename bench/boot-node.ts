@@ -4,24 +4,17 @@
  * creation to the shell prompt and the guest instructions retired.
  * Run by bench/main.ts in a fresh process per sample.
  */
-import { readFileSync } from 'node:fs';
 import { Machine } from '../src/core/machine.ts';
-import { prepareInitrd } from '../src/core/boot/initrd.ts';
+import { bootDefaultImage } from './default-image.ts';
 
-const images = new URL('../public/images/', import.meta.url);
 const PROMPT = 'root@tabvisor:~# ';
 
 const t0 = performance.now();
-const manifest = JSON.parse(readFileSync(new URL('manifest.json', images), 'utf8')) as { defaultCmdline: string };
 // argv[2] = 'jit': with the JIT; argv[3]: visits that make code hot (default: the JIT's own).
 const machine = new Machine({ ramBytes: 64 << 20, jit: process.argv[2] === 'jit' ? (process.argv[3] !== undefined ? { threshold: Number(process.argv[3]) } : true) : false });
 let serial = '';
 machine.onSerialOutput = (b) => { serial += String.fromCharCode(b); };
-machine.bootLinux({
-  kernel: new Uint8Array(readFileSync(new URL('bzImage', images))),
-  initrd: await prepareInitrd(new Uint8Array(readFileSync(new URL('initramfs.cpio.gz', images)))),
-  cmdline: manifest.defaultCmdline,
-});
+await bootDefaultImage(machine);
 let haltedMs = 0;
 while (!serial.includes(PROMPT)) {
   const r = machine.runSlice(Number.MAX_SAFE_INTEGER, 50);

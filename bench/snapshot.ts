@@ -11,7 +11,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Machine } from '../src/core/machine.ts';
-import { prepareInitrd } from '../src/core/boot/initrd.ts';
+import { bootDefaultImage } from './default-image.ts';
 import { captureSnapshot, restoreSnapshot } from '../src/core/snapshot/machine-snapshot.ts';
 
 const images = new URL('../public/images/', import.meta.url);
@@ -32,11 +32,7 @@ const manifest = JSON.parse(readFileSync(new URL('manifest.json', images), 'utf8
 const original = new Machine({ ramBytes: 64 << 20 });
 let serial = '';
 original.onSerialOutput = (b) => { serial += String.fromCharCode(b); };
-original.bootLinux({
-  kernel: new Uint8Array(readFileSync(new URL('bzImage', images))),
-  initrd: await prepareInitrd(new Uint8Array(readFileSync(new URL('initramfs.cpio.gz', images)))),
-  cmdline: manifest.defaultCmdline,
-});
+await bootDefaultImage(original);
 await runUntil(original, () => serial.includes(PROMPT), 'boot', () => serial);
 
 const t0 = performance.now();

@@ -9,6 +9,7 @@
  * ends exactly at a page end never touches the next page.
  */
 import type { CpuCore } from './state.ts';
+import { TLB_MASK } from './state.ts';
 import { S_CS } from './constants.ts';
 import { raiseGP } from './exceptions.ts';
 import { translate } from './paging.ts';
@@ -89,4 +90,24 @@ export function jumpTo(c: CpuCore, eip: number): void {
   }
   if ((eip >>> 0) > (c.segLimit[S_CS] >>> 0)) raiseGP(c, 0);
   setEipRaw(c, eip);
+}
+
+/**
+ * The cached code page is gone (a jump or a JIT exit left it): re-establish
+ * it from the TLB alone, without a page walk or a fault, so the JIT's entry
+ * check sees the next instruction's host offset. Flat code only; on a TLB
+ * miss nothing changes and the slow fetch does the real work.
+ */
+export function refetchFromTlb(c: CpuCore): void {
+  if (c.segBase[S_CS] !== 0 || c.segLimit[S_CS] !== -1) return;
+  const eip = (c.fp + c.fpEipBase) | 0;
+  const vp = eip >>> 12;
+  const i = vp & TLB_MASK;
+  if (c.tlbRd[i] !== (vp | c.tlbKey)) return;
+  const h = (eip + c.tlbDelta[i]) | 0;
+  const pageStart = h - (eip & 0xfff);
+  c.fpStart = pageStart;
+  c.fpEnd = pageStart + 0x1000;
+  c.fpEipBase = (eip - h) | 0;
+  c.fp = h;
 }

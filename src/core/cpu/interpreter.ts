@@ -23,7 +23,7 @@ import {
   S_CS, S_SS, S_DS, S_ES, S_FS, S_GS, F_CF, F_DF, F_IF, F_VM, F_RF, F_ZF, F_SF, F_AF, F_PF, F_IOPL,
   SHADOW_MOV_SS,
 } from './constants.ts';
-import { fetch8, fetch16, fetch32, fetchS8, fetchSlow8, jumpTo, getEip } from './fetch.ts';
+import { fetch8, fetch16, fetch32, fetchS8, fetchSlow8, jumpTo, getEip, refetchFromTlb } from './fetch.ts';
 import { GUEST_FAULT } from './exceptions.ts';
 import { serviceEvents, handleFault, hostError } from './events.ts';
 import { decodeEA, decodePrefixes, resetPrefixes, IS_PREFIX } from './decoder.ts';
@@ -143,16 +143,23 @@ export function execute(c: CpuCore, budget: number): number {
       while (spent < budget) {
         if (c.events !== 0 && serviceEvents(c)) return done;
         if (c.pfx !== 0) resetPrefixes(c);
-        const p = c.fp;
-        if (jit !== null && c.events === 0 && p < c.fpEnd) {
-          // JIT: compiled code starts here, or this address just became hot (jit.ts).
-          const h = (p ^ (p >>> 16)) & 0xffff;
-          if (jitKeys![h] === p || ++jitHot![h]! > jitThreshold) {
-            const n = jit.enter(h, p, budget - spent, done);
-            if (n >= 0) {
-              spent += n;
-              done += n;
-              continue;
+        let p = c.fp;
+        if (jit !== null && c.events === 0) {
+          // After a jump to another page, look for compiled code there too (TLB hit only, no walk).
+          if (p >= c.fpEnd) {
+            refetchFromTlb(c);
+            p = c.fp;
+          }
+          if (p < c.fpEnd) {
+            // JIT: compiled code starts here, or this address just became hot (jit.ts).
+            const h = (p ^ (p >>> 16)) & 0xffff;
+            if (jitKeys![h] === p || ++jitHot![h]! > jitThreshold) {
+              const n = jit.enter(h, p, budget - spent, done);
+              if (n >= 0) {
+                spent += n;
+                done += n;
+                continue;
+              }
             }
           }
         }

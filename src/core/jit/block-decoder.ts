@@ -47,6 +47,8 @@ export interface Insn {
   end: BlockEnd;
   /** Branch target for Jcc/JMP/CALL. */
   target: number;
+  /** GS segment prefix: the memory operand is GS-relative (the translator adds the base, checking GS is usable). */
+  gs: boolean;
 }
 
 /** Opcode forms the translator implements (32-bit operand and address size, no prefixes). */
@@ -103,7 +105,7 @@ function form(op: number): Form {
 function groupOk(op: number, reg: number, mod: number): boolean {
   switch (op) {
     case 0x80: case 0x81: case 0x83: return reg !== 2 && reg !== 3; // no ADC/SBB
-    case 0xc1: case 0xd1: return reg === 4 || reg === 5 || reg === 7; // SHL SHR SAR by a constant
+    case 0xc1: case 0xd1: return reg <= 1 || reg === 4 || reg === 5 || reg === 7; // ROL ROR SHL SHR SAR by a constant
     case 0xc6: case 0xc7: return reg === 0;
     case 0xf6: return reg === 0;
     case 0xf7: return reg === 0 || reg === 2 || reg === 3;
@@ -136,6 +138,15 @@ function decodeOne(mem8: Uint8Array, p0: number, end: number, eip: number): Insn
   const byte = (): number => (p < end ? mem8[p++]! : -1);
   let op = byte();
   if (op < 0) return null;
+  let gs = false;
+  if (op === 0x26 || op === 0x36 || op === 0x3e || op === 0x65) {
+    // One segment prefix. ES, SS and DS are flat in the mode the JIT runs in (base 0,
+    // 4 GiB, readable and writable), so their prefixes change nothing; GS (TLS, the
+    // stack-protector canary) adds its base.
+    gs = op === 0x65;
+    op = byte();
+    if (op < 0) return null;
+  }
   if (op === 0x0f) {
     const b = byte();
     if (b < 0) return null;
@@ -145,7 +156,7 @@ function decodeOne(mem8: Uint8Array, p0: number, end: number, eip: number): Insn
   if (f === Form.No) return null;
   const insn: Insn = {
     eip, len: 0, op, modrm: -1, reg: 0, rmReg: -1, mem: false, base: -1, index: -1, scale: 0, disp: 0, imm: 0,
-    end: BlockEnd.None, target: 0,
+    end: BlockEnd.None, target: 0, gs,
   };
   if (f === Form.ModRM) {
     const m = byte();

@@ -37,14 +37,17 @@ import { GUEST_FAULT } from '../cpu/exceptions.ts';
 import { materialize } from '../cpu/flags.ts';
 import { readLin8, readLin16, readLin32, writeLin8, writeLin16, writeLin32, probeWriteLin } from '../cpu/memory.ts';
 import { setEipRaw, tlbSelect } from '../cpu/tlb.ts';
-import { S_CS, S_DS, S_ES, S_SS } from '../cpu/constants.ts';
-import { decodeBlock, BlockEnd, type Insn } from './block-decoder.ts';
+import { S_CS, S_DS, S_ES, S_GS, S_SS } from '../cpu/constants.ts';
+import { decodeBlock, BlockEnd, MAX_BLOCK, type Insn } from './block-decoder.ts';
 import { emitFlagsHelper, FLAGS_HELPER_LOCALS } from './flags-helper.ts';
 import { translateRegion, SLOW_IMPORTS } from './translator.ts';
-import { buildModule, FunctionBody, I32, type ModuleSpec } from './wasm-emitter.ts';
+import { buildModule, FunctionBody, I32, Op, type ModuleSpec } from './wasm-emitter.ts';
+import { emitPageTag, emitTlbSlot } from './tlb-emit.ts';
 import {
-  ST_EIP, ST_LOP, ST_LDST, ST_LSRC, ST_LRES, ST_LSZ, ST_LCIN, ST_FLAGS, ST_TLBKEY, ST_FAULT_EIP, ST_FAULT_DONE, ST_EXIT_REQ,
+  ST_EIP, ST_LOP, ST_LDST, ST_LSRC, ST_LRES, ST_LSZ, ST_LCIN, ST_FLAGS, ST_TLBKEY, ST_FAULT_EIP, ST_FAULT_DONE, ST_EXIT_REQ, ST_CHAIN_DONE, ST_GS_BASE, ST_GS_OK,
   TLB_RD_SYS, TLB_WR_SYS, TLB_RD_USR, TLB_WR_USR, TLB_DELTA, TLB_FRAMES,
+  CHAIN_FRAMES, CHAIN_SIZE, CHAIN_PER_FRAME, CHAIN_ENTRY_EIP, CHAIN_ENTRY_P, CHAIN_ENTRY_INFO, CHAIN_MAX_BLOCKS, CHAIN_MAX_TABLES, ST_CHAIN_TABLE,
+  chainSlot, chainInfo,
 } from './layout.ts';
 
 export interface JitOptions {
@@ -76,9 +79,9 @@ const SLOT_EMPTY = 0;
 const SLOT_COMPILED = 2;
 /** Regions compiled per module. */
 const BATCH = 16;
-/** Limits per region: blocks, and recompiles for new entries. */
+/** Limits per region: blocks per generation, and generations (compiles for new entries). */
 const MAX_REGION_BLOCKS = 48;
-const MAX_REGION_RECOMPILES = 6;
+const MAX_REGION_GENERATIONS = 32;
 
 interface Region {
   key: number;
@@ -87,21 +90,28 @@ interface Region {
   pageEip: number;
   end: number;
   mode: number;
+  /** Hot entries not compiled yet. */
   entries: Set<number>;
-  table: number;
+  /** Host offsets of the blocks compiled so far, in any generation. */
+  compiled: Set<number>;
+  /** One function per generation: a new generation holds only blocks not compiled before, so nothing is ever recompiled. */
+  tables: number[];
   dirty: boolean;
   compiles: number;
   /** Hash slots of its blocks (cleared on invalidation). */
   slots: number[];
 }
 
-/** Frames the JIT needs from the memory pool: the state frame and the TLB arrays. */
-export const JIT_FRAMES = 1 + TLB_FRAMES;
+/** Frames the JIT needs from the memory pool: the state frame, the TLB arrays and the chain cache. */
+export const JIT_FRAMES = 1 + TLB_FRAMES + CHAIN_FRAMES;
+const CHAIN_FRAME0 = 1 + TLB_FRAMES;
 
 export class Jit implements JitHooks {
   faultDone = 0;
   /** Developer hook (lockstep debugging): called after every region run with the entry EIP and the instruction count reached. */
   trace: ((eipIn: number, retiredAfter: number) => void) | null = null;
+  /** Regions call each other through the chain cache (off: every region exit returns to JS; for A/B measurements and debugging). */
+  chaining = true;
   readonly stats: JitStats = { compiled: 0, live: 0, flushes: 0, invalidations: 0, blockRuns: 0, instructions: 0, compileMs: 0 };
 
   readonly threshold: number;
@@ -129,7 +139,13 @@ export class Jit implements JitHooks {
   private doneBase = 0;
   /** Compiled regions live in this table; `run` calls through it. */
   private readonly table: WebAssembly.Table;
-  private readonly run: (table: number, block: number, budget: number) => number;
+  private readonly run: (table: number, block: number, budget: number, mode: number, tlbRd: number) => number;
+  /** Int32 indexes (into `st`) of the chain cache arrays. */
+  /** Int32 index (into `st`) of each chain cache entry's first word. */
+  private readonly chainW = new Int32Array(CHAIN_SIZE);
+  /** Chain slots filled since the last clear (so a flush touches only those); -1 entries once it overflows. */
+  private readonly chainUsed = new Int32Array(CHAIN_SIZE);
+  private chainUsedCount = 0;
   constructor(
     private readonly c: CpuCore,
     private readonly memory: WebAssembly.Memory,
@@ -140,10 +156,12 @@ export class Jit implements JitHooks {
   ) {
     if (frames.length !== JIT_FRAMES) throw new Error(`jit: needs ${JIT_FRAMES} frames, got ${frames.length}`);
     if (TLB_SIZE * 4 !== 4096) throw new Error('jit: the TLB arrays must fill one frame each');
+    if (MAX_REGION_BLOCKS > CHAIN_MAX_BLOCKS || MAX_BLOCK > 127) throw new Error('jit: region or block limits exceed the chain cache encoding');
     // High enough that run-once boot code stays interpreted (compiling a region costs milliseconds).
     this.threshold = options.threshold ?? 40;
-    this.maxBlocks = options.maxBlocks ?? 16384;
+    this.maxBlocks = options.maxBlocks ?? 32768;
     this.stateWord = frames[0]! >> 2;
+    for (let k = 0; k < CHAIN_SIZE; k++) this.chainW[k] = (frames[CHAIN_FRAME0 + Math.floor(k / CHAIN_PER_FRAME)]! + (k % CHAIN_PER_FRAME) * 16) >> 2;
     this.bufferSeen = memory.buffer;
     this.st = new Int32Array(memory.buffer);
     const maxFrames = Math.ceil(memory.buffer.byteLength / 4096);
@@ -159,7 +177,7 @@ export class Jit implements JitHooks {
       if (e !== GUEST_FAULT) throw e;
       const st = this.st;
       st[w + (ST_FAULT_EIP >> 2)] = eip;
-      st[w + (ST_FAULT_DONE >> 2)] = doneInBlock;
+      st[w + (ST_FAULT_DONE >> 2)] = st[w + (ST_CHAIN_DONE >> 2)]! + doneInBlock;
       st[w + (ST_EXIT_REQ >> 2)] = 2;
       return 0;
     };
@@ -168,7 +186,7 @@ export class Jit implements JitHooks {
     };
     const user = (): boolean => cpu.cpl === 3;
     const read = (size: number, rmw: boolean) => (lin: number, eip: number, d: number): number => {
-      cpu.runRetired = this.doneBase + d;
+      cpu.runRetired = this.doneBase + this.st[w + (ST_CHAIN_DONE >> 2)]! + d;
       try {
         if (rmw) probeWriteLin(cpu, lin, size, user());
         const v = size === 1 ? readLin8(cpu, lin) : size === 2 ? readLin16(cpu, lin) : readLin32(cpu, lin);
@@ -179,7 +197,7 @@ export class Jit implements JitHooks {
       }
     };
     const write = (size: number) => (lin: number, v: number, eip: number, d: number): void => {
-      cpu.runRetired = this.doneBase + d;
+      cpu.runRetired = this.doneBase + this.st[w + (ST_CHAIN_DONE >> 2)]! + d;
       try {
         if (size === 1) writeLin8(cpu, lin, v);
         else if (size === 2) writeLin16(cpu, lin, v);
@@ -198,7 +216,13 @@ export class Jit implements JitHooks {
     const imports: Record<string, WebAssembly.ImportValue> = { m: memory };
     for (const imp of SLOW_IMPORTS) imports[imp.name] = fns[imp.name]!;
     this.imports = { i: imports };
-    this.run = buildDispatcher(memory, shared, this.table);
+    this.run = buildDispatcher(memory, shared, this.table, {
+      state: frames[0]!,
+      tlbDelta: frames[1 + TLB_DELTA]!,
+    });
+    for (let f = 0; f < CHAIN_FRAMES; f++) this.st[this.stateWord + (ST_CHAIN_TABLE >> 2) + f] = frames[CHAIN_FRAME0 + f]!;
+    this.chainUsedCount = CHAIN_SIZE; // the frames hold zeros, not "empty": clear every entry once
+    this.clearChain();
   }
 
   /** Move the TLB tag and delta arrays into pool frames so generated code can read them. */
@@ -259,7 +283,10 @@ export class Jit implements JitHooks {
     const c = this.c;
     if (this.keys[h] === p && this.slotState[h] === SLOT_COMPILED) {
       const eip = (p + c.fpEipBase) | 0;
-      if (this.eips[h] === eip && this.lengths[h]! <= left && this.modes[h] === this.mode()) return this.runBlock(h, left, done);
+      if (this.eips[h] === eip && this.lengths[h]! <= left && this.modes[h] === this.mode()) {
+        this.chainAdd(h);
+        return this.runBlock(h, left, done);
+      }
     }
     if (this.hot[h]! <= this.threshold) return -1;
     this.hot[h] = 0;
@@ -284,9 +311,13 @@ export class Jit implements JitHooks {
     st[w + (ST_EXIT_REQ >> 2)] = 0;
     materialize(c);
     st[w + (ST_FLAGS >> 2)] = c.flags;
+    st[w + (ST_LOP >> 2)] = 0;
+    st[w + (ST_GS_BASE >> 2)] = c.segBase[S_GS]!;
+    st[w + (ST_GS_OK >> 2)] = c.segOkR[S_GS]! & c.segOkW[S_GS]!;
     this.doneBase = done;
     this.invalidatedDuringRun = false;
-    const n = this.run(this.slotTable[h]!, this.slotBlock[h]!, left);
+    const mode = this.modes[h]!;
+    const n = this.run(this.slotTable[h]!, this.slotBlock[h]!, left, this.chaining ? mode : 0, this.frames[1 + (mode === 2 ? TLB_RD_USR : TLB_RD_SYS)]!);
     if (this.st[w + (ST_EXIT_REQ >> 2)] === 2) {
       // A slow path raised a guest fault: registers and flags are those from before the faulting instruction.
       const s = this.st;
@@ -306,7 +337,8 @@ export class Jit implements JitHooks {
     this.stats.blockRuns++;
     this.stats.instructions += n;
     if (this.trace !== null) this.trace(this.eips[h]!, c.instructionsRetired + done + n);
-    return n;
+    // Nothing retired: the code left before an instruction it cannot run now; the interpreter runs it.
+    return n === 0 ? -1 : n;
   }
 
   private copyOut(s: Int32Array, w: number): void {
@@ -340,10 +372,10 @@ export class Jit implements JitHooks {
       r = undefined;
     }
     if (r === undefined) {
-      r = { key, pageP, pageEip, end: c.fpEnd, mode, entries: new Set(), table: -1, dirty: false, compiles: 0, slots: [] };
+      r = { key, pageP, pageEip, end: c.fpEnd, mode, entries: new Set(), compiled: new Set(), tables: [], dirty: false, compiles: 0, slots: [] };
       this.regions.set(key, r);
     }
-    if (r.entries.has(p) || r.compiles >= MAX_REGION_RECOMPILES) return;
+    if (r.entries.has(p) || r.compiled.has(p) || r.compiles >= MAX_REGION_GENERATIONS) return;
     r.entries.add(p);
     if (!r.dirty) {
       r.dirty = true;
@@ -355,6 +387,7 @@ export class Jit implements JitHooks {
   /** Compile every region that gained entries, one module for all (also called at the end of each run()). */
   compilePending(): void {
     if (this.dirty.length === 0) return;
+    this.refreshViews();
     const t0 = performance.now();
     const base = this.frames;
     const functions: ModuleSpec['functions'] = [{ type: 2, locals: FLAGS_HELPER_LOCALS, body: emitFlagsHelper() }];
@@ -379,7 +412,7 @@ export class Jit implements JitHooks {
     }
     this.dirty.length = 0;
     if (built.length === 0) return;
-    if (total > this.maxBlocks) {
+    if (total > this.maxBlocks || this.nextTable - this.freeTables.length + built.length > CHAIN_MAX_TABLES) {
       this.flush();
       return;
     }
@@ -397,24 +430,29 @@ export class Jit implements JitHooks {
     });
     const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), this.imports);
     built.forEach(({ r, blocks, starts }, k) => {
-      if (r.table < 0) r.table = this.allocTable();
-      this.table.set(r.table, instance.exports['r' + String(k)] as WebAssembly.ExportValue);
+      const table = this.allocTable();
+      r.tables.push(table);
+      this.table.set(table, instance.exports['r' + String(k)] as WebAssembly.ExportValue);
       r.compiles++;
-      this.clearSlots(r);
+      r.entries.clear();
       this.codeFrames[r.pageP >>> 12] = 1;
       this.revokeWrites(r.pageP >>> 12);
       blocks.forEach((b, idx) => {
         const p = starts[idx]!;
         const h = (p ^ (p >>> HASH_BITS)) & HASH_MASK;
-        if (this.keys[h] !== -1 && this.slotState[h] === SLOT_COMPILED) this.stats.live--;
+        if (this.keys[h] !== -1 && this.slotState[h] === SLOT_COMPILED) {
+          this.chainDrop(h);
+          this.stats.live--;
+        }
         this.keys[h] = p;
         this.eips[h] = b[0]!.eip;
         this.modes[h] = r.mode;
         this.lengths[h] = b.length;
         this.slotState[h] = SLOT_COMPILED;
-        this.slotTable[h] = r.table;
+        this.slotTable[h] = table;
         this.slotBlock[h] = idx;
         r.slots.push(h);
+        r.compiled.add(p);
         this.stats.live++;
       });
       this.stats.compiled++;
@@ -436,23 +474,58 @@ export class Jit implements JitHooks {
     };
     while (work.length > 0 && blocks.length < MAX_REGION_BLOCKS) {
       const p = work.shift()!;
-      if (seen.has(p)) continue;
+      if (seen.has(p) || r.compiled.has(p)) continue; // compiled blocks are reached through the dispatcher
       seen.add(p);
-      const insns = decodeBlock(mem8, p, r.end, (r.pageEip + (p - r.pageP)) | 0);
+      const eipP = (r.pageEip + (p - r.pageP)) | 0;
+      const insns = decodeBlock(mem8, p, r.end, eipP);
+      const follow = (eip: number): void => {
+        const q = toP(eip);
+        if (q >= 0 && !seen.has(q)) work.push(q);
+      };
       if (insns.length === 0) continue;
       blocks.push(insns);
       starts.push(p);
       const last = insns[insns.length - 1]!;
       const next = (last.eip + last.len) | 0;
-      const follow = (eip: number): void => {
-        const q = toP(eip);
-        if (q >= 0 && !seen.has(q)) work.push(q);
-      };
       if (last.end === BlockEnd.Jcc) { follow(last.target); follow(next); }
       else if (last.end === BlockEnd.Jmp) follow(last.target);
       else if (last.end === BlockEnd.Call || last.end === BlockEnd.CallInd) { follow(next); if (last.end === BlockEnd.Call) follow(last.target); }
     }
     return { blocks, starts };
+  }
+
+  /**
+   * Put the compiled block in hash slot `h` into the chain cache (replacing
+   * whatever shares its slot). Invariant: every chain entry matches a live
+   * block of the hash table exactly; chainDrop runs wherever one dies.
+   */
+  private chainAdd(h: number): void {
+    const eip = this.eips[h]!;
+    const i = chainSlot(eip);
+    const st = this.st;
+    const e = this.chainW[i]!;
+    if (this.chainUsedCount < CHAIN_SIZE) this.chainUsed[this.chainUsedCount++] = i;
+    st[e + (CHAIN_ENTRY_EIP >> 2)] = eip;
+    st[e + (CHAIN_ENTRY_P >> 2)] = this.keys[h]!;
+    st[e + (CHAIN_ENTRY_INFO >> 2)] = chainInfo(this.slotTable[h]!, this.lengths[h]!, this.slotBlock[h]!, this.modes[h]!);
+  }
+
+  /** The block in hash slot `h` is about to die: remove it from the chain cache if it is there. */
+  private chainDrop(h: number): void {
+    const eip = this.eips[h]!;
+    const i = chainSlot(eip);
+    const e = this.chainW[i]!;
+    if (this.st[e + (CHAIN_ENTRY_EIP >> 2)] === eip && this.st[e + (CHAIN_ENTRY_P >> 2)] === this.keys[h]) this.st[e + (CHAIN_ENTRY_P >> 2)] = -1;
+  }
+
+  /** Empty the chain cache (host offset -1 never matches). */
+  private clearChain(): void {
+    if (this.chainUsedCount < CHAIN_SIZE) {
+      for (let k = 0; k < this.chainUsedCount; k++) this.st[this.chainW[this.chainUsed[k]!]! + (CHAIN_ENTRY_P >> 2)] = -1;
+    } else {
+      for (let k = 0; k < CHAIN_SIZE; k++) this.st[this.chainW[k]! + (CHAIN_ENTRY_P >> 2)] = -1;
+    }
+    this.chainUsedCount = 0;
   }
 
   private allocTable(): number {
@@ -465,7 +538,8 @@ export class Jit implements JitHooks {
 
   private clearSlots(r: Region): void {
     for (const h of r.slots) {
-      if (this.slotState[h] === SLOT_COMPILED && this.slotTable[h] === r.table) {
+      if (this.slotState[h] === SLOT_COMPILED && this.keys[h]! >>> 12 === r.pageP >>> 12 && this.modes[h] === r.mode) {
+        this.chainDrop(h);
         this.slotState[h] = SLOT_EMPTY;
         this.keys[h] = -1;
         this.stats.live--;
@@ -477,8 +551,9 @@ export class Jit implements JitHooks {
   private dropRegion(r: Region): void {
     this.clearSlots(r);
     this.regions.delete(r.key);
-    if (r.table >= 0) this.freeTables.push(r.table);
-    r.table = -1;
+    for (const t of r.tables) this.freeTables.push(t);
+    r.tables.length = 0;
+    r.compiled.clear();
   }
 
   /** Drop write permissions of every TLB slot that maps `frame`, so writes to it reach noteWrite. */
@@ -510,8 +585,10 @@ export class Jit implements JitHooks {
 
   /** Forget all compiled code (reset, mapping changes, cache full). */
   flush(): void {
+    this.refreshViews();
     for (const r of this.regions.values()) this.dropRegion(r);
     this.keys.fill(-1);
+    this.clearChain();
     this.slotState.fill(SLOT_EMPTY);
     this.hot.fill(0);
     this.dirty.length = 0;
@@ -522,20 +599,147 @@ export class Jit implements JitHooks {
   }
 }
 
-/** One tiny module whose `run(slot, budget)` calls the block at `slot` of the table: JS always calls the same export. */
-function buildDispatcher(memory: WebAssembly.Memory, shared: boolean, table: WebAssembly.Table): (table: number, block: number, budget: number) => number {
-  const body = new FunctionBody();
-  body.get(1);
-  body.get(2);
-  body.get(0);
-  body.callIndirect(0);
+interface DispatcherLayout {
+  state: number;
+  tlbDelta: number;
+}
+
+/**
+ * One small module whose `run(table, block, budget, mode, tlbRd)` calls the
+ * region at `table` of the funcref table (JS always calls the same export)
+ * and then chains: while the region left without an exit request to an EIP
+ * whose block is in the chain cache (same EIP, mode and host offset as the
+ * current TLB translation of the EIP, length within the budget left), the
+ * next region is called from here instead of returning to JS. Returns the
+ * instructions retired, or -1 when a slow path recorded a guest fault.
+ * `mode` 0 disables chaining; `tlbRd` is the read-tag array of the mode.
+ */
+function buildDispatcher(memory: WebAssembly.Memory, shared: boolean, table: WebAssembly.Table, at: DispatcherLayout): (table: number, block: number, budget: number, mode: number, tlbRd: number) => number {
+  const P_TABLE = 0, P_BLOCK = 1, P_BUDGET = 2, P_MODE = 3, P_TLBRD = 4;
+  const L_TOTAL = 5, L_N = 6, L_EIP = 7, L_SLOT = 8, L_INFO = 9, L_TIDX = 10;
+  const f = new FunctionBody();
+  /** Push the CHAIN_INFO field (L_INFO >>> shift) & mask. */
+  const infoField = (shift: number, mask: number): void => {
+    f.get(L_INFO);
+    f.i32(shift);
+    f.op(Op.I32ShrU);
+    f.i32(mask);
+    f.op(Op.I32And);
+  };
+  f.block(); // $out: return total
+  f.loop(); // $chain
+  // Instructions already retired in this call, for the slow paths' instruction clock.
+  f.i32(0);
+  f.get(L_TOTAL);
+  f.mem(Op.I32Store, 2, at.state + ST_CHAIN_DONE);
+  f.get(P_BLOCK);
+  f.get(P_BUDGET);
+  f.get(L_TOTAL);
+  f.op(Op.I32Sub);
+  f.get(P_TABLE);
+  f.callIndirect(0);
+  f.tee(L_N);
+  f.i32(0);
+  f.op(Op.I32LtS);
+  f.if();
+  f.i32(-1);
+  f.op(Op.Return);
+  f.end();
+  f.get(L_TOTAL);
+  f.get(L_N);
+  f.op(Op.I32Add);
+  f.set(L_TOTAL);
+  // Stop on an exit request, when chaining is off, or when the region retired nothing (it left
+  // before its first instruction for the interpreter to run).
+  f.i32(0);
+  f.mem(Op.I32Load, 2, at.state + ST_EXIT_REQ);
+  f.get(P_MODE);
+  f.op(Op.I32Eqz);
+  f.op(Op.I32Or);
+  f.get(L_N);
+  f.op(Op.I32Eqz);
+  f.op(Op.I32Or);
+  f.brIf(1);
+  // The chain cache slot of the next EIP must hold it, for this mode.
+  // L_SLOT = address of entry chainSlot(eip): its frame from ST_CHAIN_TABLE, then 16 bytes per entry.
+  f.i32(0);
+  f.mem(Op.I32Load, 2, at.state + ST_EIP);
+  f.tee(L_EIP);
+  f.get(L_EIP);
+  f.i32(12);
+  f.op(Op.I32ShrU);
+  f.op(Op.I32Xor);
+  f.i32(CHAIN_SIZE - 1);
+  f.op(Op.I32And);
+  f.tee(L_SLOT);
+  f.i32(8);
+  f.op(Op.I32ShrU);
+  f.i32(2);
+  f.op(Op.I32Shl);
+  f.mem(Op.I32Load, 2, at.state + ST_CHAIN_TABLE);
+  f.get(L_SLOT);
+  f.i32(CHAIN_PER_FRAME - 1);
+  f.op(Op.I32And);
+  f.i32(4);
+  f.op(Op.I32Shl);
+  f.op(Op.I32Add);
+  f.tee(L_SLOT);
+  f.mem(Op.I32Load, 2, CHAIN_ENTRY_EIP);
+  f.get(L_EIP);
+  f.op(Op.I32Ne);
+  f.brIf(1);
+  f.get(L_SLOT);
+  f.mem(Op.I32Load, 2, CHAIN_ENTRY_INFO);
+  f.tee(L_INFO);
+  f.i32(3);
+  f.op(Op.I32And);
+  f.get(P_MODE);
+  f.op(Op.I32Ne);
+  f.brIf(1);
+  // The TLB must translate the EIP's page (readable in this mode) ...
+  f.get(P_TLBRD);
+  emitTlbSlot(f, L_EIP, L_TIDX);
+  f.op(Op.I32Add);
+  f.mem(Op.I32Load, 2, 0);
+  emitPageTag(f, L_EIP, () => {
+    f.i32(0);
+    f.mem(Op.I32Load, 2, at.state + ST_TLBKEY);
+  });
+  f.op(Op.I32Ne);
+  f.brIf(1);
+  // ... to the host offset the block was compiled at.
+  f.get(L_EIP);
+  f.get(L_TIDX);
+  f.mem(Op.I32Load, 2, at.tlbDelta);
+  f.op(Op.I32Add);
+  f.get(L_SLOT);
+  f.mem(Op.I32Load, 2, CHAIN_ENTRY_P);
+  f.op(Op.I32Ne);
+  f.brIf(1);
+  // The whole block must fit in the budget left (exact instruction counts).
+  infoField(10, 127);
+  f.get(P_BUDGET);
+  f.get(L_TOTAL);
+  f.op(Op.I32Sub);
+  f.op(Op.I32GtS);
+  f.brIf(1);
+  infoField(2, CHAIN_MAX_BLOCKS - 1);
+  f.set(P_BLOCK);
+  f.get(L_INFO);
+  f.i32(17);
+  f.op(Op.I32ShrU);
+  f.set(P_TABLE);
+  f.br(0);
+  f.end(); // $chain
+  f.end(); // $out
+  f.get(L_TOTAL);
   const bytes = buildModule({
-    types: [{ params: [I32, I32], results: [I32] }, { params: [I32, I32, I32], results: [I32] }],
+    types: [{ params: [I32, I32], results: [I32] }, { params: [I32, I32, I32, I32, I32], results: [I32] }],
     imports: [],
     memory: { shared, maxPages: 65536 },
     tableMin: 1,
-    functions: [{ type: 1, locals: 0, body, exportName: 'run' }],
+    functions: [{ type: 1, locals: 6, body: f, exportName: 'run' }],
   });
   const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { i: { m: memory, t: table } });
-  return instance.exports['run'] as (table: number, block: number, budget: number) => number;
+  return instance.exports['run'] as (table: number, block: number, budget: number, mode: number, tlbRd: number) => number;
 }

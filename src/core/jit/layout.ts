@@ -26,6 +26,11 @@ export const ST_FAULT_EIP = 68;
 export const ST_FAULT_DONE = 72;
 /** Set by the slow paths when the block must stop after the current instruction (events pending, code invalidated). */
 export const ST_EXIT_REQ = 76;
+/** Instructions retired by the regions the dispatcher already ran in this call (chained runs), before the current one. */
+export const ST_CHAIN_DONE = 80;
+/** GS base, and 1 when GS is usable by generated code (flat limit, readable and writable); set at every entry from JS (no translated instruction loads a segment). */
+export const ST_GS_BASE = 84;
+export const ST_GS_OK = 88;
 
 /** Tag/delta arrays of the software TLB that generated code reads, one frame each (TLB_SIZE = 1024 int32). */
 export const TLB_RD_SYS = 0;
@@ -34,3 +39,31 @@ export const TLB_RD_USR = 2;
 export const TLB_WR_USR = 3;
 export const TLB_DELTA = 4;
 export const TLB_FRAMES = 5;
+
+/** Host byte offsets of the CHAIN_FRAMES chain cache frames (a table the dispatcher indexes). */
+export const ST_CHAIN_TABLE = 128;
+
+/**
+ * The chain cache: a direct-mapped table of CHAIN_SIZE entries that the
+ * dispatcher consults when a region exits to an EIP outside itself, so
+ * control moves between regions without returning to JS. An entry is 16
+ * bytes: the guest EIP, the host offset the block was compiled at (checked
+ * against the TLB's translation of the EIP), CHAIN_INFO (table index, block
+ * length, block index, mode), unused. The frames need not be contiguous:
+ * entry k lives in frame k >> 8 (found through ST_CHAIN_TABLE) at (k & 255) * 16.
+ */
+export const CHAIN_FRAMES = 16;
+export const CHAIN_PER_FRAME = 256;
+export const CHAIN_SIZE = CHAIN_FRAMES * CHAIN_PER_FRAME;
+export const CHAIN_ENTRY_EIP = 0;
+export const CHAIN_ENTRY_P = 4;
+export const CHAIN_ENTRY_INFO = 8;
+export function chainSlot(eip: number): number {
+  return (eip ^ (eip >>> 12)) & (CHAIN_SIZE - 1);
+}
+/** CHAIN_INFO = table << 17 | length << 10 | block << 2 | mode (table < 32768, length <= 127, block <= 255, mode 1 or 2). */
+export const CHAIN_MAX_TABLES = 1 << 15;
+export const CHAIN_MAX_BLOCKS = 256;
+export function chainInfo(table: number, length: number, block: number, mode: number): number {
+  return (table << 17) | (length << 10) | (block << 2) | mode;
+}

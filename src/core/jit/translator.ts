@@ -23,9 +23,10 @@
  *    while the instruction budget allows another full iteration.
  */
 import { FunctionBody, Op } from './wasm-emitter.ts';
+import { emitPageTag, emitTlbSlot } from './tlb-emit.ts';
 import { BlockEnd, type Insn } from './block-decoder.ts';
 import {
-  ST_REGS, ST_EIP, ST_LOP, ST_LDST, ST_LSRC, ST_LRES, ST_LSZ, ST_LCIN, ST_FLAGS, ST_TLBKEY, ST_EXIT_REQ,
+  ST_REGS, ST_EIP, ST_LOP, ST_LDST, ST_LSRC, ST_LRES, ST_LSZ, ST_LCIN, ST_FLAGS, ST_TLBKEY, ST_EXIT_REQ, ST_GS_BASE, ST_GS_OK,
 } from './layout.ts';
 
 // Lazy-flag kinds (the interpreter's L_* values in flags.ts).
@@ -63,7 +64,9 @@ const L_RETIRED = 21;
 const L_LIN = 22;
 const L_IDX = 23;
 const L_STATE = 24;
-const FIRST_TEMP = 25;
+const L_GSBASE = 25;
+const L_GSOK = 26;
+const FIRST_TEMP = 27;
 const PARAMS = 2;
 
 /** Where the generated code finds its state frame and TLB arrays (host byte offsets in the pool). */
@@ -122,11 +125,16 @@ class RegionTranslator {
   /** EIPs right after this region's calls that have a block here (RET targets to try first). */
   private readonly returnSites: number[] = [];
   private depthDispatch = 0;
+  /** Some instruction has a GS-relative memory operand (the entry loads GS's base and usability). */
+  private usesGs = false;
 
   constructor(private readonly blocks: Insn[][], private readonly layout: TranslatorLayout) {
     blocks.forEach((b, k) => {
       if (!this.byEip.has(b[0]!.eip)) this.byEip.set(b[0]!.eip, k);
-      for (const i of b) this.written |= writtenRegs(i);
+      for (const i of b) {
+        this.written |= writtenRegs(i);
+        if (i.gs && i.mem) this.usesGs = true;
+      }
     });
     for (const b of blocks) {
       const last = b[b.length - 1]!;
@@ -149,8 +157,14 @@ class RegionTranslator {
     f.i32(0);
     f.mem(Op.I32Load, 2, st + ST_FLAGS);
     f.set(L_FLAGS);
-    f.i32(0);
-    f.set(LOC_LOP);
+    // The lazy flags as the previous region left them (chained runs; JS enters with them folded, lop = 0).
+    const lazy: [number, number][] = [[LOC_LOP, ST_LOP], [LOC_LDST, ST_LDST], [LOC_LSRC, ST_LSRC], [LOC_LRES, ST_LRES], [LOC_LSZ, ST_LSZ], [LOC_LCIN, ST_LCIN]];
+    if (this.usesGs) lazy.push([L_GSBASE, ST_GS_BASE], [L_GSOK, ST_GS_OK]);
+    for (const [local, off] of lazy) {
+      f.i32(0);
+      f.mem(Op.I32Load, 2, st + off);
+      f.set(local);
+    }
     f.get(L_ENTRY);
     f.set(L_STATE);
     f.block();
@@ -196,6 +210,7 @@ class RegionTranslator {
       this.insn = insns[this.index]!;
       this.temps = FIRST_TEMP;
       this.slowCalled = false;
+      if (this.insn.gs && this.insn.mem) this.checkGs();
       this.emitInsn(this.insn);
     }
     const last = insns[insns.length - 1]!;
@@ -369,7 +384,27 @@ class RegionTranslator {
   // ------------------------------------------------------------------ memory
 
   /** Push the effective address of the instruction's memory operand. */
+  /** Before a GS-relative access: leave to the interpreter (which raises the right fault) unless GS is usable. */
+  private checkGs(): void {
+    const f = this.f;
+    f.get(L_GSOK);
+    f.op(Op.I32Eqz);
+    f.if();
+    this.open++;
+    this.exitConst(this.insn.eip, this.index);
+    f.end();
+    this.open--;
+  }
+
   private ea(i: Insn): void {
+    this.eaNoSeg(i);
+    if (i.gs && i.op !== 0x8d) { // LEA ignores segments
+      this.f.get(L_GSBASE);
+      this.f.op(Op.I32Add);
+    }
+  }
+
+  private eaNoSeg(i: Insn): void {
     const f = this.f;
     let any = false;
     if (i.base >= 0) {
@@ -423,18 +458,9 @@ class RegionTranslator {
    */
   private tlbHit(tags: number, size: number): void {
     const f = this.f;
-    f.get(L_LIN);
-    f.i32(10);
-    f.op(Op.I32ShrU);
-    f.i32(0xffc);
-    f.op(Op.I32And);
-    f.tee(L_IDX);
+    emitTlbSlot(f, L_LIN, L_IDX);
     f.mem(Op.I32Load, 2, tags);
-    f.get(L_LIN);
-    f.i32(12);
-    f.op(Op.I32ShrU);
-    f.get(L_KEY);
-    f.op(Op.I32Or);
+    emitPageTag(f, L_LIN, () => f.get(L_KEY));
     f.op(Op.I32Eq);
     if (size > 1) {
       f.get(L_LIN);
@@ -965,6 +991,27 @@ class RegionTranslator {
     const lin = this.tmp();
     const cin = this.tmp();
     this.readRmw32(i, lin, a);
+    if (i.reg <= 1) {
+      // ROL/ROR: only CF and OF change (as shift.ts computes them), so fold the lazy flags into the image first.
+      f.get(a); f.i32(n); f.op(i.reg === 0 ? Op.I32Rotl : Op.I32Rotr); f.set(r);
+      if (i.mem) this.store(4, lin, r);
+      for (const l of [LOC_LOP, LOC_LDST, LOC_LSRC, LOC_LRES, LOC_LSZ, LOC_LCIN, L_FLAGS]) f.get(l);
+      f.call(this.layout.flagsHelper);
+      f.i32(~0x801); f.op(Op.I32And);
+      if (i.reg === 0) { // ROL: cf = bit 0, of = msb ^ cf
+        f.get(r); f.i32(1); f.op(Op.I32And); f.tee(cin);
+        f.get(r); f.i32(31); f.op(Op.I32ShrU); f.op(Op.I32Xor);
+      } else { // ROR: cf = msb, of = msb ^ bit 30
+        f.get(r); f.i32(31); f.op(Op.I32ShrU); f.tee(cin);
+        f.get(r); f.i32(30); f.op(Op.I32ShrU); f.i32(1); f.op(Op.I32And); f.op(Op.I32Xor);
+      }
+      f.i32(11); f.op(Op.I32Shl); f.get(cin); f.op(Op.I32Or);
+      f.op(Op.I32Or); f.set(L_FLAGS);
+      f.i32(0); f.set(LOC_LOP);
+      this.producer = { kind: EAGER, sz: 2 };
+      if (!i.mem) { f.get(r); this.setReg(i.rmReg); }
+      return;
+    }
     // cf | of << 1 into cin, result into r.
     if (i.reg === 4) { // SHL
       f.get(a); f.i32(n); f.op(Op.I32Shl); f.set(r);

@@ -1,0 +1,25 @@
+/**
+ * Emitters for the software-TLB lookup that generated code shares with the
+ * dispatcher: which slot a linear address uses, and the tag a valid entry
+ * for it holds (page number | epoch key, as tlb.ts writes them).
+ */
+import { type FunctionBody, Op } from './wasm-emitter.ts';
+
+/** Push the byte offset of the TLB slot of the linear address in local `lin`, also kept in local `idx`. */
+export function emitTlbSlot(f: FunctionBody, lin: number, idx: number): void {
+  f.get(lin);
+  f.i32(10);
+  f.op(Op.I32ShrU);
+  f.i32(0xffc);
+  f.op(Op.I32And);
+  f.tee(idx);
+}
+
+/** Push the tag an entry for the address in local `lin` must hold; `pushKey` pushes the TLB epoch key. */
+export function emitPageTag(f: FunctionBody, lin: number, pushKey: () => void): void {
+  f.get(lin);
+  f.i32(12);
+  f.op(Op.I32ShrU);
+  pushKey();
+  f.op(Op.I32Or);
+}
