@@ -15,6 +15,7 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import type { EmbedEvent } from '../src/ui/embed/embed-protocol.ts';
 import type { TabvisorVm } from '../src/ui/scripting-api.ts';
 import { launchChromium } from './support/browser.ts';
+import { COLD_BOOT_READY } from './support/guest.ts';
 import { startPlainServer, startPreviewServer, type RunningServer } from './support/server.ts';
 
 interface EmbedClient {
@@ -73,7 +74,7 @@ test('in a parent without COOP/COEP: not isolated, message fallback, and the pos
   const ready = await page.evaluate(() => window.tabvisorEmbed!.ready);
   expect(ready).toMatchObject({ event: 'ready', isolated: false, channelMode: 'message', vm: { name: 'demo', image: 'linux' } });
   // Linux boots on private memory and reaches its prompt; a command runs over messages.
-  expect(await call(page, 'waitFor', 'demo', 'root@tabvisor:~# ', 180_000)).toBe('root@tabvisor:~# ');
+  expect(await call(page, 'waitFor', 'demo', COLD_BOOT_READY, 180_000)).toContain('root@tabvisor:~# ');
   await call(page, 'send', 'demo', 'echo $((6*7))-embedded\r');
   expect(await call(page, 'waitFor', 'demo', /\d+-embedded/, 30_000)).toBe('42-embedded');
 

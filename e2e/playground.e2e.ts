@@ -15,6 +15,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import type {} from '../src/ui/scripting-api.ts';
 import { launchChromium } from './support/browser.ts';
+import { COLD_BOOT_READY } from './support/guest.ts';
 import { startPreviewServer, type RunningServer } from './support/server.ts';
 
 let server: RunningServer;
@@ -139,7 +140,7 @@ test('"New VM" validates its fields, then creates and starts a second VM whose c
   expect(second).toMatchObject({ state: 'running', image: 'linux', ramMiB: 32, cpuCapPercent: 50, memoryBudgetMiB: 32 });
 
   // The second VM boots Linux too (with half a core at most) and answers at its own prompt.
-  await page.evaluate(() => window.tabvisor!.waitFor('second', 'root@tabvisor:~# ', 180_000));
+  await page.evaluate((ready) => window.tabvisor!.waitFor('second', ready, 180_000), COLD_BOOT_READY);
   await page.keyboard.type('echo second-$((40+2))');
   await page.keyboard.press('Enter');
   expect(await page.evaluate(() => window.tabvisor!.waitFor('second', /second-42/, 30_000))).toBe('second-42');
