@@ -140,10 +140,9 @@ export class Jit implements JitHooks {
   /** Compiled regions live in this table; `run` calls through it. */
   private readonly table: WebAssembly.Table;
   private readonly run: (table: number, block: number, budget: number, mode: number, tlbRd: number) => number;
-  /** Int32 indexes (into `st`) of the chain cache arrays. */
   /** Int32 index (into `st`) of each chain cache entry's first word. */
   private readonly chainW = new Int32Array(CHAIN_SIZE);
-  /** Chain slots filled since the last clear (so a flush touches only those); -1 entries once it overflows. */
+  /** Chain slots filled since the last clear, so a clear touches only those; once CHAIN_SIZE fills were recorded, a clear empties every slot. */
   private readonly chainUsed = new Int32Array(CHAIN_SIZE);
   private chainUsedCount = 0;
   constructor(
@@ -476,17 +475,16 @@ export class Jit implements JitHooks {
       const p = work.shift()!;
       if (seen.has(p) || r.compiled.has(p)) continue; // compiled blocks are reached through the dispatcher
       seen.add(p);
-      const eipP = (r.pageEip + (p - r.pageP)) | 0;
-      const insns = decodeBlock(mem8, p, r.end, eipP);
-      const follow = (eip: number): void => {
-        const q = toP(eip);
-        if (q >= 0 && !seen.has(q)) work.push(q);
-      };
+      const insns = decodeBlock(mem8, p, r.end, (r.pageEip + (p - r.pageP)) | 0);
       if (insns.length === 0) continue;
       blocks.push(insns);
       starts.push(p);
       const last = insns[insns.length - 1]!;
       const next = (last.eip + last.len) | 0;
+      const follow = (eip: number): void => {
+        const q = toP(eip);
+        if (q >= 0 && !seen.has(q)) work.push(q);
+      };
       if (last.end === BlockEnd.Jcc) { follow(last.target); follow(next); }
       else if (last.end === BlockEnd.Jmp) follow(last.target);
       else if (last.end === BlockEnd.Call || last.end === BlockEnd.CallInd) { follow(next); if (last.end === BlockEnd.Call) follow(last.target); }

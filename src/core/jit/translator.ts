@@ -383,7 +383,6 @@ class RegionTranslator {
 
   // ------------------------------------------------------------------ memory
 
-  /** Push the effective address of the instruction's memory operand. */
   /** Before a GS-relative access: leave to the interpreter (which raises the right fault) unless GS is usable. */
   private checkGs(): void {
     const f = this.f;
@@ -396,6 +395,7 @@ class RegionTranslator {
     this.open--;
   }
 
+  /** Push the effective address of the instruction's memory operand (GS's base added for a GS prefix). */
   private ea(i: Insn): void {
     this.eaNoSeg(i);
     if (i.gs && i.op !== 0x8d) { // LEA ignores segments
@@ -404,6 +404,7 @@ class RegionTranslator {
     }
   }
 
+  /** The offset part of the effective address: base + index << scale + displacement. */
   private eaNoSeg(i: Insn): void {
     const f = this.f;
     let any = false;
@@ -537,6 +538,12 @@ class RegionTranslator {
     this.producer = { kind, sz };
   }
 
+  /** Push the flags image with the lazy locals folded in (the module's helper; works for any producer state). */
+  private foldFlags(): void {
+    for (const l of [LOC_LOP, LOC_LDST, LOC_LSRC, LOC_LRES, LOC_LSZ, LOC_LCIN, L_FLAGS]) this.f.get(l);
+    this.f.call(this.layout.flagsHelper);
+  }
+
   /**
    * Before reading flags whose producer is not known here: fold the lazy
    * locals into the flags image (the module's helper), lop = 0.
@@ -544,8 +551,7 @@ class RegionTranslator {
   private knowFlags(): void {
     if (this.producer.kind !== DYNAMIC) return;
     const f = this.f;
-    for (const l of [LOC_LOP, LOC_LDST, LOC_LSRC, LOC_LRES, LOC_LSZ, LOC_LCIN, L_FLAGS]) f.get(l);
-    f.call(this.layout.flagsHelper);
+    this.foldFlags();
     f.set(L_FLAGS);
     f.i32(0);
     f.set(LOC_LOP);
@@ -995,8 +1001,7 @@ class RegionTranslator {
       // ROL/ROR: only CF and OF change (as shift.ts computes them), so fold the lazy flags into the image first.
       f.get(a); f.i32(n); f.op(i.reg === 0 ? Op.I32Rotl : Op.I32Rotr); f.set(r);
       if (i.mem) this.store(4, lin, r);
-      for (const l of [LOC_LOP, LOC_LDST, LOC_LSRC, LOC_LRES, LOC_LSZ, LOC_LCIN, L_FLAGS]) f.get(l);
-      f.call(this.layout.flagsHelper);
+      this.foldFlags();
       f.i32(~0x801); f.op(Op.I32And);
       if (i.reg === 0) { // ROL: cf = bit 0, of = msb ^ cf
         f.get(r); f.i32(1); f.op(Op.I32And); f.tee(cin);
