@@ -30,7 +30,7 @@ import { decodeEA, decodePrefixes, resetPrefixes, IS_PREFIX } from './decoder.ts
 import { HAS_MODRM, LOCK_OK } from './opcode-table.ts';
 import { rd8, rd16, rd32, wr8, wr16, wr32 } from './access.ts';
 import { readLin8, readLin32, writeLin32 } from './memory.ts';
-import { TLB_MASK } from './state.ts';
+import { JIT_HASH_MASK, JIT_HASH_SHIFT, TLB_MASK } from './state.ts';
 import { L_ADD, L_SUB, L_LOGIC } from './flags.ts';
 import { inc, dec, neg, testOp } from './alu.ts';
 import { shiftOp, shld, shrd } from './shift.ts';
@@ -152,8 +152,8 @@ export function execute(c: CpuCore, budget: number): number {
           }
           if (p < c.fpEnd) {
             // JIT: compiled code starts here, or this address just became hot (jit.ts).
-            const h = (p ^ (p >>> 16)) & 0xffff;
-            if (jitKeys![h] === p || ++jitHot![h]! > jitThreshold) {
+            const h = (p ^ (p >>> JIT_HASH_SHIFT)) & JIT_HASH_MASK;
+            if (jitKeys![h] === p || jitKeys![h ^ 1] === p || ++jitHot![h]! > jitThreshold) {
               const n = jit.enter(h, p, budget - spent, done);
               if (n >= 0) {
                 spent += n;

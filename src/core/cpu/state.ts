@@ -25,13 +25,22 @@ export const TLB_MASK = TLB_SIZE - 1;
  * What the interpreter and the page walker need from the JIT tier
  * (src/core/jit/jit.ts implements it; an interface so cpu/ does not import jit/).
  */
+/**
+ * The JIT's block table is indexed by a hash of the host offset; the
+ * interpreter computes it inline at every instruction boundary. Two-way:
+ * a block lives in slot jitHash(p) or its neighbour jitHash(p) ^ 1.
+ */
+export const JIT_HASH_SHIFT = 17;
+export const JIT_HASH_SIZE = 1 << JIT_HASH_SHIFT;
+export const JIT_HASH_MASK = JIT_HASH_SIZE - 1;
+
 export interface JitHooks {
-  /** Block start (host offset) per hash slot, -1 when empty: the interpreter checks it inline. */
+  /** Block start (host offset) per hash slot, -1 when empty: the interpreter checks both ways of a slot pair inline. */
   readonly keys: Int32Array;
   /** Visit counters per hash slot (the interpreter increments them inline). */
   readonly hot: Uint16Array;
   readonly threshold: number;
-  /** Called when slot `h` holds `p` or has become hot: runs compiled code (returns instructions retired) or returns -1. */
+  /** Called when slot pair `h` (h, h ^ 1) holds `p` or `h` has become hot: runs compiled code (returns instructions retired) or returns -1. */
   enter(h: number, p: number, left: number, done: number): number;
   /** A write to pool frame `frame` is about to be permitted. */
   noteWrite(frame: number): void;

@@ -2,8 +2,9 @@
  * Decodes one basic block for the JIT: the instructions from a start address
  * up to the first branch, the first instruction the translator does not
  * handle, the end of the code page, or MAX_BLOCK instructions. Only 32-bit
- * code without prefixes is accepted (flat protected-mode code: what Linux
- * and its userland run nearly all the time); everything else is left to the
+ * code is accepted (flat protected-mode code: what Linux and its userland
+ * run nearly all the time), with few prefixes: LOCK on lockable forms, 0x66
+ * on a few 16-bit forms, one segment prefix; everything else is left to the
  * interpreter, which the block exits to.
  *
  * The decoder reads the guest bytes straight from the memory pool (the
@@ -49,6 +50,28 @@ export interface Insn {
   target: number;
   /** GS segment prefix: the memory operand is GS-relative (the translator adds the base, checking GS is usable). */
   gs: boolean;
+  /** Operand-size prefix (0x66): a 16-bit form, accepted only for the opcodes in O16_OPS. */
+  o16: boolean;
+  /** LOCK prefix: accepted only on lockable instructions with a memory operand (else the interpreter raises #UD). */
+  lock: boolean;
+}
+
+/** Opcodes translated with a 0x66 prefix: 16-bit MOV, TEST and two-operand ALU forms. */
+const O16_OPS = new Set([0x01, 0x03, 0x09, 0x0b, 0x21, 0x23, 0x29, 0x2b, 0x31, 0x33, 0x39, 0x3b, 0x81, 0x83, 0x85, 0x89, 0x8b, 0xc7]);
+
+/** Whether a LOCK prefix is allowed (SDM Vol. 2 LOCK: these forms with a memory destination). */
+function lockable(insn: Insn): boolean {
+  if (!insn.mem) return false;
+  const op = insn.op;
+  if (op < 0x40) return (op & 7) < 2 && op >> 3 !== 7;
+  switch (op) {
+    case 0x80: case 0x81: case 0x83: return insn.reg !== 7;
+    case 0x87: case 0x1b1: case 0x1ab: case 0x1b3: case 0x1bb: return true;
+    case 0x1ba: return insn.reg >= 5;
+    case 0xf7: return insn.reg === 2 || insn.reg === 3;
+    case 0xfe: case 0xff: return insn.reg <= 1;
+    default: return false;
+  }
 }
 
 /** Opcode forms the translator implements (32-bit operand and address size, no prefixes). */
@@ -61,7 +84,7 @@ function immSize(op: number, reg: number): number {
     case 0x68: case 0xa9: case 0xe8: case 0xe9: case 0xa1: case 0xa3: case 0xc7: case 0x81:
     case 0x69:
       return 4;
-    case 0x6a: case 0xa8: case 0xeb: case 0x80: case 0x83: case 0xc6: case 0xc1: case 0x6b:
+    case 0x6a: case 0xa8: case 0xeb: case 0x80: case 0x83: case 0xc6: case 0xc1: case 0x6b: case 0x1ba:
       return 1;
     case 0xf6: return reg === 0 ? 1 : 0;
     case 0xf7: return reg === 0 ? 4 : 0;
@@ -74,12 +97,10 @@ function immSize(op: number, reg: number): number {
   }
 }
 
-function form(op: number): Form {
+function form(op: number, supervisor: boolean): Form {
   if (op < 0x40) {
-    const lo = op & 7;
-    const kind = op >> 3;
-    if (lo >= 6 || kind === 2 || kind === 3) return Form.No; // segment push/pop, prefixes, BCD; ADC/SBB
-    return lo < 4 ? Form.ModRM : Form.Plain;
+    if ((op & 7) >= 6) return Form.No; // segment push/pop, prefixes, BCD
+    return (op & 7) < 4 ? Form.ModRM : Form.Plain;
   }
   if (op < 0x60) return Form.Plain; // INC/DEC/PUSH/POP r32
   if (op >= 0x70 && op <= 0x7f) return Form.Plain;
@@ -87,16 +108,22 @@ function form(op: number): Form {
   switch (op) {
     case 0x68: case 0x6a: case 0x90: case 0x98: case 0x99: case 0xa1: case 0xa3: case 0xa8: case 0xa9:
     case 0xc3: case 0xe8: case 0xe9: case 0xeb:
+    case 0x9c: case 0xfc: case 0xfd: // PUSHF, CLD, STD
       return Form.Plain;
+    case 0xfa: // CLI: at CPL 0 it cannot fault (at CPL 3 it depends on IOPL: the interpreter's)
+      return supervisor ? Form.Plain : Form.No;
     case 0x69: case 0x6b:
     case 0x80: case 0x81: case 0x83: case 0x84: case 0x85: case 0x88: case 0x89: case 0x8a: case 0x8b: case 0x8d:
     case 0xc1: case 0xc6: case 0xc7: case 0xd1: case 0xf6: case 0xf7: case 0xfe: case 0xff:
     case 0x1af: case 0x1b6: case 0x1b7: case 0x1be: case 0x1bf:
+    case 0x1a3: case 0x1ab: case 0x1b3: case 0x1bb: case 0x1ba: // BT BTS BTR BTC
+    case 0x87: case 0x1b1: // XCHG, CMPXCHG
       return Form.ModRM;
     default:
       if (op >= 0x140 && op <= 0x14f) return Form.ModRM; // CMOVcc
       if (op >= 0x190 && op <= 0x19f) return Form.ModRM; // SETcc
       if (op >= 0x180 && op <= 0x18f) return Form.Plain; // Jcc rel32
+      if (op >= 0x1c8 && op <= 0x1cf) return Form.Plain; // BSWAP r32
       return Form.No;
   }
 }
@@ -104,11 +131,11 @@ function form(op: number): Form {
 /** Group forms (by ModRM.reg) the translator implements. */
 function groupOk(op: number, reg: number, mod: number): boolean {
   switch (op) {
-    case 0x80: case 0x81: case 0x83: return reg !== 2 && reg !== 3; // no ADC/SBB
     case 0xc1: case 0xd1: return reg <= 1 || reg === 4 || reg === 5 || reg === 7; // ROL ROR SHL SHR SAR by a constant
     case 0xc6: case 0xc7: return reg === 0;
     case 0xf6: return reg === 0;
-    case 0xf7: return reg === 0 || reg === 2 || reg === 3;
+    case 0xf7: return reg <= 6 && reg !== 1; // TEST NOT NEG MUL IMUL DIV
+    case 0x1ba: return reg >= 4;
     case 0xfe: return reg <= 1;
     case 0xff: return reg <= 2 || reg === 4 || reg === 6;
     case 0x8d: return mod !== 3;
@@ -118,12 +145,13 @@ function groupOk(op: number, reg: number, mod: number): boolean {
 
 /**
  * Decode from host offset `p` (guest EIP `eip`) while `p < end`. Returns the
- * instructions (possibly none). `mem8` is the pool's byte view.
+ * instructions (possibly none). `mem8` is the pool's byte view; `supervisor`:
+ * the code runs at CPL 0 (the JIT's mode 1).
  */
-export function decodeBlock(mem8: Uint8Array, p: number, end: number, eip: number): Insn[] {
+export function decodeBlock(mem8: Uint8Array, p: number, end: number, eip: number, supervisor: boolean): Insn[] {
   const out: Insn[] = [];
   while (out.length < MAX_BLOCK) {
-    const insn = decodeOne(mem8, p, end, eip);
+    const insn = decodeOne(mem8, p, end, eip, supervisor);
     if (insn === null) break;
     out.push(insn);
     if (insn.end !== BlockEnd.None) break;
@@ -133,12 +161,24 @@ export function decodeBlock(mem8: Uint8Array, p: number, end: number, eip: numbe
   return out;
 }
 
-function decodeOne(mem8: Uint8Array, p0: number, end: number, eip: number): Insn | null {
+function decodeOne(mem8: Uint8Array, p0: number, end: number, eip: number, supervisor: boolean): Insn | null {
   let p = p0;
   const byte = (): number => (p < end ? mem8[p++]! : -1);
   let op = byte();
   if (op < 0) return null;
   let gs = false;
+  let o16 = false;
+  let lock = false;
+  if (op === 0xf0) {
+    lock = true;
+    op = byte();
+    if (op < 0) return null;
+  }
+  if (op === 0x66) {
+    o16 = true;
+    op = byte();
+    if (op < 0 || !O16_OPS.has(op)) return null;
+  }
   if (op === 0x26 || op === 0x36 || op === 0x3e || op === 0x65) {
     // One segment prefix. ES, SS and DS are flat in the mode the JIT runs in (base 0,
     // 4 GiB, readable and writable), so their prefixes change nothing; GS (TLS, the
@@ -152,11 +192,11 @@ function decodeOne(mem8: Uint8Array, p0: number, end: number, eip: number): Insn
     if (b < 0) return null;
     op = 0x100 | b;
   }
-  const f = form(op);
+  const f = form(op, supervisor);
   if (f === Form.No) return null;
   const insn: Insn = {
     eip, len: 0, op, modrm: -1, reg: 0, rmReg: -1, mem: false, base: -1, index: -1, scale: 0, disp: 0, imm: 0,
-    end: BlockEnd.None, target: 0, gs,
+    end: BlockEnd.None, target: 0, gs, o16, lock,
   };
   if (f === Form.ModRM) {
     const m = byte();
@@ -206,6 +246,7 @@ function decodeOne(mem8: Uint8Array, p0: number, end: number, eip: number): Insn
     }
   } else if (op === 0xa1 || op === 0xa3) {
     // MOV EAX, moffs32 / MOV moffs32, EAX: an absolute address, no ModRM.
+    if (lock) return null;
     const d = read32(mem8, p, end);
     if (d === null) return null;
     insn.mem = true;
@@ -214,11 +255,16 @@ function decodeOne(mem8: Uint8Array, p0: number, end: number, eip: number): Insn
     insn.len = p - p0;
     return finish(insn, eip);
   }
-  const isz = immSize(op, insn.reg);
+  if (lock && !lockable(insn)) return null;
+  const isz = o16 && immSize(op, insn.reg) === 4 ? 2 : immSize(op, insn.reg);
   if (isz === 1) {
     const b = byte();
     if (b < 0) return null;
     insn.imm = (b << 24) >> 24;
+  } else if (isz === 2) {
+    if (p + 2 > end) return null;
+    insn.imm = mem8[p]! | (mem8[p + 1]! << 8);
+    p += 2;
   } else if (isz === 4) {
     const d = read32(mem8, p, end);
     if (d === null) return null;

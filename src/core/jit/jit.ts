@@ -32,7 +32,7 @@
  *   frame; `enter` copies them back before the interpreter delivers it.
  */
 import type { CpuCore, JitHooks } from '../cpu/state.ts';
-import { TLB_SIZE } from '../cpu/state.ts';
+import { JIT_HASH_MASK, JIT_HASH_SHIFT, JIT_HASH_SIZE, TLB_SIZE } from '../cpu/state.ts';
 import { GUEST_FAULT } from '../cpu/exceptions.ts';
 import { materialize } from '../cpu/flags.ts';
 import { readLin8, readLin16, readLin32, writeLin8, writeLin16, writeLin32, probeWriteLin } from '../cpu/memory.ts';
@@ -67,12 +67,9 @@ export interface JitStats {
   compileMs: number;
 }
 
-const HASH_BITS = 16;
-const HASH_SIZE = 1 << HASH_BITS;
-const HASH_MASK = HASH_SIZE - 1;
 /** Invalidations after which a frame is treated as data that happens to hold code, and no longer compiled. */
 const MAX_FRAME_INVALIDATIONS = 16;
-/** Mode values stored per block: 0 = not translatable, 1 = supervisor, 2 = user (CPL 3). */
+/** Mode values stored per block: 0 = not translatable, 1 = supervisor (CPL 0), 2 = user (CPL 3). */
 const MODE_NONE = 0;
 
 const SLOT_EMPTY = 0;
@@ -116,14 +113,16 @@ export class Jit implements JitHooks {
 
   readonly threshold: number;
   private readonly maxBlocks: number;
-  readonly keys = new Int32Array(HASH_SIZE).fill(-1);
-  private readonly eips = new Int32Array(HASH_SIZE);
-  private readonly modes = new Uint8Array(HASH_SIZE);
-  private readonly lengths = new Int32Array(HASH_SIZE);
-  private readonly slotState = new Uint8Array(HASH_SIZE);
-  private readonly slotTable = new Int32Array(HASH_SIZE);
-  private readonly slotBlock = new Int32Array(HASH_SIZE);
-  readonly hot = new Uint16Array(HASH_SIZE);
+  // The block table: per hash slot (two ways per hash, see JIT_HASH_SHIFT) the block's host offset,
+  // EIP, mode, length and where its code is (funcref table index, block index in that function).
+  readonly keys = new Int32Array(JIT_HASH_SIZE).fill(-1);
+  private readonly eips = new Int32Array(JIT_HASH_SIZE);
+  private readonly modes = new Uint8Array(JIT_HASH_SIZE);
+  private readonly lengths = new Uint8Array(JIT_HASH_SIZE);
+  private readonly slotState = new Uint8Array(JIT_HASH_SIZE);
+  private readonly slotTable = new Uint16Array(JIT_HASH_SIZE);
+  private readonly slotBlock = new Uint8Array(JIT_HASH_SIZE);
+  readonly hot = new Uint16Array(JIT_HASH_SIZE);
   private readonly regions = new Map<number, Region>();
   private readonly dirty: Region[] = [];
   private readonly freeTables: number[] = [];
@@ -209,7 +208,7 @@ export class Jit implements JitHooks {
     const fns: Record<string, WebAssembly.ImportValue> = {
       rd8: read(1, false), rd16: read(2, false), rd32: read(4, false),
       wr8: write(1), wr16: write(2), wr32: write(4),
-      rmw8: read(1, true), rmw32: read(4, true),
+      rmw8: read(1, true), rmw32: read(4, true), rmw16: read(2, true),
     };
     this.table = new WebAssembly.Table({ element: 'anyfunc', initial: 256 });
     const imports: Record<string, WebAssembly.ImportValue> = { m: memory };
@@ -260,7 +259,7 @@ export class Jit implements JitHooks {
     }
   }
 
-  /** 1 (supervisor) or 2 (user) when the CPU is in flat 32-bit protected mode the translator handles, else 0. */
+  /** 1 (CPL 0) or 2 (CPL 3) when the CPU is in flat 32-bit protected mode the translator handles, else 0 (also CPL 1 and 2, which Linux never uses). */
   private mode(): number {
     const c = this.c;
     if (c.pe === 0 || !c.cs32 || !c.ss32 || c.acActive || c.pfx !== 0) return MODE_NONE;
@@ -269,7 +268,7 @@ export class Jit implements JitHooks {
     const base = c.segBase;
     if (ok[S_DS] === 0 || ok[S_SS] === 0 || ok[S_ES] === 0 || okW[S_DS] === 0 || okW[S_SS] === 0 || okW[S_ES] === 0) return MODE_NONE;
     if ((base[S_CS] | base[S_DS] | base[S_SS] | base[S_ES]) !== 0 || c.segLimit[S_CS] !== -1) return MODE_NONE;
-    return c.cpl === 3 ? 2 : 1;
+    return c.cpl === 3 ? 2 : c.cpl === 0 ? 1 : MODE_NONE;
   }
 
   /**
@@ -280,11 +279,12 @@ export class Jit implements JitHooks {
    */
   enter(h: number, p: number, left: number, done: number): number {
     const c = this.c;
-    if (this.keys[h] === p && this.slotState[h] === SLOT_COMPILED) {
+    const s = this.keys[h] === p ? h : this.keys[h ^ 1] === p ? h ^ 1 : -1;
+    if (s >= 0 && this.slotState[s] === SLOT_COMPILED) {
       const eip = (p + c.fpEipBase) | 0;
-      if (this.eips[h] === eip && this.lengths[h]! <= left && this.modes[h] === this.mode()) {
-        this.chainAdd(h);
-        return this.runBlock(h, left, done);
+      if (this.eips[s] === eip && this.lengths[s]! <= left && this.modes[s] === this.mode()) {
+        this.chainAdd(s);
+        return this.runBlock(s, left, done);
       }
     }
     if (this.hot[h]! <= this.threshold) return -1;
@@ -293,8 +293,9 @@ export class Jit implements JitHooks {
     if (this.threshold === 0) {
       // Tests force every instruction through generated code: compile now and run it.
       this.compilePending();
-      if (this.keys[h] === p && this.slotState[h] === SLOT_COMPILED && this.lengths[h]! <= left && this.modes[h] === this.mode()) {
-        return this.runBlock(h, left, done);
+      const t = this.keys[h] === p ? h : this.keys[h ^ 1] === p ? h ^ 1 : -1;
+      if (t >= 0 && this.slotState[t] === SLOT_COMPILED && this.lengths[t]! <= left && this.modes[t] === this.mode()) {
+        return this.runBlock(t, left, done);
       }
     }
     return -1;
@@ -438,11 +439,8 @@ export class Jit implements JitHooks {
       this.revokeWrites(r.pageP >>> 12);
       blocks.forEach((b, idx) => {
         const p = starts[idx]!;
-        const h = (p ^ (p >>> HASH_BITS)) & HASH_MASK;
-        if (this.keys[h] !== -1 && this.slotState[h] === SLOT_COMPILED) {
-          this.chainDrop(h);
-          this.stats.live--;
-        }
+        const h = this.slotFor(p);
+        if (this.keys[h] !== -1 && this.slotState[h] === SLOT_COMPILED) this.evict(h);
         this.keys[h] = p;
         this.eips[h] = b[0]!.eip;
         this.modes[h] = r.mode;
@@ -457,6 +455,27 @@ export class Jit implements JitHooks {
       this.stats.compiled++;
     });
     this.stats.compileMs += performance.now() - t0;
+  }
+
+  /** The slot a new block at `p` takes: the way that holds `p` already, else an empty way, else the first way. */
+  private slotFor(p: number): number {
+    const h = (p ^ (p >>> JIT_HASH_SHIFT)) & JIT_HASH_MASK;
+    const keys = this.keys;
+    if (keys[h] === p) return h;
+    if (keys[h ^ 1] === p) return h ^ 1;
+    if (keys[h] !== -1 && keys[h ^ 1] === -1) return h ^ 1;
+    return h;
+  }
+
+  /**
+   * Slot `h` is taken by another block: its block leaves the table and its
+   * region's compiled set, so it can become an entry (and be compiled) again.
+   */
+  private evict(h: number): void {
+    this.chainDrop(h);
+    this.stats.live--;
+    const p = this.keys[h]!;
+    this.regions.get((p >>> 12) * 4 + this.modes[h]!)?.compiled.delete(p);
   }
 
   /** The blocks of a region: those at its entries and those reachable from them by direct branches within the page. */
@@ -475,7 +494,7 @@ export class Jit implements JitHooks {
       const p = work.shift()!;
       if (seen.has(p) || r.compiled.has(p)) continue; // compiled blocks are reached through the dispatcher
       seen.add(p);
-      const insns = decodeBlock(mem8, p, r.end, (r.pageEip + (p - r.pageP)) | 0);
+      const insns = decodeBlock(mem8, p, r.end, (r.pageEip + (p - r.pageP)) | 0, r.mode === 1);
       if (insns.length === 0) continue;
       blocks.push(insns);
       starts.push(p);
@@ -502,7 +521,13 @@ export class Jit implements JitHooks {
     const i = chainSlot(eip);
     const st = this.st;
     const e = this.chainW[i]!;
+    const e2 = this.chainW[i ^ 1]!;
     if (this.chainUsedCount < CHAIN_SIZE) this.chainUsed[this.chainUsedCount++] = i;
+    if (st[e + (CHAIN_ENTRY_EIP >> 2)] !== eip) {
+      // Two ways: the first way's entry moves to the second (over whatever it held, an older copy of this EIP too), the new one takes the first.
+      if (this.chainUsedCount < CHAIN_SIZE) this.chainUsed[this.chainUsedCount++] = i ^ 1;
+      for (let k = 0; k < 3; k++) st[e2 + k] = st[e + k]!;
+    }
     st[e + (CHAIN_ENTRY_EIP >> 2)] = eip;
     st[e + (CHAIN_ENTRY_P >> 2)] = this.keys[h]!;
     st[e + (CHAIN_ENTRY_INFO >> 2)] = chainInfo(this.slotTable[h]!, this.lengths[h]!, this.slotBlock[h]!, this.modes[h]!);
@@ -512,8 +537,12 @@ export class Jit implements JitHooks {
   private chainDrop(h: number): void {
     const eip = this.eips[h]!;
     const i = chainSlot(eip);
-    const e = this.chainW[i]!;
-    if (this.st[e + (CHAIN_ENTRY_EIP >> 2)] === eip && this.st[e + (CHAIN_ENTRY_P >> 2)] === this.keys[h]) this.st[e + (CHAIN_ENTRY_P >> 2)] = -1;
+    this.chainDropAt(this.chainW[i]!, eip, this.keys[h]!);
+    this.chainDropAt(this.chainW[i ^ 1]!, eip, this.keys[h]!);
+  }
+
+  private chainDropAt(e: number, eip: number, p: number): void {
+    if (this.st[e + (CHAIN_ENTRY_EIP >> 2)] === eip && this.st[e + (CHAIN_ENTRY_P >> 2)] === p) this.st[e + (CHAIN_ENTRY_P >> 2)] = -1;
   }
 
   /** Empty the chain cache (host offset -1 never matches). */
@@ -685,7 +714,17 @@ function buildDispatcher(memory: WebAssembly.Memory, shared: boolean, table: Web
   f.mem(Op.I32Load, 2, CHAIN_ENTRY_EIP);
   f.get(L_EIP);
   f.op(Op.I32Ne);
-  f.brIf(1);
+  f.if();
+  // Two ways: the neighbouring entry (same frame, slot ^ 1).
+  f.get(L_SLOT);
+  f.i32(16);
+  f.op(Op.I32Xor);
+  f.tee(L_SLOT);
+  f.mem(Op.I32Load, 2, CHAIN_ENTRY_EIP);
+  f.get(L_EIP);
+  f.op(Op.I32Ne);
+  f.brIf(2);
+  f.end();
   f.get(L_SLOT);
   f.mem(Op.I32Load, 2, CHAIN_ENTRY_INFO);
   f.tee(L_INFO);

@@ -44,7 +44,8 @@ export const TLB_FRAMES = 5;
 export const ST_CHAIN_TABLE = 128;
 
 /**
- * The chain cache: a direct-mapped table of CHAIN_SIZE entries that the
+ * The chain cache: a two-way set-associative table of CHAIN_SIZE entries
+ * (an EIP lives in slot chainSlot(eip) or its neighbour slot ^ 1) that the
  * dispatcher consults when a region exits to an EIP outside itself, so
  * control moves between regions without returning to JS. An entry is 16
  * bytes: the guest EIP, the host offset the block was compiled at (checked

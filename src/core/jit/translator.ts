@@ -31,18 +31,20 @@ import {
 
 // Lazy-flag kinds (the interpreter's L_* values in flags.ts).
 const L_ADD = 1;
+const L_ADC = 2;
 const L_SUB = 3;
+const L_SBB = 4;
 const L_LOGIC = 5;
 const L_INC = 6;
 const L_DEC = 7;
 const L_RES = 8;
 
 /** Imported slow paths, in import order (see jit.ts). */
-export const enum Slow { Rd8 = 0, Rd16 = 1, Rd32 = 2, Wr8 = 3, Wr16 = 4, Wr32 = 5, Rmw8 = 6, Rmw32 = 7 }
+export const enum Slow { Rd8 = 0, Rd16 = 1, Rd32 = 2, Wr8 = 3, Wr16 = 4, Wr32 = 5, Rmw8 = 6, Rmw32 = 7, Rmw16 = 8 }
 export const SLOW_IMPORTS: { name: string; write: boolean }[] = [
   { name: 'rd8', write: false }, { name: 'rd16', write: false }, { name: 'rd32', write: false },
   { name: 'wr8', write: true }, { name: 'wr16', write: true }, { name: 'wr32', write: true },
-  { name: 'rmw8', write: false }, { name: 'rmw32', write: false },
+  { name: 'rmw8', write: false }, { name: 'rmw32', write: false }, { name: 'rmw16', write: false },
 ];
 
 // Local variable indices.
@@ -96,6 +98,8 @@ interface Producer { kind: number; sz: number }
 
 const SIGN = [0x80, 0x8000, 0x80000000 | 0];
 const MASK = [0xff, 0xffff, -1];
+/** Bytes of an operand of size code sz (0 byte, 1 word, 2 dword). */
+const BYTES = [1, 2, 4];
 
 /**
  * Translate a region: several blocks of one code page into one function
@@ -381,6 +385,26 @@ class RegionTranslator {
     f.set(full);
   }
 
+  /** Push register `r` of operand size sz (zero-extended). */
+  private getRegSz(r: number, sz: number): void {
+    if (sz === 0) { this.getReg8(r); return; }
+    this.getReg(r);
+    if (sz === 1) { this.f.i32(0xffff); this.f.op(Op.I32And); }
+  }
+
+  /** Set register `r` of operand size sz from local `v` (masked to the size); other bits of the register stay. */
+  private setRegSz(r: number, v: number, sz: number): void {
+    const f = this.f;
+    if (sz === 0) { this.setReg8(r, v); return; }
+    if (sz === 1) {
+      this.getReg(r); f.i32(~0xffff); f.op(Op.I32And);
+      f.get(v); f.op(Op.I32Or);
+    } else {
+      f.get(v);
+    }
+    this.setReg(r);
+  }
+
   // ------------------------------------------------------------------ memory
 
   /** Before a GS-relative access: leave to the interpreter (which raises the right fault) unless GS is usable. */
@@ -494,7 +518,7 @@ class RegionTranslator {
     f.else();
     f.get(L_LIN);
     this.slowArgs();
-    f.call(rmw ? (size === 1 ? Slow.Rmw8 : Slow.Rmw32) : size === 1 ? Slow.Rd8 : size === 2 ? Slow.Rd16 : Slow.Rd32);
+    f.call(rmw ? (size === 1 ? Slow.Rmw8 : size === 2 ? Slow.Rmw16 : Slow.Rmw32) : size === 1 ? Slow.Rd8 : size === 2 ? Slow.Rd16 : Slow.Rd32);
     this.readExitRequest();
     f.end();
     this.open--;
@@ -567,6 +591,16 @@ class RegionTranslator {
     switch (p.kind) {
       case L_ADD: f.get(LOC_LRES); f.get(LOC_LDST); f.op(Op.I32LtU); return;
       case L_SUB: f.get(LOC_LDST); f.get(LOC_LSRC); f.op(Op.I32LtU); return;
+      case L_ADC: // res < dst, or res == dst with a carry in
+        f.get(LOC_LRES); f.get(LOC_LDST); f.op(Op.I32LtU);
+        f.get(LOC_LCIN); f.get(LOC_LRES); f.get(LOC_LDST); f.op(Op.I32Eq); f.op(Op.I32And);
+        f.op(Op.I32Or);
+        return;
+      case L_SBB: // dst < src, or dst == src with a borrow in
+        f.get(LOC_LDST); f.get(LOC_LSRC); f.op(Op.I32LtU);
+        f.get(LOC_LCIN); f.get(LOC_LDST); f.get(LOC_LSRC); f.op(Op.I32Eq); f.op(Op.I32And);
+        f.op(Op.I32Or);
+        return;
       case L_LOGIC: f.i32(0); return;
       case L_INC: case L_DEC: f.get(LOC_LCIN); return;
       default: f.get(LOC_LCIN); f.i32(1); f.op(Op.I32And); return;
@@ -596,11 +630,11 @@ class RegionTranslator {
     const p = this.producer;
     if (p.kind === EAGER) { this.flagBit(11); return; }
     switch (p.kind) {
-      case L_ADD: case L_INC:
+      case L_ADD: case L_ADC: case L_INC:
         f.get(LOC_LDST); f.get(LOC_LRES); f.op(Op.I32Xor);
         f.get(LOC_LSRC); f.get(LOC_LRES); f.op(Op.I32Xor);
         break;
-      case L_SUB: case L_DEC:
+      case L_SUB: case L_SBB: case L_DEC:
         f.get(LOC_LDST); f.get(LOC_LSRC); f.op(Op.I32Xor);
         f.get(LOC_LDST); f.get(LOC_LRES); f.op(Op.I32Xor);
         break;
@@ -689,6 +723,7 @@ class RegionTranslator {
     else if (op >= 0xb8 && op <= 0xbf) { this.f.i32(i.imm); this.setReg(op & 7); }
     else if (op >= 0x140 && op <= 0x14f) this.cmov(i);
     else if (op >= 0x190 && op <= 0x19f) this.setcc(i);
+    else if (op >= 0x1c8 && op <= 0x1cf) this.bswap(op & 7);
     else this.other(i);
     this.checkExitRequest();
   }
@@ -700,16 +735,25 @@ class RegionTranslator {
       case 0x69: case 0x6b: this.imul(i, true); return;
       case 0x1af: this.imul(i, false); return;
       case 0x80: this.aluImm(i, 0); return;
-      case 0x81: case 0x83: this.aluImm(i, 2); return;
+      case 0x81: case 0x83: this.aluImm(i, i.o16 ? 1 : 2); return;
       case 0x84: this.test(i, 0); return;
-      case 0x85: this.test(i, 2); return;
+      case 0x85: this.test(i, i.o16 ? 1 : 2); return;
+      case 0x87: this.xchg(i); return;
       case 0x88: this.movStore(i, 0); return;
-      case 0x89: this.movStore(i, 2); return;
+      case 0x89: this.movStore(i, i.o16 ? 1 : 2); return;
       case 0x8a: this.movLoad(i, 0); return;
-      case 0x8b: this.movLoad(i, 2); return;
+      case 0x8b: this.movLoad(i, i.o16 ? 1 : 2); return;
       case 0x8d: this.ea(i); this.setReg(i.reg); return;
       case 0x90: return;
       case 0x98: this.getReg(0); f.op(Op.I32Extend16S); this.setReg(0); return;
+      case 0x9c: // PUSHF: the image with the lazy flags folded in, bit 1 set, VM and RF clear
+        this.push(() => { this.foldFlags(); f.i32(2); f.op(Op.I32Or); f.i32(~0x30000); f.op(Op.I32And); });
+        return;
+      case 0xfa: this.setFlagBits(~0x200, 0); return; // CLI (CPL 0 only: block-decoder.ts)
+      case 0xfc: this.setFlagBits(~0x400, 0); return; // CLD
+      case 0xfd: this.setFlagBits(~0, 0x400); return; // STD
+      case 0x1a3: case 0x1ab: case 0x1b3: case 0x1bb: case 0x1ba: this.bitTest(i); return;
+      case 0x1b1: this.cmpxchg(i); return;
       case 0x99: this.getReg(0); f.i32(31); f.op(Op.I32ShrS); this.setReg(2); return;
       case 0xa1: this.ea(i); this.load(4); this.setReg(0); return;
       case 0xa3: {
@@ -732,12 +776,14 @@ class RegionTranslator {
         return;
       }
       case 0xc6: this.movImmStore(i, 0); return;
-      case 0xc7: this.movImmStore(i, 2); return;
+      case 0xc7: this.movImmStore(i, i.o16 ? 1 : 2); return;
       case 0xe8: this.push(() => f.i32(this.nextEip())); this.goTo(i.target); return;
       case 0xe9: case 0xeb: this.goTo(i.target); return;
       case 0xf6: this.testRmImm(i, 0); return;
       case 0xf7:
         if (i.reg === 0) this.testRmImm(i, 2);
+        else if (i.reg === 6) this.divWide(i);
+        else if (i.reg >= 4) this.mulWide(i, i.reg === 5);
         else this.notNeg(i);
         return;
       case 0xfe: this.incDecRm(i, 0); return;
@@ -762,6 +808,167 @@ class RegionTranslator {
     }
   }
 
+  private bswap(reg: number): void {
+    const f = this.f;
+    const v = this.tmp();
+    this.getReg(reg); f.set(v);
+    f.get(v); f.i32(24); f.op(Op.I32Shl);
+    f.get(v); f.i32(0xff00); f.op(Op.I32And); f.i32(8); f.op(Op.I32Shl); f.op(Op.I32Or);
+    f.get(v); f.i32(8); f.op(Op.I32ShrU); f.i32(0xff00); f.op(Op.I32And); f.op(Op.I32Or);
+    f.get(v); f.i32(24); f.op(Op.I32ShrU); f.op(Op.I32Or);
+    this.setReg(reg);
+  }
+
+  /** Flags image = (image & and) | or, for bits outside the arithmetic ones (IF, DF). */
+  private setFlagBits(and: number, or: number): void {
+    const f = this.f;
+    f.get(L_FLAGS);
+    f.i32(and); f.op(Op.I32And);
+    if (or !== 0) { f.i32(or); f.op(Op.I32Or); }
+    f.set(L_FLAGS);
+  }
+
+  /** Set CF from local `cf` (0/1), every other flag as it was (what bitops.ts does for BT*): folds the lazy flags. */
+  private setCarryOnly(cf: number): void {
+    const f = this.f;
+    this.foldFlags();
+    f.i32(~1); f.op(Op.I32And);
+    f.get(cf); f.op(Op.I32Or);
+    f.set(L_FLAGS);
+    f.i32(0); f.set(LOC_LOP);
+    this.producer = { kind: EAGER, sz: 2 };
+  }
+
+  /**
+   * BT/BTS/BTR/BTC r/m32 with the bit offset in a register (0F A3/AB/B3/BB)
+   * or an imm8 (0F BA /4-7). A register offset on a memory operand selects
+   * the dword (offset >> 5) * 4 bytes away (the bit string may leave the operand).
+   */
+  private bitTest(i: Insn): void {
+    const f = this.f;
+    const kind = i.op === 0x1ba ? i.reg - 4 : (i.op >> 3) & 3;
+    const bit = this.tmp();
+    const v = this.tmp();
+    const nv = this.tmp();
+    const cf = this.tmp();
+    const lin = this.tmp();
+    if (i.op === 0x1ba) f.i32(i.imm & 31); else { this.getReg(i.reg); f.i32(31); f.op(Op.I32And); }
+    f.set(bit);
+    if (i.mem) {
+      this.ea(i);
+      if (i.op !== 0x1ba) { this.getReg(i.reg); f.i32(5); f.op(Op.I32ShrS); f.i32(2); f.op(Op.I32Shl); f.op(Op.I32Add); }
+      f.set(lin);
+      f.get(lin);
+      this.load(4, kind !== 0);
+    } else {
+      this.getReg(i.rmReg);
+    }
+    f.set(v);
+    f.get(v); f.get(bit); f.op(Op.I32ShrU); f.i32(1); f.op(Op.I32And); f.set(cf);
+    if (kind !== 0) {
+      f.get(v);
+      f.i32(1); f.get(bit); f.op(Op.I32Shl);
+      if (kind === 1) f.op(Op.I32Or);
+      else if (kind === 2) { f.i32(-1); f.op(Op.I32Xor); f.op(Op.I32And); }
+      else f.op(Op.I32Xor);
+      f.set(nv);
+      if (i.mem) this.store(4, lin, nv);
+    }
+    this.setCarryOnly(cf);
+    if (kind !== 0 && !i.mem) { f.get(nv); this.setReg(i.rmReg); }
+  }
+
+  /** XCHG r/m32, r32 (a memory operand is probed for writing before anything changes). */
+  private xchg(i: Insn): void {
+    const f = this.f;
+    const a = this.tmp();
+    const b = this.tmp();
+    const lin = this.tmp();
+    this.getReg(i.reg); f.set(b);
+    this.readRmw32(i, lin, a);
+    if (i.mem) this.store(4, lin, b);
+    else { f.get(b); this.setReg(i.rmReg); }
+    f.get(a); this.setReg(i.reg);
+  }
+
+  /**
+   * CMPXCHG r/m32, r32 (bitops.ts): flags of CMP EAX, dest; equal: dest =
+   * src, else EAX = dest. A memory destination is written either way.
+   */
+  private cmpxchg(i: Insn): void {
+    const f = this.f;
+    const dest = this.tmp();
+    const acc = this.tmp();
+    const src = this.tmp();
+    const nv = this.tmp();
+    const r = this.tmp();
+    const lin = this.tmp();
+    this.getReg(i.reg); f.set(src);
+    this.getReg(0); f.set(acc);
+    this.readRmw32(i, lin, dest);
+    f.get(src); f.get(dest); f.get(acc); f.get(dest); f.op(Op.I32Eq); f.op(Op.Select); f.set(nv);
+    if (i.mem) this.store(4, lin, nv);
+    f.get(acc); f.get(dest); f.op(Op.I32Sub); f.set(r);
+    this.setFlags(L_SUB, 2, acc, dest, r);
+    if (!i.mem) { f.get(nv); this.setReg(i.rmReg); }
+    // Not equal: EAX = dest. Equal: EAX stays (it is the destination itself for CMPXCHG EAX, r32).
+    f.get(dest); this.getReg(0); f.get(acc); f.get(dest); f.op(Op.I32Ne); f.op(Op.Select);
+    this.setReg(0);
+  }
+
+  /**
+   * DIV r/m32 (F7 /6): EDX:EAX / src; flags unchanged (muldiv.ts). A zero
+   * divisor or a quotient that needs more than 32 bits leaves the region
+   * before the instruction, for the interpreter to raise #DE.
+   */
+  private divWide(i: Insn): void {
+    const f = this.f;
+    const d = this.tmp();
+    const q = this.tmp();
+    this.readRm32(i);
+    f.set(d);
+    f.get(d); f.op(Op.I32Eqz);
+    this.getReg(2); f.get(d); f.op(Op.I32GeU);
+    f.op(Op.I32Or);
+    f.if();
+    this.open++;
+    this.exitConst(i.eip, this.index);
+    f.end();
+    this.open--;
+    // The dividend as a u64: EDX << 32 | EAX.
+    const dividend = (): void => {
+      this.getReg(2); f.op(Op.I64ExtendI32U); f.byte(Op.I64Const); f.s32(32); f.op(Op.I64Shl);
+      this.getReg(0); f.op(Op.I64ExtendI32U); f.op(Op.I64Or);
+    };
+    dividend(); f.get(d); f.op(Op.I64ExtendI32U); f.op(Op.I64DivU); f.op(Op.I32WrapI64); f.set(q);
+    dividend(); f.get(d); f.op(Op.I64ExtendI32U); f.op(Op.I64RemU); f.op(Op.I32WrapI64);
+    this.setReg(2);
+    f.get(q); this.setReg(0);
+  }
+
+  /** MUL/IMUL r/m32 (F7 /4, /5): EDX:EAX = EAX * r/m32; CF = OF = the high half is significant (muldiv.ts). */
+  private mulWide(i: Insn, signed: boolean): void {
+    const f = this.f;
+    const a = this.tmp();
+    const lo = this.tmp();
+    const hi = this.tmp();
+    const cin = this.tmp();
+    const ext = signed ? Op.I64ExtendI32S : Op.I64ExtendI32U;
+    this.readRm32(i);
+    f.set(a);
+    this.getReg(0); f.get(a); f.op(Op.I32Mul); f.set(lo);
+    // The high half of the 64-bit product (locals are i32 only, so the product is formed once more).
+    this.getReg(0); f.op(ext); f.get(a); f.op(ext); f.op(Op.I64Mul);
+    f.byte(Op.I64Const); f.s32(32); f.op(Op.I64ShrU); f.op(Op.I32WrapI64); f.set(hi);
+    f.get(hi);
+    if (signed) { f.get(lo); f.i32(31); f.op(Op.I32ShrS); } else f.i32(0);
+    f.op(Op.I32Ne);
+    f.i32(3); f.op(Op.I32Mul); f.set(cin); // cf | of << 1
+    this.setFlags(L_RES, 2, -1, -1, lo, cin);
+    f.get(lo); this.setReg(0);
+    f.get(hi); this.setReg(2);
+  }
+
   private readRm32(i: Insn): void {
     if (i.mem) { this.ea(i); this.load(4); } else this.getReg(i.rmReg);
   }
@@ -774,14 +981,22 @@ class RegionTranslator {
     if (i.mem) { this.ea(i); this.load(2); } else { this.getReg(i.rmReg); this.f.i32(0xffff); this.f.op(Op.I32And); }
   }
 
-  /** Compute `a OP b` for ALU kind k (values masked to sz), result on the stack. */
-  private aluValue(k: number, sz: number, a: number, b: number): void {
+  private readRmSz(i: Insn, sz: number): void {
+    if (sz === 0) this.readRm8(i);
+    else if (sz === 1) this.readRm16(i);
+    else this.readRm32(i);
+  }
+
+  /** Compute `a OP b` for ALU kind k (values masked to sz; `cin`: the carry local of ADC/SBB), result on the stack. */
+  private aluValue(k: number, sz: number, a: number, b: number, cin: number): void {
     const f = this.f;
     f.get(a);
     f.get(b);
     switch (k) {
       case 0: f.op(Op.I32Add); break;
       case 1: f.op(Op.I32Or); return;
+      case 2: f.op(Op.I32Add); f.get(cin); f.op(Op.I32Add); break;
+      case 3: f.op(Op.I32Sub); f.get(cin); f.op(Op.I32Sub); break;
       case 4: f.op(Op.I32And); return;
       case 6: f.op(Op.I32Xor); return;
       default: f.op(Op.I32Sub); break; // SUB, CMP
@@ -790,7 +1005,7 @@ class RegionTranslator {
   }
 
   private aluKind(k: number): number {
-    return k === 0 ? L_ADD : k === 5 || k === 7 ? L_SUB : L_LOGIC;
+    return k === 0 ? L_ADD : k === 2 ? L_ADC : k === 3 ? L_SBB : k === 5 || k === 7 ? L_SUB : L_LOGIC;
   }
 
   /**
@@ -801,28 +1016,33 @@ class RegionTranslator {
     const f = this.f;
     const a = this.tmp();
     const r = this.tmp();
+    let cin = -1;
+    if (k === 2 || k === 3) { // ADC/SBB: the carry in, before anything changes the flags
+      cin = this.tmp();
+      this.cf();
+      f.set(cin);
+    }
     if (dstIsRm && i.mem) {
       const lin = this.tmp();
       this.ea(i);
       f.set(lin);
       f.get(lin);
-      this.load(sz === 0 ? 1 : 4, k !== 7);
+      this.load(BYTES[sz]!, k !== 7);
       f.set(a);
-      this.aluValue(k, sz, a, b);
+      this.aluValue(k, sz, a, b, cin);
       f.set(r);
-      if (k !== 7) this.store(sz === 0 ? 1 : 4, lin, r);
-      this.setFlags(this.aluKind(k), sz, a, b, r);
+      if (k !== 7) this.store(BYTES[sz]!, lin, r);
+      this.setFlags(this.aluKind(k), sz, a, b, r, cin);
       return;
     }
     const dreg = dstIsRm ? i.rmReg : i.reg;
-    if (sz === 0) this.getReg8(dreg); else this.getReg(dreg);
+    this.getRegSz(dreg, sz);
     f.set(a);
-    this.aluValue(k, sz, a, b);
+    this.aluValue(k, sz, a, b, cin);
     f.set(r);
-    this.setFlags(this.aluKind(k), sz, a, b, r);
+    this.setFlags(this.aluKind(k), sz, a, b, r, cin);
     if (k === 7) return;
-    if (sz === 0) this.setReg8(dreg, r);
-    else { f.get(r); this.setReg(dreg); }
+    this.setRegSz(dreg, r, sz);
   }
 
   /** Opcodes 00-3D: Eb,Gb / Ev,Gv / Gb,Eb / Gv,Ev / AL,Ib / eAX,Iz. */
@@ -830,7 +1050,7 @@ class RegionTranslator {
     const f = this.f;
     const k = i.op >> 3;
     const lo = i.op & 7;
-    const sz = (lo & 1) === 0 ? 0 : 2;
+    const sz = (lo & 1) === 0 ? 0 : i.o16 ? 1 : 2;
     const b = this.tmp();
     if (lo >= 4) {
       f.i32(sz === 0 ? i.imm & 0xff : i.imm);
@@ -840,11 +1060,11 @@ class RegionTranslator {
     }
     if (lo < 2) {
       // r/m is the destination, reg the source.
-      if (sz === 0) this.getReg8(i.reg); else this.getReg(i.reg);
+      this.getRegSz(i.reg, sz);
       f.set(b);
       this.alu(i, k, sz, true, b);
     } else {
-      if (sz === 0) this.readRm8(i); else this.readRm32(i);
+      this.readRmSz(i, sz);
       f.set(b);
       this.alu(i, k, sz, false, b);
     }
@@ -852,7 +1072,7 @@ class RegionTranslator {
 
   private aluImm(i: Insn, sz: number): void {
     const b = this.tmp();
-    this.f.i32(sz === 0 ? i.imm & 0xff : i.imm);
+    this.f.i32(i.imm & MASK[sz]!);
     this.f.set(b);
     this.alu(i, i.reg, sz, true, b);
   }
@@ -861,9 +1081,9 @@ class RegionTranslator {
     const f = this.f;
     const a = this.tmp();
     const b = this.tmp();
-    if (sz === 0) this.readRm8(i); else this.readRm32(i);
+    this.readRmSz(i, sz);
     f.set(a);
-    if (sz === 0) this.getReg8(i.reg); else this.getReg(i.reg);
+    this.getRegSz(i.reg, sz);
     f.set(b);
     this.logicFlags(a, b, sz);
   }
@@ -1070,48 +1290,38 @@ class RegionTranslator {
 
   private movStore(i: Insn, sz: number): void {
     const f = this.f;
+    const v = this.tmp();
+    this.getRegSz(i.reg, sz);
+    f.set(v);
     if (!i.mem) {
-      if (sz === 0) {
-        const v = this.tmp();
-        this.getReg8(i.reg); f.set(v);
-        this.setReg8(i.rmReg, v);
-      } else {
-        this.getReg(i.reg); this.setReg(i.rmReg);
-      }
+      this.setRegSz(i.rmReg, v, sz);
       return;
     }
     const lin = this.tmp();
-    const v = this.tmp();
     this.ea(i); f.set(lin);
-    if (sz === 0) this.getReg8(i.reg); else this.getReg(i.reg);
-    f.set(v);
-    this.store(sz === 0 ? 1 : 4, lin, v);
+    this.store(BYTES[sz]!, lin, v);
   }
 
   private movLoad(i: Insn, sz: number): void {
-    const f = this.f;
-    if (sz === 0) {
-      const v = this.tmp();
-      this.readRm8(i); f.set(v);
-      this.setReg8(i.reg, v);
-    } else {
-      this.readRm32(i);
-      this.setReg(i.reg);
-    }
+    if (sz === 2) { this.readRm32(i); this.setReg(i.reg); return; }
+    const v = this.tmp();
+    this.readRmSz(i, sz);
+    this.f.set(v);
+    this.setRegSz(i.reg, v, sz);
   }
 
   private movImmStore(i: Insn, sz: number): void {
     const f = this.f;
     const v = this.tmp();
-    f.i32(sz === 0 ? i.imm & 0xff : i.imm);
+    f.i32(i.imm & MASK[sz]!);
     f.set(v);
     if (!i.mem) {
-      if (sz === 0) this.setReg8(i.rmReg, v); else { f.get(v); this.setReg(i.rmReg); }
+      this.setRegSz(i.rmReg, v, sz);
       return;
     }
     const lin = this.tmp();
     this.ea(i); f.set(lin);
-    this.store(sz === 0 ? 1 : 4, lin, v);
+    this.store(BYTES[sz]!, lin, v);
   }
 
   private movR8Imm(i: Insn): void {
@@ -1202,13 +1412,20 @@ function writtenRegs(i: Insn): number {
   if (op >= 0xb8 && op <= 0xbf) return 1 << (op & 7);
   if (op >= 0x140 && op <= 0x14f) return reg;
   if (op >= 0x190 && op <= 0x19f) return rm8;
+  if (op >= 0x1c8 && op <= 0x1cf) return 1 << (op & 7);
   switch (op) {
     case 0x68: case 0x6a: case 0xc3: case 0xe8: return 1 << 4;
     case 0x69: case 0x6b: case 0x1af: case 0x8b: case 0x8d: case 0x1b6: case 0x1b7: case 0x1be: case 0x1bf: return reg;
     case 0x8a: return reg8;
-    case 0x81: case 0x83: case 0x89: case 0xc7: case 0xc1: case 0xd1: case 0xf7: return rm;
+    case 0xf7: return i.reg >= 4 ? (1 << 0) | (1 << 2) : rm;
+    case 0x87: return reg | rm;
+    case 0x1b1: return 1 | rm;
+    case 0x81: case 0x83: case 0x89: case 0xc7: case 0xc1: case 0xd1: return rm;
     case 0x80: case 0x88: case 0xc6: case 0xfe: return rm8;
     case 0x98: case 0xa1: return 1;
+    case 0x9c: return 1 << 4;
+    case 0x1ab: case 0x1b3: case 0x1bb: return rm;
+    case 0x1ba: return i.reg === 4 ? 0 : rm;
     case 0x99: return 1 << 2;
     case 0xff: return i.reg <= 1 ? rm : 1 << 4;
     default: return 0;

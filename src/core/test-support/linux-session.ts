@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Machine } from '../machine.ts';
 import type { LinuxBootResult } from '../boot/linux-loader.ts';
+import type { JitOptions } from '../jit/jit.ts';
 import { prepareInitrd } from '../boot/initrd.ts';
 
 export const IMAGES_DIR = fileURLToPath(new URL('../../../public/images/', import.meta.url));
@@ -43,7 +44,7 @@ export class LinuxSession {
    * instructions: e.g. the first /dev/urandom read spins until 256 timer
    * ticks (2.56 s at HZ=100) have credited the entropy pool.
    */
-  static async boot(ramMiB = 64, options: { hostDecompress?: boolean; nsPerInstruction?: number; jit?: boolean } = {}): Promise<LinuxSession> {
+  static async boot(ramMiB = 64, options: { hostDecompress?: boolean; nsPerInstruction?: number; jit?: boolean | JitOptions } = {}): Promise<LinuxSession> {
     const machine = new Machine({
       ramBytes: ramMiB << 20,
       jit: options.jit ?? false,
