@@ -102,6 +102,32 @@ export interface RestoreOptions {
 // ---- capture ------------------------------------------------------------------------
 
 /**
+ * The present RAM pages that hold anything but zeros, and their bytes. A
+ * page left out reads as zeros in the restored machine (RAM without a frame
+ * does), so the guest sees the same memory. Freshly booted Linux has zeroed
+ * most of its RAM: leaving those pages out made the instant-boot snapshot's
+ * decompressed size 6 MiB instead of 63 MiB, and its decoding ~8x faster.
+ */
+function nonZeroPages(machine: Machine): { pageNumbers: Uint32Array; pageData: Uint8Array } {
+  const memory = machine.memory;
+  const present = memory.presentPages();
+  const pageData = new Uint8Array(present.length * PAGE_SIZE);
+  const words = new Int32Array(pageData.buffer);
+  const pageNumbers = new Uint32Array(present.length);
+  let kept = 0;
+  for (const page of present) {
+    memory.readPage(page, pageData.subarray(kept * PAGE_SIZE, (kept + 1) * PAGE_SIZE));
+    const first = kept * (PAGE_SIZE / 4);
+    let w = first;
+    const end = first + PAGE_SIZE / 4;
+    while (w < end && words[w] === 0) w++;
+    if (w < end) pageNumbers[kept++] = page;
+  }
+  // Copies, so the scratch buffer (every present page) is not kept alive by the result.
+  return { pageNumbers: pageNumbers.slice(0, kept), pageData: pageData.slice(0, kept * PAGE_SIZE) };
+}
+
+/**
  * The manifest and RAM of a machine, copied now (synchronously). The
  * machine must not be inside runSlice (it never is between calls: one thread).
  */
@@ -124,10 +150,7 @@ export function captureSnapshotContent(machine: Machine, meta: SnapshotMeta): Sn
   };
   if (meta.config) config.vmm = meta.config;
 
-  const memory = machine.memory;
-  const pageNumbers = memory.presentPages();
-  const pageData = new Uint8Array(pageNumbers.length * PAGE_SIZE);
-  for (let i = 0; i < pageNumbers.length; i++) memory.readPage(pageNumbers[i]!, pageData.subarray(i * PAGE_SIZE, (i + 1) * PAGE_SIZE));
+  const { pageNumbers, pageData } = nonZeroPages(machine);
 
   const manifest: SnapshotManifest = {
     createdAt: new Date().toISOString(),
