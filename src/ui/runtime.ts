@@ -43,7 +43,7 @@ export interface RuntimeOptions {
 
 export function createRuntime(options: RuntimeOptions = {}): Runtime {
   const host = createBrowserHost();
-  const coordinator = new Coordinator(host, { poolLimitMiB: POOL_LIMIT_MIB });
+  const coordinator = new Coordinator(host, { poolLimitMiB: POOL_LIMIT_MIB, prewarmWorker: true });
   const store = new VmStore(coordinator, new ImageLoader(browserImageLoaderDeps()));
   const snapshots = new SnapshotLibrary(coordinator, store, () => new SnapshotStore(idbSnapshotBackend()));
   void snapshots.load();

@@ -17,6 +17,9 @@ import type { VmAction } from './vm-actions.ts';
 import { combineProgress } from './combined-progress.ts';
 import { coldBootNote, loadStartingState, type SnapshotSource, type StartingState } from './snapshot-sources.ts';
 
+/** How often download progress may re-render the views. */
+const PROGRESS_INTERVAL_MS = 100;
+
 export interface CreateVmRequest {
   name?: string;
   ramMiB?: number;
@@ -73,6 +76,7 @@ interface PendingRecord {
 
 export class VmStore implements Disposable {
   private readonly listeners = new Set<() => void>();
+  private progressTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly imageIds = new Map<string, string>();
   private readonly pendingRecords = new Map<number, PendingRecord>();
   private readonly busyIds = new Set<string>();
@@ -253,6 +257,7 @@ export class VmStore implements Disposable {
   }
 
   dispose(): void {
+    if (this.progressTimer !== undefined) clearTimeout(this.progressTimer);
     this.subscription.dispose();
     this.listeners.clear();
   }
@@ -267,7 +272,7 @@ export class VmStore implements Disposable {
     try {
       const [imageProgress, snapshotProgress] = combineProgress(options.from ? 2 : 1, (progress) => {
         record.progress = progress;
-        this.changed();
+        this.progressChanged();
       });
       const [spec, state] = await Promise.all([
         this.images.prepare(image, imageProgress),
@@ -334,8 +339,24 @@ export class VmStore implements Disposable {
   }
 
   private changed(): void {
+    if (this.progressTimer !== undefined) {
+      clearTimeout(this.progressTimer);
+      this.progressTimer = undefined;
+    }
     this.current = this.build();
     for (const listener of [...this.listeners]) listener();
+  }
+
+  /**
+   * Download progress changed: tell the views at most every PROGRESS_INTERVAL_MS.
+   * Every chunk of a download used to re-render the page, which kept the main
+   * thread busy enough to slow the downloads and the start of the first VM.
+   */
+  private progressChanged(): void {
+    this.progressTimer ??= setTimeout(() => {
+      this.progressTimer = undefined;
+      this.changed();
+    }, PROGRESS_INTERVAL_MS);
   }
 
   private build(): StoreSnapshot {

@@ -25,11 +25,11 @@ export function createBrowserHost(options: BrowserHostOptions = {}): VmHost {
 function spawnBrowserWorker(name: string): HostWorker {
   const worker = new Worker(new URL('../../../workers/guest.worker.ts', import.meta.url), { type: 'module', name });
   let terminated = false;
-  let failed = false;
+  let failure: string | undefined;
   const listeners: Array<(detail: string) => void> = [];
   const fail = (detail: string): void => {
-    if (terminated || failed) return;
-    failed = true;
+    if (terminated || failure !== undefined) return;
+    failure = detail;
     for (const listener of listeners) listener(detail);
   };
   worker.addEventListener('error', (event) => {
@@ -41,6 +41,8 @@ function spawnBrowserWorker(name: string): HostWorker {
     endpoint: worker,
     onFailure(listener) {
       listeners.push(listener);
+      // A worker started ahead of need (coordinator prewarmWorker) may have failed before anyone listened.
+      if (failure !== undefined && !terminated) listener(failure);
     },
     async terminate() {
       terminated = true;
