@@ -57,7 +57,7 @@ export interface Insn {
 }
 
 /** Opcodes translated with a 0x66 prefix: 16-bit MOV, TEST and two-operand ALU forms. */
-const O16_OPS = new Set([0x01, 0x03, 0x09, 0x0b, 0x21, 0x23, 0x29, 0x2b, 0x31, 0x33, 0x39, 0x3b, 0x81, 0x83, 0x85, 0x89, 0x8b, 0xc7]);
+const O16_OPS = new Set([0x90, 0x01, 0x03, 0x09, 0x0b, 0x21, 0x23, 0x29, 0x2b, 0x31, 0x33, 0x39, 0x3b, 0x81, 0x83, 0x85, 0x89, 0x8b, 0xc7]);
 
 /** Whether a LOCK prefix is allowed (SDM Vol. 2 LOCK: these forms with a memory destination). */
 function lockable(insn: Insn): boolean {
@@ -106,7 +106,7 @@ function form(op: number, supervisor: boolean): Form {
   if (op >= 0x70 && op <= 0x7f) return Form.Plain;
   if (op >= 0xb0 && op <= 0xbf) return Form.Plain;
   switch (op) {
-    case 0x68: case 0x6a: case 0x90: case 0x98: case 0x99: case 0xa1: case 0xa3: case 0xa8: case 0xa9:
+    case 0x68: case 0x6a: case 0x90: case 0x98: case 0x99: case 0xa0: case 0xa1: case 0xa2: case 0xa3: case 0xa8: case 0xa9:
     case 0xc3: case 0xe8: case 0xe9: case 0xeb:
     case 0x9c: case 0xfc: case 0xfd: // PUSHF, CLD, STD
       return Form.Plain;
@@ -114,7 +114,7 @@ function form(op: number, supervisor: boolean): Form {
       return supervisor ? Form.Plain : Form.No;
     case 0x69: case 0x6b:
     case 0x80: case 0x81: case 0x83: case 0x84: case 0x85: case 0x88: case 0x89: case 0x8a: case 0x8b: case 0x8d:
-    case 0xc1: case 0xc6: case 0xc7: case 0xd1: case 0xf6: case 0xf7: case 0xfe: case 0xff:
+    case 0xc1: case 0xc6: case 0xc7: case 0xd1: case 0xd3: case 0xf6: case 0xf7: case 0xfe: case 0xff:
     case 0x1af: case 0x1b6: case 0x1b7: case 0x1be: case 0x1bf:
     case 0x1a3: case 0x1ab: case 0x1b3: case 0x1bb: case 0x1ba: // BT BTS BTR BTC
     case 0x87: case 0x1b1: // XCHG, CMPXCHG
@@ -132,6 +132,7 @@ function form(op: number, supervisor: boolean): Form {
 function groupOk(op: number, reg: number, mod: number): boolean {
   switch (op) {
     case 0xc1: case 0xd1: return reg <= 1 || reg === 4 || reg === 5 || reg === 7; // ROL ROR SHL SHR SAR by a constant
+    case 0xd3: return mod === 3 && (reg === 4 || reg === 5 || reg === 7); // SHL SHR SAR r32 by CL
     case 0xc6: case 0xc7: return reg === 0;
     case 0xf6: return reg === 0;
     case 0xf7: return reg <= 6 && reg !== 1; // TEST NOT NEG MUL IMUL DIV
@@ -244,8 +245,8 @@ function decodeOne(mem8: Uint8Array, p0: number, end: number, eip: number, super
         p += 4;
       }
     }
-  } else if (op === 0xa1 || op === 0xa3) {
-    // MOV EAX, moffs32 / MOV moffs32, EAX: an absolute address, no ModRM.
+  } else if (op >= 0xa0 && op <= 0xa3) {
+    // MOV AL/EAX, moffs / MOV moffs, AL/EAX: an absolute address, no ModRM.
     if (lock) return null;
     const d = read32(mem8, p, end);
     if (d === null) return null;

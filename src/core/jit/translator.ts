@@ -755,7 +755,15 @@ class RegionTranslator {
       case 0x1a3: case 0x1ab: case 0x1b3: case 0x1bb: case 0x1ba: this.bitTest(i); return;
       case 0x1b1: this.cmpxchg(i); return;
       case 0x99: this.getReg(0); f.i32(31); f.op(Op.I32ShrS); this.setReg(2); return;
+      case 0xa0: { const v = this.tmp(); this.ea(i); this.load(1); f.set(v); this.setReg8(0, v); return; }
       case 0xa1: this.ea(i); this.load(4); this.setReg(0); return;
+      case 0xa2: {
+        const lin = this.tmp();
+        const v = this.tmp();
+        this.ea(i); f.set(lin); this.getReg8(0); f.set(v);
+        this.store(1, lin, v);
+        return;
+      }
       case 0xa3: {
         const lin = this.tmp();
         const v = this.tmp();
@@ -766,6 +774,7 @@ class RegionTranslator {
       case 0xa8: this.testImm(0, i.imm, 0); return;
       case 0xa9: this.testImm(0, i.imm, 2); return;
       case 0xc1: case 0xd1: this.shift(i); return;
+      case 0xd3: this.shiftByCl(i); return;
       case 0xc3: {
         const v = this.tmp();
         this.getReg(4);
@@ -1259,6 +1268,43 @@ class RegionTranslator {
     if (!i.mem) { f.get(r); this.setReg(i.rmReg); }
   }
 
+  /**
+   * SHL/SHR/SAR r32, CL (D3 /4 /5 /7): as shift() with the count from CL.
+   * A masked count of 0 changes neither the register nor the flags, so
+   * after this instruction the producer of the flags is not known statically.
+   */
+  private shiftByCl(i: Insn): void {
+    const f = this.f;
+    const n = this.tmp();
+    const a = this.tmp();
+    const r = this.tmp();
+    const cin = this.tmp();
+    this.getReg(1); f.i32(31); f.op(Op.I32And); f.tee(n);
+    f.if();
+    this.open++;
+    this.getReg(i.rmReg); f.set(a);
+    if (i.reg === 4) { // SHL: cf = bit 32 - n of a, of = msb(r) ^ cf
+      f.get(a); f.get(n); f.op(Op.I32Shl); f.set(r);
+      f.get(a); f.i32(32); f.get(n); f.op(Op.I32Sub); f.op(Op.I32ShrU); f.i32(1); f.op(Op.I32And); f.tee(cin);
+      f.get(r); f.i32(31); f.op(Op.I32ShrU); f.op(Op.I32Xor);
+      f.i32(1); f.op(Op.I32Shl);
+      f.get(cin); f.op(Op.I32Or); f.set(cin);
+    } else if (i.reg === 5) { // SHR: cf = bit n - 1 of a, of = msb(a)
+      f.get(a); f.get(n); f.op(Op.I32ShrU); f.set(r);
+      f.get(a); f.get(n); f.i32(1); f.op(Op.I32Sub); f.op(Op.I32ShrU); f.i32(1); f.op(Op.I32And);
+      f.get(a); f.i32(31); f.op(Op.I32ShrU); f.i32(1); f.op(Op.I32Shl);
+      f.op(Op.I32Or); f.set(cin);
+    } else { // SAR: cf = bit n - 1 of a, of = 0
+      f.get(a); f.get(n); f.op(Op.I32ShrS); f.set(r);
+      f.get(a); f.get(n); f.i32(1); f.op(Op.I32Sub); f.op(Op.I32ShrS); f.i32(1); f.op(Op.I32And); f.set(cin);
+    }
+    this.setFlags(L_RES, 2, -1, -1, r, cin);
+    f.get(r); this.setReg(i.rmReg);
+    f.end();
+    this.open--;
+    this.producer = { kind: DYNAMIC, sz: 2 };
+  }
+
   /** IMUL r32, r/m32 [, imm]: low half to the register; CF = OF = the product does not fit 32 bits. */
   private imul(i: Insn, withImm: boolean): void {
     const f = this.f;
@@ -1420,9 +1466,9 @@ function writtenRegs(i: Insn): number {
     case 0xf7: return i.reg >= 4 ? (1 << 0) | (1 << 2) : rm;
     case 0x87: return reg | rm;
     case 0x1b1: return 1 | rm;
-    case 0x81: case 0x83: case 0x89: case 0xc7: case 0xc1: case 0xd1: return rm;
+    case 0x81: case 0x83: case 0x89: case 0xc7: case 0xc1: case 0xd1: case 0xd3: return rm;
     case 0x80: case 0x88: case 0xc6: case 0xfe: return rm8;
-    case 0x98: case 0xa1: return 1;
+    case 0x98: case 0xa0: case 0xa1: return 1;
     case 0x9c: return 1 << 4;
     case 0x1ab: case 0x1b3: case 0x1bb: return rm;
     case 0x1ba: return i.reg === 4 ? 0 : rm;
