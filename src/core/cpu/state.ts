@@ -39,6 +39,7 @@ export interface JitHooks {
   readonly keys: Int32Array;
   /** Visit counters per hash slot (the interpreter increments them inline). */
   readonly hot: Uint16Array;
+  /** Visits before compiling; may change between runs (the interpreter reads it when a run starts). */
   readonly threshold: number;
   /** Called when slot pair `h` (h, h ^ 1) holds `p` or `h` has become hot: runs compiled code (returns instructions retired) or returns -1. */
   enter(h: number, p: number, left: number, done: number): number;

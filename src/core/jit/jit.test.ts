@@ -99,7 +99,7 @@ describe('Linux with the JIT', () => {
     const kernel = new Uint8Array(readFileSync(new URL('bzImage', images)));
     const initrd = await prepareInitrd(new Uint8Array(readFileSync(new URL('initramfs.cpio.gz', images))));
     const make = (jit: boolean): { m: Machine; serial: () => string } => {
-      const m = new Machine({ ramBytes: 64 << 20, clock: { mode: 'instructions' }, startEpochMs: 0, hostNowMs: () => 0, jit: jit ? { threshold: 40 } : false });
+      const m = new Machine({ ramBytes: 64 << 20, clock: { mode: 'instructions' }, startEpochMs: 0, hostNowMs: () => 0, jit: jit ? { threshold: 40, warmupInstructions: 0 } : false });
       let out = '';
       m.onSerialOutput = (b) => { out += String.fromCharCode(b); };
       m.bootLinux({ kernel, initrd, cmdline: manifest.defaultCmdline, rngSeed: new Uint8Array(32).fill(7) });

@@ -18,7 +18,7 @@ const kernel = new Uint8Array(readFileSync(new URL('bzImage', images)));
 const initrd = await prepareInitrd(new Uint8Array(readFileSync(new URL('initramfs.cpio.gz', images))));
 
 function make(jit: boolean): { m: Machine; out: () => string } {
-  const m = new Machine({ ramBytes: 64 << 20, clock: { mode: 'instructions' }, startEpochMs: 0, hostNowMs: () => 0, jit: jit ? { threshold } : false });
+  const m = new Machine({ ramBytes: 64 << 20, clock: { mode: 'instructions' }, startEpochMs: 0, hostNowMs: () => 0, jit: jit ? { threshold, warmupInstructions: 0 } : false });
   let serial = '';
   m.onSerialOutput = (b) => { serial += String.fromCharCode(b); };
   m.bootLinux({ kernel, initrd, cmdline: manifest.defaultCmdline, rngSeed: new Uint8Array(32).fill(7) });
