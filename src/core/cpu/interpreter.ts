@@ -30,7 +30,7 @@ import { decodeEA, decodePrefixes, resetPrefixes, IS_PREFIX } from './decoder.ts
 import { HAS_MODRM, LOCK_OK } from './opcode-table.ts';
 import { rd8, rd16, rd32, wr8, wr16, wr32 } from './access.ts';
 import { readLin8, readLin32, writeLin32 } from './memory.ts';
-import { JIT_HASH_MASK, JIT_HASH_SHIFT, TLB_MASK } from './state.ts';
+import { JIT_HASH_MASK, JIT_HASH_SHIFT, JIT_WARMING, TLB_MASK } from './state.ts';
 import { L_ADD, L_SUB, L_LOGIC } from './flags.ts';
 import { inc, dec, neg, testOp } from './alu.ts';
 import { shiftOp, shld, shrd } from './shift.ts';
@@ -132,7 +132,8 @@ export function execute(c: CpuCore, budget: number): number {
   const handlers = HANDLERS;
   const opinfo = OPINFO;
   const fast = FAST;
-  const jit = c.jit;
+  // While the JIT warms up nothing is compiled or counted: run as if there were no JIT.
+  const jit = c.jit !== null && c.jit.threshold !== JIT_WARMING ? c.jit : null;
   const jitKeys = jit !== null ? jit.keys : null;
   const jitHot = jit !== null ? jit.hot : null;
   const jitThreshold = jit !== null ? jit.threshold : 0;

@@ -33,6 +33,8 @@ export const TLB_MASK = TLB_SIZE - 1;
 export const JIT_HASH_SHIFT = 17;
 export const JIT_HASH_SIZE = 1 << JIT_HASH_SHIFT;
 export const JIT_HASH_MASK = JIT_HASH_SIZE - 1;
+/** JitHooks.threshold while the JIT warms up (see jit.ts): the interpreter then runs without it. */
+export const JIT_WARMING = 0xffff;
 
 export interface JitHooks {
   /** Block start (host offset) per hash slot, -1 when empty: the interpreter checks both ways of a slot pair inline. */

@@ -4,8 +4,9 @@
  * and keeps them correct.
  *
  * - Hotness: a counter per hash slot of an instruction's host offset in the
- *   pool. The interpreter checks the slot inline at every instruction boundary; after
+ *   pool. The interpreter checks the slot pair inline at every instruction boundary; after
  *   `threshold` visits the address becomes an entry of its page's region.
+ *   Nothing counts during the warm-up (the first DEFAULT_WARMUP instructions: the boot).
  * - Regions: all hot entries of one code page (and mode), plus the blocks
  *   reachable from them on that page, form one WebAssembly function with a
  *   br_table dispatch (translator.ts), so loops and branches between blocks
@@ -32,7 +33,7 @@
  *   frame; `enter` copies them back before the interpreter delivers it.
  */
 import type { CpuCore, JitHooks } from '../cpu/state.ts';
-import { JIT_HASH_MASK, JIT_HASH_SHIFT, JIT_HASH_SIZE, TLB_SIZE } from '../cpu/state.ts';
+import { JIT_HASH_MASK, JIT_HASH_SHIFT, JIT_HASH_SIZE, JIT_WARMING as WARMING, TLB_SIZE } from '../cpu/state.ts';
 import { GUEST_FAULT } from '../cpu/exceptions.ts';
 import { materialize } from '../cpu/flags.ts';
 import { readLin8, readLin16, readLin32, writeLin8, writeLin16, writeLin32, probeWriteLin } from '../cpu/memory.ts';
@@ -80,8 +81,6 @@ export interface JitStats {
  * before this many instructions; the default image boots in 20.7 M.
  */
 const DEFAULT_WARMUP = 25_000_000;
-/** The threshold while warming up: visit counters (16 bits) never exceed it, so nothing becomes hot. */
-const WARMING = 0xffff;
 /** Invalidations after which a frame is treated as data that happens to hold code, and no longer compiled. */
 const MAX_FRAME_INVALIDATIONS = 16;
 /** Mode values stored per block: 0 = not translatable, 1 = supervisor (CPL 0), 2 = user (CPL 3). */
@@ -174,7 +173,7 @@ export class Jit implements JitHooks {
     if (TLB_SIZE * 4 !== 4096) throw new Error('jit: the TLB arrays must fill one frame each');
     if (MAX_REGION_BLOCKS > CHAIN_MAX_BLOCKS || MAX_BLOCK > 127) throw new Error('jit: region or block limits exceed the chain cache encoding');
     // High enough that run-once boot code stays interpreted (compiling a region costs milliseconds).
-    this.hotThreshold = options.threshold ?? 40;
+    this.hotThreshold = Math.min(options.threshold ?? 40, WARMING - 1);
     this.warmupEnd = options.warmupInstructions ?? (this.hotThreshold === 0 ? 0 : DEFAULT_WARMUP);
     this.threshold = c.instructionsRetired >= this.warmupEnd ? this.hotThreshold : WARMING;
     this.maxBlocks = options.maxBlocks ?? 32768;
