@@ -196,7 +196,10 @@ describe('Coordinator memory budgets', () => {
     const steady = c.createVm(synthetic({ behaviour: 'busy', initialFrames: 1024 }, { name: 'steady', ramMiB: 1024 }));
     const idle = c.createVm(synthetic({ behaviour: 'idle', initialFrames: 256 }, { name: 'idle', ramMiB: 1024 }));
     const grows = c.createVm(synthetic({ behaviour: 'busy', initialFrames: 16, framesPerMs: 10 }, { name: 'grows', ramMiB: 1024 }));
-    await Promise.all([steady, idle, grows].map((vm) => c.start(vm.id)));
+    // The growing VM starts once the others hold their frames: started together, it could take the
+    // whole pool before a slow worker (a loaded CI machine) made the idle VM's initial frames.
+    await Promise.all([steady, idle].map((vm) => c.start(vm.id)));
+    await c.start(grows.id);
     await stateReached(c, grows.id, 'paused');
     expect(c.get(grows.id).reason).toBe(StateReason.OutOfMemoryBudget);
     expect(c.get(grows.id).detail).toMatch(/pool is exhausted/);
