@@ -21,7 +21,7 @@ import { Machine } from '../machine.ts';
 import { prepareInitrd } from '../boot/initrd.ts';
 import { decodeBlock } from './block-decoder.ts';
 import { translateRegion } from './translator.ts';
-import { Jit, JIT_FRAMES } from './jit.ts';
+import { Jit, JIT_FRAMES, type JitOptions } from './jit.ts';
 import { jitCpu } from './test-support/jit-cpu.ts';
 
 describe('JIT forced on for all code', () => {
@@ -39,19 +39,43 @@ describe('JIT forced on for all code', () => {
   }, 600_000);
 });
 
-/** A flat 32-bit ring-0 machine without paging on a wasm-backed host, code at 0x10000. */
-function flatMachine(code: number[], jit: boolean): { cpu: Cpu; host: FlatRamHost } {
+/** A flat 32-bit ring-0 machine without paging on a wasm-backed host, code at 0x10000 (`jit`: forced on, or these options). */
+function flatMachine(code: number[], jit: boolean | JitOptions): { cpu: Cpu; host: FlatRamHost; engine: Jit | null } {
   const host = new FlatRamHost(1 << 20, { wasm: true });
   new Uint8Array(host.buffer).set(code, 0x10000);
   const cpu = new Cpu(host);
-  if (jit) cpu.enableJit((core) => new Jit(core, host.memory!, host.spareFrames.slice(0, JIT_FRAMES), false, { threshold: 0 }));
+  let engine: Jit | null = null;
+  if (jit !== false) {
+    cpu.enableJit((core) => (engine = new Jit(core, host.memory!, host.spareFrames.slice(0, JIT_FRAMES), false, jit === true ? { threshold: 0 } : jit)));
+  }
   cpu.setCr(0, 0x60000011);
   cpu.setSegment(1, 0x08, 0, 0xffffffff, 0xc9b);
   for (const s of [0, 2, 3, 4, 5]) cpu.setSegment(s, 0x10, 0, 0xffffffff, 0xc93);
   cpu.setReg32(4, 0x80000);
   cpu.setEip(0x10000);
-  return { cpu, host };
+  return { cpu, host, engine };
 }
+
+describe('warm-up', () => {
+  // mov ecx,100000 / loop: add ebx,1 / dec ecx / jnz loop / hlt: 300,002 instructions
+  const loop = [0xb9, 0xa0, 0x86, 0x01, 0x00, 0x83, 0xc3, 0x01, 0x49, 0x75, 0xfa, 0xf4];
+
+  it('compiles nothing before warmupInstructions have retired, then runs the hot loop compiled', () => {
+    const { cpu, engine } = flatMachine(loop, { threshold: 10, warmupInstructions: 50_000 });
+    const stats = engine!.stats;
+    for (let i = 0; i < 4; i++) cpu.run(10_000);
+    expect(cpu.instructionsRetired).toBe(40_000);
+    expect(stats.compiled).toBe(0);
+    expect(stats.instructions).toBe(0);
+    let stop = cpu.run(10_000);
+    while (stop === StopReason.Budget) stop = cpu.run(10_000);
+    expect(stop).toBe(StopReason.HaltedNoInterrupts);
+    expect(cpu.getReg32(3)).toBe(100_000);
+    expect(cpu.instructionsRetired).toBe(300_002);
+    expect(stats.compiled).toBeGreaterThan(0);
+    expect(stats.instructions).toBeGreaterThan(200_000);
+  });
+});
 
 describe('self-modifying code', () => {
   // outer: mov ecx,100 / inner: mov eax,1 (imm patched) / add ebx,eax / dec ecx / jnz inner
