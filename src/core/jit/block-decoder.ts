@@ -84,7 +84,7 @@ function immSize(op: number, reg: number): number {
     case 0x68: case 0xa9: case 0xe8: case 0xe9: case 0xa1: case 0xa3: case 0xc7: case 0x81:
     case 0x69:
       return 4;
-    case 0x6a: case 0xa8: case 0xeb: case 0x80: case 0x83: case 0xc6: case 0xc1: case 0x6b: case 0x1ba:
+    case 0x6a: case 0xa8: case 0xeb: case 0x80: case 0x83: case 0xc6: case 0xc1: case 0x6b: case 0x1ba: case 0x1a4: case 0x1ac:
       return 1;
     case 0xf6: return reg === 0 ? 1 : 0;
     case 0xf7: return reg === 0 ? 4 : 0;
@@ -118,6 +118,7 @@ function form(op: number, supervisor: boolean): Form {
     case 0x1af: case 0x1b6: case 0x1b7: case 0x1be: case 0x1bf:
     case 0x1a3: case 0x1ab: case 0x1b3: case 0x1bb: case 0x1ba: // BT BTS BTR BTC
     case 0x87: case 0x1b1: // XCHG, CMPXCHG
+    case 0x1a4: case 0x1a5: case 0x1ac: case 0x1ad: // SHLD, SHRD
       return Form.ModRM;
     default:
       if (op >= 0x140 && op <= 0x14f) return Form.ModRM; // CMOVcc
@@ -137,6 +138,7 @@ function groupOk(op: number, reg: number, mod: number): boolean {
     case 0xf6: return reg === 0;
     case 0xf7: return reg <= 6 && reg !== 1; // TEST NOT NEG MUL IMUL DIV
     case 0x1ba: return reg >= 4;
+    case 0x1a5: case 0x1ad: return mod === 3; // SHLD/SHRD by CL: a register destination only (a count of 0 changes nothing)
     case 0xfe: return reg <= 1;
     case 0xff: return reg <= 2 || reg === 4 || reg === 6;
     case 0x8d: return mod !== 3;
@@ -257,6 +259,8 @@ function decodeOne(mem8: Uint8Array, p0: number, end: number, eip: number, super
     return finish(insn, eip);
   }
   if (lock && !lockable(insn)) return null;
+  // SHLD/SHRD by an imm8 that masks to 0 change nothing: left to the interpreter rather than special-cased.
+  if ((op === 0x1a4 || op === 0x1ac) && (p >= end || (mem8[p]! & 31) === 0)) return null;
   const isz = o16 && immSize(op, insn.reg) === 4 ? 2 : immSize(op, insn.reg);
   if (isz === 1) {
     const b = byte();

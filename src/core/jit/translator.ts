@@ -754,6 +754,7 @@ class RegionTranslator {
       case 0xfd: this.setFlagBits(~0, 0x400); return; // STD
       case 0x1a3: case 0x1ab: case 0x1b3: case 0x1bb: case 0x1ba: this.bitTest(i); return;
       case 0x1b1: this.cmpxchg(i); return;
+      case 0x1a4: case 0x1a5: case 0x1ac: case 0x1ad: this.shiftDouble(i); return;
       case 0x99: this.getReg(0); f.i32(31); f.op(Op.I32ShrS); this.setReg(2); return;
       case 0xa0: { const v = this.tmp(); this.ea(i); this.load(1); f.set(v); this.setReg8(0, v); return; }
       case 0xa1: this.ea(i); this.load(4); this.setReg(0); return;
@@ -1305,6 +1306,51 @@ class RegionTranslator {
     this.producer = { kind: DYNAMIC, sz: 2 };
   }
 
+  /**
+   * SHLD/SHRD r/m32, r32, imm8 or CL (shift.ts): the destination shifted,
+   * filled from the source; CF = the last bit shifted out, OF = the sign
+   * changed. The imm8 forms never have a count of 0 (block-decoder.ts); the
+   * CL forms (register destination only) change nothing for a count of 0,
+   * after which the flags' producer is dynamic.
+   */
+  private shiftDouble(i: Insn): void {
+    const f = this.f;
+    const left = i.op === 0x1a4 || i.op === 0x1a5;
+    const byCl = i.op === 0x1a5 || i.op === 0x1ad;
+    const n = this.tmp();
+    const a = this.tmp();
+    const b = this.tmp();
+    const r = this.tmp();
+    const cin = this.tmp();
+    const lin = this.tmp();
+    if (byCl) { this.getReg(1); f.i32(31); f.op(Op.I32And); } else f.i32(i.imm & 31);
+    f.set(n);
+    if (byCl) {
+      f.get(n);
+      f.if();
+      this.open++;
+    }
+    this.getReg(i.reg); f.set(b);
+    this.readRmw32(i, lin, a);
+    // r = a << n | b >>> (32 - n) (SHLD), a >>> n | b << (32 - n) (SHRD); cf = the last bit out of a
+    f.get(a); f.get(n); f.op(left ? Op.I32Shl : Op.I32ShrU);
+    f.get(b); f.i32(32); f.get(n); f.op(Op.I32Sub); f.op(left ? Op.I32ShrU : Op.I32Shl);
+    f.op(Op.I32Or); f.set(r);
+    if (i.mem) this.store(4, lin, r);
+    f.get(a);
+    if (left) { f.i32(32); f.get(n); f.op(Op.I32Sub); } else { f.get(n); f.i32(1); f.op(Op.I32Sub); }
+    f.op(Op.I32ShrU); f.i32(1); f.op(Op.I32And);
+    f.get(r); f.get(a); f.op(Op.I32Xor); f.i32(31); f.op(Op.I32ShrU); f.i32(1); f.op(Op.I32Shl);
+    f.op(Op.I32Or); f.set(cin); // cf | of << 1
+    this.setFlags(L_RES, 2, -1, -1, r, cin);
+    if (!i.mem) { f.get(r); this.setReg(i.rmReg); }
+    if (byCl) {
+      f.end();
+      this.open--;
+      this.producer = { kind: DYNAMIC, sz: 2 };
+    }
+  }
+
   /** IMUL r32, r/m32 [, imm]: low half to the register; CF = OF = the product does not fit 32 bits. */
   private imul(i: Insn, withImm: boolean): void {
     const f = this.f;
@@ -1466,7 +1512,7 @@ function writtenRegs(i: Insn): number {
     case 0xf7: return i.reg >= 4 ? (1 << 0) | (1 << 2) : rm;
     case 0x87: return reg | rm;
     case 0x1b1: return 1 | rm;
-    case 0x81: case 0x83: case 0x89: case 0xc7: case 0xc1: case 0xd1: case 0xd3: return rm;
+    case 0x81: case 0x83: case 0x89: case 0xc7: case 0xc1: case 0xd1: case 0xd3: case 0x1a4: case 0x1a5: case 0x1ac: case 0x1ad: return rm;
     case 0x80: case 0x88: case 0xc6: case 0xfe: return rm8;
     case 0x98: case 0xa0: case 0xa1: return 1;
     case 0x9c: return 1 << 4;
