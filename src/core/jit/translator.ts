@@ -96,6 +96,9 @@ const EAGER = -1;
 const DYNAMIC = -2;
 interface Producer { kind: number; sz: number }
 
+/** A shift count: a constant, or the local that holds it. */
+type ShiftCount = number | { local: number };
+
 const SIGN = [0x80, 0x8000, 0x80000000 | 0];
 const MASK = [0xff, 0xffff, -1];
 /** Bytes of an operand of size code sz (0 byte, 1 word, 2 dword). */
@@ -756,22 +759,11 @@ class RegionTranslator {
       case 0x1b1: this.cmpxchg(i); return;
       case 0x1a4: case 0x1a5: case 0x1ac: case 0x1ad: this.shiftDouble(i); return;
       case 0x99: this.getReg(0); f.i32(31); f.op(Op.I32ShrS); this.setReg(2); return;
-      case 0xa0: { const v = this.tmp(); this.ea(i); this.load(1); f.set(v); this.setReg8(0, v); return; }
-      case 0xa1: this.ea(i); this.load(4); this.setReg(0); return;
-      case 0xa2: {
-        const lin = this.tmp();
-        const v = this.tmp();
-        this.ea(i); f.set(lin); this.getReg8(0); f.set(v);
-        this.store(1, lin, v);
-        return;
-      }
-      case 0xa3: {
-        const lin = this.tmp();
-        const v = this.tmp();
-        this.ea(i); f.set(lin); this.getReg(0); f.set(v);
-        this.store(4, lin, v);
-        return;
-      }
+      // MOV AL/EAX <-> moffs: the decoder gives them reg = 0 (AL/EAX) and a memory operand at the offset.
+      case 0xa0: this.movLoad(i, 0); return;
+      case 0xa1: this.movLoad(i, 2); return;
+      case 0xa2: this.movStore(i, 0); return;
+      case 0xa3: this.movStore(i, 2); return;
       case 0xa8: this.testImm(0, i.imm, 0); return;
       case 0xa9: this.testImm(0, i.imm, 2); return;
       case 0xc1: case 0xd1: this.shift(i); return;
@@ -1247,26 +1239,44 @@ class RegionTranslator {
       if (!i.mem) { f.get(r); this.setReg(i.rmReg); }
       return;
     }
-    // cf | of << 1 into cin, result into r.
-    if (i.reg === 4) { // SHL
-      f.get(a); f.i32(n); f.op(Op.I32Shl); f.set(r);
-      f.get(a); f.i32(32 - n); f.op(Op.I32ShrU); f.i32(1); f.op(Op.I32And); // cf
+    this.shiftResult(i.reg, a, r, cin, n);
+    if (i.mem) this.store(4, lin, r);
+    this.setFlags(L_RES, 2, -1, -1, r, cin);
+    if (!i.mem) { f.get(r); this.setReg(i.rmReg); }
+  }
+
+  /**
+   * SHL/SHR/SAR (ModRM.reg 4, 5, 7) of local `a` by `count` (1..31, a
+   * constant or a local): the result into `r`, cf | of << 1 into `cin` (as
+   * shift.ts computes them: SHL cf = bit 32 - n, of = msb(r) ^ cf; SHR cf =
+   * bit n - 1, of = msb(a); SAR cf = bit n - 1, of = 0).
+   */
+  private shiftResult(reg: number, a: number, r: number, cin: number, count: ShiftCount): void {
+    const f = this.f;
+    const op = reg === 4 ? Op.I32Shl : reg === 5 ? Op.I32ShrU : Op.I32ShrS;
+    f.get(a); this.pushCount(count, 0); f.op(op); f.set(r);
+    if (reg === 4) {
+      f.get(a); this.pushCount(count, 32, true); f.op(Op.I32ShrU); f.i32(1); f.op(Op.I32And); // cf
       f.tee(cin);
       f.get(r); f.i32(31); f.op(Op.I32ShrU); f.op(Op.I32Xor); // of = msb(r) ^ cf
       f.i32(1); f.op(Op.I32Shl);
       f.get(cin); f.op(Op.I32Or); f.set(cin);
-    } else if (i.reg === 5) { // SHR
-      f.get(a); f.i32(n); f.op(Op.I32ShrU); f.set(r);
-      f.get(a); f.i32(n - 1); f.op(Op.I32ShrU); f.i32(1); f.op(Op.I32And);
+    } else if (reg === 5) {
+      f.get(a); this.pushCount(count, -1); f.op(Op.I32ShrU); f.i32(1); f.op(Op.I32And);
       f.get(a); f.i32(31); f.op(Op.I32ShrU); f.i32(1); f.op(Op.I32Shl);
       f.op(Op.I32Or); f.set(cin);
-    } else { // SAR
-      f.get(a); f.i32(n); f.op(Op.I32ShrS); f.set(r);
-      f.get(a); f.i32(n - 1); f.op(Op.I32ShrS); f.i32(1); f.op(Op.I32And); f.set(cin);
+    } else {
+      f.get(a); this.pushCount(count, -1); f.op(Op.I32ShrS); f.i32(1); f.op(Op.I32And); f.set(cin);
     }
-    if (i.mem) this.store(4, lin, r);
-    this.setFlags(L_RES, 2, -1, -1, r, cin);
-    if (!i.mem) { f.get(r); this.setReg(i.rmReg); }
+  }
+
+  /** Push count + offset, or offset - count when `negate`. */
+  private pushCount(count: ShiftCount, offset: number, negate = false): void {
+    const f = this.f;
+    if (typeof count === 'number') { f.i32(negate ? offset - count : count + offset); return; }
+    if (negate) { f.i32(offset); f.get(count.local); f.op(Op.I32Sub); return; }
+    f.get(count.local);
+    if (offset !== 0) { f.i32(-offset); f.op(Op.I32Sub); }
   }
 
   /**
@@ -1284,21 +1294,7 @@ class RegionTranslator {
     f.if();
     this.open++;
     this.getReg(i.rmReg); f.set(a);
-    if (i.reg === 4) { // SHL: cf = bit 32 - n of a, of = msb(r) ^ cf
-      f.get(a); f.get(n); f.op(Op.I32Shl); f.set(r);
-      f.get(a); f.i32(32); f.get(n); f.op(Op.I32Sub); f.op(Op.I32ShrU); f.i32(1); f.op(Op.I32And); f.tee(cin);
-      f.get(r); f.i32(31); f.op(Op.I32ShrU); f.op(Op.I32Xor);
-      f.i32(1); f.op(Op.I32Shl);
-      f.get(cin); f.op(Op.I32Or); f.set(cin);
-    } else if (i.reg === 5) { // SHR: cf = bit n - 1 of a, of = msb(a)
-      f.get(a); f.get(n); f.op(Op.I32ShrU); f.set(r);
-      f.get(a); f.get(n); f.i32(1); f.op(Op.I32Sub); f.op(Op.I32ShrU); f.i32(1); f.op(Op.I32And);
-      f.get(a); f.i32(31); f.op(Op.I32ShrU); f.i32(1); f.op(Op.I32Shl);
-      f.op(Op.I32Or); f.set(cin);
-    } else { // SAR: cf = bit n - 1 of a, of = 0
-      f.get(a); f.get(n); f.op(Op.I32ShrS); f.set(r);
-      f.get(a); f.get(n); f.i32(1); f.op(Op.I32Sub); f.op(Op.I32ShrS); f.i32(1); f.op(Op.I32And); f.set(cin);
-    }
+    this.shiftResult(i.reg, a, r, cin, { local: n });
     this.setFlags(L_RES, 2, -1, -1, r, cin);
     f.get(r); this.setReg(i.rmReg);
     f.end();
