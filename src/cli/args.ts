@@ -24,7 +24,7 @@ export const USAGE = `usage: npm run vm -- [options]
   --append CMDLINE  kernel command line (default: the image's default command line)
   --mem MiB         guest RAM in MiB (default ${DEFAULT_MEM_MIB}, ${MIN_MEM_MIB}..${MAX_MEM_MIB})
   --timeout S       stop the guest after S seconds of wall time (exit status 124)
-  --jit             compile hot guest code to WebAssembly (faster compute, slower boot)
+  --jit             compile hot guest code to WebAssembly (faster compute; nothing compiled during the boot)
   -h, --help        this text
 The guest's COM1 is this terminal; Ctrl-A x quits. Exit status: the guest's
 (0 after poweroff), 124 on timeout, 2 on bad arguments or an unusable
