@@ -137,6 +137,15 @@ export function execute(c: CpuCore, budget: number): number {
   const jitKeys = jit !== null ? jit.keys : null;
   const jitHot = jit !== null ? jit.hot : null;
   const jitThreshold = jit !== null ? jit.threshold : 0;
+  // Hotness is counted where blocks start: at jump targets (anything but a
+  // short step forward from the previous instruction) and right after a
+  // compiled block returns (the instruction that ended it and the next one).
+  // Counting every instruction made each position of a hot loop an entry,
+  // and the loop was compiled as dozens of overlapping one-position blocks.
+  // Tests that force the JIT on (threshold 0) count everywhere.
+  const jitCountAll = jitThreshold === 0;
+  let jitLastP = -1;
+  let jitAfterExit = 0;
   let done = 0;
   let spent = 0;
   for (;;) {
@@ -154,11 +163,15 @@ export function execute(c: CpuCore, budget: number): number {
           if (p < c.fpEnd) {
             // JIT: compiled code starts here, or this address just became hot (jit.ts).
             const h = (p ^ (p >>> JIT_HASH_SHIFT)) & JIT_HASH_MASK;
-            if (jitKeys![h] === p || jitKeys![h ^ 1] === p || ++jitHot![h]! > jitThreshold) {
+            const blockStart = jitCountAll || ((p - jitLastP) >>> 0) > 15 || jitAfterExit > 0;
+            jitLastP = p;
+            if (jitAfterExit > 0) jitAfterExit--;
+            if (jitKeys![h] === p || jitKeys![h ^ 1] === p || (blockStart && ++jitHot![h]! > jitThreshold)) {
               const n = jit.enter(h, p, budget - spent, done);
               if (n >= 0) {
                 spent += n;
                 done += n;
+                jitAfterExit = 2;
                 continue;
               }
             }

@@ -15,9 +15,13 @@ export function emitTlbSlot(f: FunctionBody, lin: number, idx: number): void {
   f.tee(idx);
 }
 
-/** Push the tag an entry for the address in local `lin` must hold; `pushKey` pushes the TLB epoch key. */
-export function emitPageTag(f: FunctionBody, lin: number, pushKey: () => void): void {
+/** Push the tag an entry for the address in local `lin` (plus `offset`) must hold; `pushKey` pushes the TLB epoch key. */
+export function emitPageTag(f: FunctionBody, lin: number, pushKey: () => void, offset = 0): void {
   f.get(lin);
+  if (offset !== 0) {
+    f.i32(offset);
+    f.op(Op.I32Add);
+  }
   f.i32(12);
   f.op(Op.I32ShrU);
   pushKey();

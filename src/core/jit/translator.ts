@@ -68,7 +68,9 @@ const L_IDX = 23;
 const L_STATE = 24;
 const L_GSBASE = 25;
 const L_GSOK = 26;
-const FIRST_TEMP = 27;
+/** CF | OF << 11 of the last ROL/ROR while `pendingRotate` (see RegionTranslator.rotate). */
+const L_ROTF = 27;
+const FIRST_TEMP = 28;
 const PARAMS = 2;
 
 /** Where the generated code finds its state frame and TLB arrays (host byte offsets in the pool). */
@@ -119,6 +121,14 @@ class RegionTranslator {
   private readonly f = new FunctionBody();
   private open = 0;
   private producer: Producer = { kind: DYNAMIC, sz: 2 };
+  /**
+   * A ROL/ROR changed CF and OF since the producer: the flags are the
+   * producer's with CF/OF from L_ROTF. Settled (folded into the image) only
+   * where flags are read or the state leaves the block, so the rotates of a
+   * hash function cost no flags work when the next ALU instruction
+   * overwrites them anyway.
+   */
+  private pendingRotate = false;
   private written = 0;
   private temps = FIRST_TEMP;
   private maxTemps = FIRST_TEMP;
@@ -213,6 +223,7 @@ class RegionTranslator {
 
   private emitBlock(insns: Insn[]): void {
     this.producer = { kind: DYNAMIC, sz: 2 };
+    this.pendingRotate = false;
     for (this.index = 0; this.index < insns.length; this.index++) {
       this.insn = insns[this.index]!;
       this.temps = FIRST_TEMP;
@@ -272,6 +283,7 @@ class RegionTranslator {
   /** Leave the region: continue at the EIP on the stack with `done` instructions of this block completed. */
   private exitStack(done: number): void {
     const f = this.f;
+    this.settleRotateHere();
     f.set(L_NEXT);
     f.get(L_ITER);
     if (done !== 0) {
@@ -296,6 +308,7 @@ class RegionTranslator {
       this.exitConst(eip, done);
       return;
     }
+    this.settleRotateHere();
     const len = this.blocks[k]!.length;
     f.get(L_ITER);
     f.i32(done);
@@ -482,22 +495,27 @@ class RegionTranslator {
   /**
    * TLB hit test for an access of `size` bytes at linear address local L_LIN
    * against the tag array at `tags`; leaves the test result on the stack and
-   * the slot's byte offset in L_IDX.
+   * the slot's byte offset in L_IDX. The tag is made from the access's last
+   * byte and compared in the slot of its first, so one compare also rejects
+   * an access that crosses into the next page (that page's tag never sits in
+   * this slot; the epoch key lies above the 20 page bits).
    */
   private tlbHit(tags: number, size: number): void {
     const f = this.f;
     emitTlbSlot(f, L_LIN, L_IDX);
     f.mem(Op.I32Load, 2, tags);
-    emitPageTag(f, L_LIN, () => f.get(L_KEY));
+    emitPageTag(f, L_LIN, () => f.get(L_KEY), size - 1);
     f.op(Op.I32Eq);
-    if (size > 1) {
-      f.get(L_LIN);
-      f.i32(0xfff);
-      f.op(Op.I32And);
-      f.i32(0x1000 - size);
-      f.op(Op.I32LeU);
-      f.op(Op.I32And);
-    }
+  }
+
+  /**
+   * On a TLB hit no slow path ran: say so, so the exit-request check after
+   * the instruction tests a constant on this path instead of a value the
+   * optimiser must carry through the whole region.
+   */
+  private noExitRequest(): void {
+    this.f.i32(0);
+    this.f.set(L_EXITF);
   }
 
   /** Host address of L_LIN after a hit. */
@@ -516,9 +534,11 @@ class RegionTranslator {
     this.tlbHit(rmw ? this.layout.tlbWr : this.layout.tlbRd, size);
     f.ifI32();
     this.open++;
+    this.noExitRequest();
     this.hostAddr();
     f.mem(size === 1 ? Op.I32Load8U : size === 2 ? Op.I32Load16U : Op.I32Load, 0, 0);
     f.else();
+    this.settleRotateHere();
     f.get(L_LIN);
     this.slowArgs();
     f.call(rmw ? (size === 1 ? Slow.Rmw8 : size === 2 ? Slow.Rmw16 : Slow.Rmw32) : size === 1 ? Slow.Rd8 : size === 2 ? Slow.Rd16 : Slow.Rd32);
@@ -535,10 +555,12 @@ class RegionTranslator {
     this.tlbHit(this.layout.tlbWr, size);
     f.if();
     this.open++;
+    this.noExitRequest();
     this.hostAddr();
     f.get(v);
     f.mem(size === 1 ? Op.I32Store8 : size === 2 ? Op.I32Store16 : Op.I32Store, 0, 0);
     f.else();
+    this.settleRotateHere();
     f.get(L_LIN);
     f.get(v);
     this.slowArgs();
@@ -563,26 +585,48 @@ class RegionTranslator {
     f.set(LOC_LSZ);
     if (cin >= 0) { f.get(cin); f.set(LOC_LCIN); }
     this.producer = { kind, sz };
+    this.pendingRotate = false;
   }
 
-  /** Push the flags image with the lazy locals folded in (the module's helper; works for any producer state). */
+  /** Push the flags image with the lazy locals (and a pending rotate's CF/OF) folded in (the module's helper; works for any producer state). */
   private foldFlags(): void {
-    for (const l of [LOC_LOP, LOC_LDST, LOC_LSRC, LOC_LRES, LOC_LSZ, LOC_LCIN, L_FLAGS]) this.f.get(l);
-    this.f.call(this.layout.flagsHelper);
+    const f = this.f;
+    for (const l of [LOC_LOP, LOC_LDST, LOC_LSRC, LOC_LRES, LOC_LSZ, LOC_LCIN, L_FLAGS]) f.get(l);
+    f.call(this.layout.flagsHelper);
+    if (this.pendingRotate) {
+      f.i32(~0x801); f.op(Op.I32And);
+      f.get(L_ROTF); f.op(Op.I32Or);
+    }
   }
 
   /**
-   * Before reading flags whose producer is not known here: fold the lazy
-   * locals into the flags image (the module's helper), lop = 0.
+   * Before reading flags whose producer is not known here (or CF/OF after a
+   * rotate): fold the lazy locals into the flags image (the module's
+   * helper), lop = 0.
    */
   private knowFlags(): void {
-    if (this.producer.kind !== DYNAMIC) return;
+    if (this.producer.kind !== DYNAMIC && !this.pendingRotate) return;
     const f = this.f;
     this.foldFlags();
     f.set(L_FLAGS);
     f.i32(0);
     f.set(LOC_LOP);
     this.producer = { kind: EAGER, sz: 2 };
+    this.pendingRotate = false;
+  }
+
+  /**
+   * Settle a pending rotate on one path only (a slow path, an exit): the
+   * locals then hold the complete flags, while the translator's static view
+   * stays as it was for the code after the branch. Both views describe the
+   * same flags: the settled image has lop = 0, which the helper returns as is.
+   */
+  private settleRotateHere(): void {
+    if (!this.pendingRotate) return;
+    const producer = this.producer;
+    this.knowFlags();
+    this.producer = producer;
+    this.pendingRotate = true;
   }
 
   /** Push CF (0/1). */
@@ -839,6 +883,7 @@ class RegionTranslator {
     f.set(L_FLAGS);
     f.i32(0); f.set(LOC_LOP);
     this.producer = { kind: EAGER, sz: 2 };
+    this.pendingRotate = false;
   }
 
   /**
@@ -1220,11 +1265,9 @@ class RegionTranslator {
     const cin = this.tmp();
     this.readRmw32(i, lin, a);
     if (i.reg <= 1) {
-      // ROL/ROR: only CF and OF change (as shift.ts computes them), so fold the lazy flags into the image first.
+      // ROL/ROR change only CF and OF (as shift.ts computes them): they stay pending over the producer (pendingRotate).
       f.get(a); f.i32(n); f.op(i.reg === 0 ? Op.I32Rotl : Op.I32Rotr); f.set(r);
       if (i.mem) this.store(4, lin, r);
-      this.foldFlags();
-      f.i32(~0x801); f.op(Op.I32And);
       if (i.reg === 0) { // ROL: cf = bit 0, of = msb ^ cf
         f.get(r); f.i32(1); f.op(Op.I32And); f.tee(cin);
         f.get(r); f.i32(31); f.op(Op.I32ShrU); f.op(Op.I32Xor);
@@ -1233,9 +1276,8 @@ class RegionTranslator {
         f.get(r); f.i32(30); f.op(Op.I32ShrU); f.i32(1); f.op(Op.I32And); f.op(Op.I32Xor);
       }
       f.i32(11); f.op(Op.I32Shl); f.get(cin); f.op(Op.I32Or);
-      f.op(Op.I32Or); f.set(L_FLAGS);
-      f.i32(0); f.set(LOC_LOP);
-      this.producer = { kind: EAGER, sz: 2 };
+      f.set(L_ROTF);
+      this.pendingRotate = true;
       if (!i.mem) { f.get(r); this.setReg(i.rmReg); }
       return;
     }
@@ -1290,6 +1332,7 @@ class RegionTranslator {
     const a = this.tmp();
     const r = this.tmp();
     const cin = this.tmp();
+    if (this.pendingRotate) this.knowFlags(); // a count of 0 keeps the flags: the state after the `if` must not depend on a pending rotate
     this.getReg(1); f.i32(31); f.op(Op.I32And); f.tee(n);
     f.if();
     this.open++;
@@ -1319,6 +1362,7 @@ class RegionTranslator {
     const r = this.tmp();
     const cin = this.tmp();
     const lin = this.tmp();
+    if (byCl && this.pendingRotate) this.knowFlags(); // as in shiftByCl
     if (byCl) { this.getReg(1); f.i32(31); f.op(Op.I32And); } else f.i32(i.imm & 31);
     f.set(n);
     if (byCl) {
