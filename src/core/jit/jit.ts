@@ -530,7 +530,6 @@ export class Jit implements JitHooks {
       if (last.end === BlockEnd.Jcc) { follow(last.target); follow(next); }
       else if (last.end === BlockEnd.Jmp) follow(last.target);
       else if (last.end === BlockEnd.Call || last.end === BlockEnd.CallInd) { follow(next); if (last.end === BlockEnd.Call) follow(last.target); }
-      else if (last.end === BlockEnd.None && insns.length === MAX_BLOCK) follow(next); // cut at the length limit: the code goes on
     }
     return { blocks, starts };
   }
