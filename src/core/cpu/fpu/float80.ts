@@ -106,11 +106,14 @@ export class FpEnv {
   }
 }
 
+const TWO64 = 1n << 64n;
+
 /** Number of significant bits of a non-negative BigInt (0 for 0n). */
 export function bitLength(x: bigint): number {
   if (x === 0n) return 0;
+  if (x >= J_BIT && x < TWO64) return 64; // a normalised significand: the common case, answered without allocating
   let n = 0;
-  while (x >= 1n << 64n) { x >>= 64n; n += 64; }
+  while (x >= TWO64) { x >>= 64n; n += 64; }
   const hi = Number(x >> 32n);
   if (hi !== 0) return n + 64 - Math.clz32(hi);
   return n + 32 - Math.clz32(Number(x));
@@ -157,10 +160,11 @@ export function roundPack(env: FpEnv, out: Rounded, sign: number, e: number, sig
   out.inf = false;
   env.roundedUp = false;
   if (sig === 0n) { out.e = emin; out.sig = 0n; return; }
-  const rbits = BigInt(128 - prec);
-  const unit = 1n << rbits;
-  const lowMask = unit - 1n;
-  const half = unit >> 1n;
+  const k = roundingConstants(prec);
+  const rbits = k.rbits;
+  const unit = k.unit;
+  const lowMask = k.lowMask;
+  const half = k.half;
   const rc = env.rc;
 
   let tiny = false;
@@ -247,6 +251,20 @@ export function roundPack(env: FpEnv, out: Rounded, sign: number, e: number, sig
   }
   out.e = e;
   out.sig = sig >> 64n;
+}
+
+/** The BigInt constants of rounding a 128-bit significand to `prec` bits, made once per precision (they were four allocations per rounding). */
+interface RoundingConstants { rbits: bigint; unit: bigint; lowMask: bigint; half: bigint }
+const ROUNDING_CONSTANTS: (RoundingConstants | undefined)[] = [];
+function roundingConstants(prec: number): RoundingConstants {
+  let k = ROUNDING_CONSTANTS[prec];
+  if (k === undefined) {
+    const rbits = BigInt(128 - prec);
+    const unit = 1n << rbits;
+    k = { rbits, unit, lowMask: unit - 1n, half: unit >> 1n };
+    ROUNDING_CONSTANTS[prec] = k;
+  }
+  return k;
 }
 
 /** True when rounding `sig` (bit 127 set) at `rbits` carries out of bit 127. */
