@@ -68,7 +68,7 @@ const L_IDX = 23;
 const L_STATE = 24;
 const L_GSBASE = 25;
 const L_GSOK = 26;
-/** CF | OF << 11 of the last ROL/ROR while `pendingRotate` (see RegionTranslator.rotate). */
+/** CF | OF << 11 of the last ROL/ROR while `pendingRotate` (see RegionTranslator.shift). */
 const L_ROTF = 27;
 const FIRST_TEMP = 28;
 const PARAMS = 2;
