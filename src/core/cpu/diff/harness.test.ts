@@ -16,7 +16,7 @@ import { FakeCpu, type FakeBug } from './test-support/fake-cpu.ts';
 const SIGNAL_OF_VECTOR: Record<number, number> = { 0: 8, 1: 5, 3: 5, 4: 11, 5: 11, 6: 4, 13: 11, 14: 11, 17: 7 };
 
 function clone(o: Outcome): Outcome {
-  return { ...o, regs: o.regs.slice(), data: o.data.slice(), stack: o.stack.slice() };
+  return { ...o, regs: o.regs.slice(), segs: o.segs.slice(), data: o.data.slice(), stack: o.stack.slice() };
 }
 
 /** Only what FakeCpu executes: ADD/OR/AND/SUB/XOR/CMP r32, r32. */
@@ -88,6 +88,11 @@ describe('native runner', () => {
         if ((fm & f) !== 0) expect(corrupt((e) => { e.eflags ^= f; })).toBeGreaterThan(0);
         else if (f !== 0x40000) { expect(corrupt((e) => { e.eflags ^= f; })).toBe(0); masked++; }
       }
+      // Segment selectors: any change is flagged, except a null selector's RPL in a data register.
+      expect(corrupt((e) => { e.segs[1] = e.segs[1]! ^ 8; })).toBeGreaterThan(0);
+      expect(corrupt((e) => { e.segs[3] = e.segs[3]! ^ 4; })).toBeGreaterThan(0);
+      const es = n.segs[0]!;
+      expect(corrupt((e) => { e.segs[0] = es ^ 1; })).toBe((es & ~3) === 0 ? 0 : 1);
       // Memory, outcome kind, EIP, stray writes, fault details.
       const at = (i * 37) % 256;
       if (m.dataUndef === null || m.dataUndef[at] === 0) expect(corrupt((e) => { e.data[at] = e.data[at]! ^ 0x40; })).toBeGreaterThan(0);

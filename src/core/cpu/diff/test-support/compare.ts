@@ -23,6 +23,14 @@ const HAS_CODE = new Set([8, 10, 11, 12, 13, 14, 17]);
 /** Page-fault error-code bit 4 (I/D) exists only with NX: see ENVIRONMENT_RULES.pfFetchBit. */
 const PF_CODE_MASK = ~0x10;
 
+/** ES, DS, FS, GS: the registers Intel's IRET may null (ENVIRONMENT_RULES.nullSelectorRpl). */
+const DATA_SEGS = new Set([0, 3, 4, 5]);
+
+/** Both selectors null (index 0 of the GDT), whatever their RPL. */
+function bothNullDataSelectors(sg: number, a: number, b: number): boolean {
+  return DATA_SEGS.has(sg) && (a & ~3) === 0 && (b & ~3) === 0;
+}
+
 export const hex = (v: number, w = 8): string => '0x' + (v >>> 0).toString(16).padStart(w, '0');
 
 export function describeOutcome(o: Outcome): string {
@@ -57,7 +65,7 @@ export function compareOutcomes(c: GenCase, nat: Outcome, emu: Outcome): FieldDi
     }
   }
   for (let sg = 0; sg < 6; sg++) {
-    if (nat.segs[sg] !== emu.segs[sg]) d.push({ field: SEG_NAMES[sg]!, native: hex(nat.segs[sg]!, 4), emu: hex(emu.segs[sg]!, 4) });
+    if (nat.segs[sg] !== emu.segs[sg] && !bothNullDataSelectors(sg, nat.segs[sg]!, emu.segs[sg]!)) d.push({ field: SEG_NAMES[sg]!, native: hex(nat.segs[sg]!, 4), emu: hex(emu.segs[sg]!, 4) });
   }
   const fmask = (nat.done && emu.done ? m.flags : m.faultFlags) & COMPARED_FLAGS & ~RF;
   if (((nat.eflags ^ emu.eflags) & fmask) !== 0) {

@@ -155,6 +155,10 @@ export const ENVIRONMENT_RULES = {
     what: 'Page-fault error code bit 4 (I/D) is ignored',
     why: 'The host kernel runs with NX (PAE/long-mode paging), where instruction-fetch faults set I/D; the emulator uses 32-bit paging without NX, where the bit is reserved as 0 (SDM Vol. 3A §4.7).',
   },
+  nullSelectorRpl: {
+    what: 'A null selector in ES, DS, FS or GS is compared as null only: 0x0000-0x0003 are equal',
+    why: 'IRET to an outer privilege level zeroes ES/DS/FS/GS when their hidden descriptor is not usable at the new CPL (SDM Vol. 2A, IRET, RETURN-TO-OUTER-PRIVILEGE-LEVEL); Intel CPUs apply this to a loaded null selector of RPL 1-3, AMD CPUs keep it. Linux returns to user mode through IRET after interrupts and page faults, so whether the host reports 1-3 or 0 depends on the CPU vendor and on timing. Seen in CI: MOV ES with selector 3, then #GP; the host reported ES = 0, this AMD machine ES = 3.',
+  },
   cr2OnlyForPf: {
     what: 'CR2 is compared only for #PF',
     why: 'Linux reports a stale CR2 in the signal frame for other exceptions.',
