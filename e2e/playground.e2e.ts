@@ -48,7 +48,8 @@ async function textOf(locator: ReturnType<Page['locator']>, pattern: RegExp, tim
 test('the default VM is created and started on load, and its console has the focus and echoes typing', async () => {
   await page.evaluate(() => window.tabvisor!.ready);
   const [vm] = await page.evaluate(() => window.tabvisor!.list());
-  expect(vm).toMatchObject({ id: 'vm-1', name: 'vm-1' });
+  expect(vm).toMatchObject({ id: 'vm-1', name: 'vm-1', jit: true });
+  await textOf(vmItem('vm-1').locator('.vm-meta'), /· JIT$/);
   await textOf(vmItem('vm-1').locator('.badge'), /^Running$/);
   // Typing before the guest reads its console can lose keys (a booting kernel does), so wait
   // for BusyBox's prompt (ash follows it with a cursor-position query, ESC [6n, which xterm answers).
@@ -130,6 +131,7 @@ test('"New VM" validates its fields, then creates and starts a second VM whose c
   await dialog.getByLabel('RAM (MiB)').fill('32');
   await dialog.getByLabel('CPU cap (%)').fill('50');
   await dialog.getByLabel('Image').selectOption('linux');
+  expect(await dialog.getByLabel('JIT').isChecked()).toBe(true);
   await dialog.getByRole('button', { name: 'Create' }).click();
   await expect.poll(() => dialog.isVisible()).toBe(false);
 
@@ -137,7 +139,7 @@ test('"New VM" validates its fields, then creates and starts a second VM whose c
   await consoleInput('second').waitFor({ state: 'attached' });
   await expect.poll(() => page.evaluate(() => document.activeElement?.getAttribute('aria-label'))).toBe('Console second');
   const second = (await page.evaluate(() => window.tabvisor!.list())).find((vm) => vm.name === 'second');
-  expect(second).toMatchObject({ state: 'running', image: 'linux', ramMiB: 32, cpuCapPercent: 50, memoryBudgetMiB: 32 });
+  expect(second).toMatchObject({ state: 'running', image: 'linux', ramMiB: 32, cpuCapPercent: 50, memoryBudgetMiB: 32, jit: true });
 
   // The second VM boots Linux too (with half a core at most) and answers at its own prompt.
   await page.evaluate((ready) => window.tabvisor!.waitFor('second', ready, 180_000), COLD_BOOT_READY);
@@ -219,6 +221,11 @@ test('resource graphs are drawn with uPlot and stream data', async () => {
   await expect
     .poll(async () => Number(/([\d.]+) %/.exec((await cpu.locator('figcaption').textContent()) ?? '')?.[1] ?? NaN), { timeout: 15_000 })
     .toBeGreaterThan(1);
+  // ... and, once booted, runs as compiled code: the JIT is on by default.
+  const speed = tile('second').getByRole('figure', { name: 'Guest speed of second' });
+  await expect
+    .poll(async () => Number(/compiled ([\d.]+) MIPS/.exec((await speed.locator('figcaption').textContent()) ?? '')?.[1] ?? NaN), { timeout: 30_000 })
+    .toBeGreaterThan(0.5);
   const host = page.getByRole('region', { name: 'Host' });
   await textOf(host, /1024 MiB resident/);
   await textOf(host, /2 running/);

@@ -75,7 +75,7 @@ export function App({ runtime }: { runtime: Runtime }) {
           ))}
         </main>
       </div>
-      <NewVmDialog open={dialogOpen} taken={() => store.takenNames()} onCreate={create} onCancel={cancelDialog} />
+      <NewVmDialog open={dialogOpen} taken={() => store.takenNames()} onCreate={create} onCancel={cancelDialog} jitDefault={store.jitDefault} />
     </div>
   );
 }

@@ -9,13 +9,14 @@ function series(times: number[], fill: (name: string, i: number) => number): Sta
 }
 
 test('graph columns: x in seconds before the newest sample, one array per series', () => {
-  const stats = series([1000, 1250, 1500], (name, i) => (name === 'hostCpuPercent' ? 10 * (i + 1) : i));
+  const stats = series([1000, 1250, 1500], (name, i) => (name === 'hostCpuPercent' ? 10 * (i + 1) : name === 'jitMips' ? 7 : i));
   const columns = graphColumns(stats, 64);
   expect([...columns.cpu[0]!]).toEqual([-0.5, -0.25, 0]);
   expect([...columns.cpu[1]!]).toEqual([10, 20, 30]);
   expect([...columns.memory[2]!]).toEqual([64, 64, 64]);
   for (const spec of GRAPHS) expect(columns[spec.key].length).toBe(spec.series.length + 1);
   expect(latestValues(columns.io)).toEqual([2, 2]);
+  expect(latestValues(columns.mips)).toEqual([2, 7]);
 });
 
 test('graph columns of an empty history are empty', () => {

@@ -23,7 +23,16 @@ export interface GraphSpec {
 
 export const GRAPHS: readonly GraphSpec[] = [
   { key: 'cpu', title: 'Host CPU', series: [{ label: 'CPU', color: '#4fc3f7' }], format: formatPercent, minTop: 100 },
-  { key: 'mips', title: 'Guest speed', series: [{ label: 'MIPS', color: '#ffb74d' }], format: formatMips, minTop: 1 },
+  {
+    key: 'mips',
+    title: 'Guest speed',
+    series: [
+      { label: 'all', color: '#ffb74d' },
+      { label: 'compiled', color: '#fff176', dash: [4, 4] },
+    ],
+    format: formatMips,
+    minTop: 1,
+  },
   {
     key: 'memory',
     title: 'Memory',
@@ -59,7 +68,7 @@ export function graphColumns(stats: StatsSeries, budgetMiB: number): GraphColumn
   for (let i = 0; i < n; i++) x[i] = (stats.time[i]! - newest) / 1000;
   return {
     cpu: [x, stats.hostCpuPercent],
-    mips: [x, stats.guestMips],
+    mips: [x, stats.guestMips, stats.jitMips],
     memory: [x, stats.residentMiB, new Float64Array(n).fill(budgetMiB)],
     io: [x, stats.consoleInBytesPerSec, stats.consoleOutBytesPerSec],
   };

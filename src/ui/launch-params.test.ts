@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { readLaunchRequest } from './launch-params.ts';
+import { readJitDefault, readLaunchRequest } from './launch-params.ts';
 
 describe('readLaunchRequest', () => {
   const page = 'https://tabvisor.example/play/';
@@ -27,5 +27,15 @@ describe('readLaunchRequest', () => {
         message: `The snapshot link is not usable: “${target}” is not the http(s) URL of a snapshot file.`,
       });
     }
+  });
+});
+
+describe('readJitDefault', () => {
+  test('the JIT is on unless the URL turns it off', () => {
+    const page = 'https://tabvisor.example/play/';
+    expect(readJitDefault(page)).toBe(true);
+    expect(readJitDefault(`${page}?jit=1`)).toBe(true);
+    expect(readJitDefault(`${page}?boot=cold&jit=on`)).toBe(true);
+    for (const off of ['0', 'off', 'false', 'OFF']) expect(readJitDefault(`${page}?jit=${off}`), off).toBe(false);
   });
 });

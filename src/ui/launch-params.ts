@@ -3,7 +3,8 @@
  * - `#snapshot=<data>`: a share link, restored into a new VM;
  * - `?snapshot=<url>`: a `.tabvm` file from any CORS-enabled URL, restored into a new VM;
  * - `?boot=cold`: the default VM boots its kernel (the boot log shows);
- * - nothing: the default VM starts from the instant-boot snapshot.
+ * - nothing: the default VM starts from the instant-boot snapshot;
+ * - `?jit=0` (or `off`, `false`): the page's VMs run interpreted only (readJitDefault).
  * A fragment wins over the query. Malformed requests become `invalid` with
  * the sentence to show.
  */
@@ -35,4 +36,15 @@ export function readLaunchRequest(href: string): LaunchRequest {
   }
   if (page.searchParams.get('boot') === 'cold') return { kind: 'cold-boot' };
   return { kind: 'instant-boot' };
+}
+
+/**
+ * Whether the page's new VMs compile hot guest code to WebAssembly: yes
+ * unless `?jit=0`, `off` or `false` (for comparing with the interpreter, or
+ * as a way out should the JIT misbehave). The JIT compiles nothing during the
+ * boot, so it costs the first prompt nothing (src/core/jit/README.md).
+ */
+export function readJitDefault(href: string): boolean {
+  const value = new URL(href).searchParams.get('jit')?.trim().toLowerCase();
+  return !(value === '0' || value === 'off' || value === 'false');
 }

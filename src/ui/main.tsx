@@ -8,13 +8,13 @@ import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './App.tsx';
 import { createRuntime } from './runtime.ts';
-import { readLaunchRequest } from './launch-params.ts';
+import { readJitDefault, readLaunchRequest } from './launch-params.ts';
 import './styles/base.css';
 import './styles/playground.css';
 
 const root = document.getElementById('root');
 if (!root) throw new Error('index.html has no #root element');
-const runtime = createRuntime({ launch: readLaunchRequest(location.href) });
+const runtime = createRuntime({ launch: readLaunchRequest(location.href), jit: readJitDefault(location.href) });
 window.tabvisor = runtime.api;
 createRoot(root).render(
   <StrictMode>

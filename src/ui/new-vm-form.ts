@@ -27,6 +27,8 @@ export interface NewVmRequest {
   cpuCapPercent: number;
   memoryBudgetMiB: number;
   imageId: string;
+  /** Compile hot guest code to WebAssembly (the dialog's checkbox, on by default). */
+  jit?: boolean;
 }
 
 export type NewVmValidation =

@@ -39,12 +39,14 @@ export interface RuntimeOptions {
   defaultVm?: CreateVmRequest;
   /** How to start it (the playground's URL, launch-params.ts); default: boot its kernel. */
   launch?: LaunchRequest;
+  /** New VMs compile hot guest code to WebAssembly (default true; `?jit=0` turns it off: readJitDefault). */
+  jit?: boolean;
 }
 
 export function createRuntime(options: RuntimeOptions = {}): Runtime {
   const host = createBrowserHost();
   const coordinator = new Coordinator(host, { poolLimitMiB: POOL_LIMIT_MIB, prewarmWorker: true });
-  const store = new VmStore(coordinator, new ImageLoader(browserImageLoaderDeps()));
+  const store = new VmStore(coordinator, new ImageLoader(browserImageLoaderDeps()), { jit: options.jit ?? true });
   const snapshots = new SnapshotLibrary(coordinator, store, () => new SnapshotStore(idbSnapshotBackend()));
   void snapshots.load();
   // Settles as soon as the VM exists (before it has booted), or when it could not be made.

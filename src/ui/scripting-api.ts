@@ -32,6 +32,8 @@ export interface TabvisorVm {
   readonly cpuWeight: number;
   readonly cpuCapPercent: number;
   readonly memoryBudgetMiB: number;
+  /** Hot guest code is compiled to WebAssembly. */
+  readonly jit: boolean;
 }
 
 export interface TabvisorImage {
@@ -50,6 +52,8 @@ export interface TabvisorCreateConfig {
   image?: string;
   /** Boot right away (default true). */
   start?: boolean;
+  /** Compile hot guest code to WebAssembly (default: as the page's default VM). */
+  jit?: boolean;
 }
 
 /** A VM's name or id. */
@@ -151,5 +155,6 @@ export function toTabvisorVm(info: VmInfo, imageId: string | undefined): Tabviso
     cpuWeight: config.cpuWeight,
     cpuCapPercent: config.cpuCapPercent,
     memoryBudgetMiB: config.memoryBudgetMiB,
+    jit: config.jit,
   };
 }

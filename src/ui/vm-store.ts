@@ -28,6 +28,13 @@ export interface CreateVmRequest {
   memoryBudgetMiB?: number;
   /** Catalogue id (images.ts); default DEFAULT_IMAGE_ID. */
   imageId?: string;
+  /** Compile hot guest code to WebAssembly (src/core/jit); default: the store's `jit` option (on). */
+  jit?: boolean;
+}
+
+export interface VmStoreDefaults {
+  /** Whether new VMs compile hot code to WebAssembly when the request does not say (default true). */
+  jit?: boolean;
 }
 
 export interface CreateVmOptions {
@@ -90,6 +97,7 @@ export class VmStore implements Disposable {
   constructor(
     readonly coordinator: Coordinator,
     private readonly images: ImageLoader,
+    private readonly defaults: VmStoreDefaults = {},
   ) {
     this.current = this.build();
     this.subscription = coordinator.onStateChange((change) => {
@@ -99,6 +107,11 @@ export class VmStore implements Disposable {
       }
       this.changed();
     });
+  }
+
+  /** Whether a new VM compiles hot code when its request does not say. */
+  get jitDefault(): boolean {
+    return this.defaults.jit ?? true;
   }
 
   readonly subscribe = (listener: () => void): (() => void) => {
@@ -287,6 +300,7 @@ export class VmStore implements Disposable {
         ...(request.cpuWeight !== undefined && { cpuWeight: request.cpuWeight }),
         ...(request.cpuCapPercent !== undefined && { cpuCapPercent: request.cpuCapPercent }),
         ...(request.memoryBudgetMiB !== undefined && { memoryBudgetMiB: request.memoryBudgetMiB }),
+        jit: request.jit ?? this.jitDefault,
       };
       info = this.coordinator.createVm(config);
     } catch (error) {

@@ -9,6 +9,7 @@ import type { Coordinator } from './coordinator.ts';
 import { testCoordinator } from './test-support/harness.ts';
 import { linuxVm, startImageServer, type ImageServer } from './test-support/image-server.ts';
 import type { VmConfigInput } from './vm-registry.ts';
+import { Counter } from './shared/control-block.ts';
 
 const PROMPT = /root@tabvisor:~# /;
 let images: ImageServer;
@@ -102,6 +103,10 @@ test('a JIT-enabled Linux VM boots, computes and restores from a snapshot', { ti
   await c.waitFor(vm.id, PROMPT, 120_000);
   await c.send(vm.id, 'i=0; s=0; while [ $i -lt 3000 ]; do s=$((s+i*i)); i=$((i+1)); done; echo sum=$s\n');
   await c.waitFor(vm.id, /sum=8995500500/, 120_000);
+  // The loop ran (in part) as compiled code: the worker counts what the JIT retired.
+  const jitRetired = async (): Promise<number> => (await c.workerStats(vm.id)).counters[Counter.JitInstructions]!;
+  const compiledBefore = await jitRetired();
+  expect(compiledBefore).toBeGreaterThan(1_000_000);
   await c.send(vm.id, 'echo kept > /tmp/k; echo saved-$((1+1))\n');
   await c.waitFor(vm.id, /saved-2/, 60_000);
   const file = await c.snapshot(vm.id);
@@ -110,4 +115,8 @@ test('a JIT-enabled Linux VM boots, computes and restores from a snapshot', { ti
   await c.restore(vm.id, file);
   await c.send(vm.id, 'cat /tmp/k; echo done-$((40+2))\n');
   await c.waitFor(vm.id, /kept\s+done-42/, 60_000);
+  // The restored machine compiles afresh; its count adds to the worker's.
+  await c.send(vm.id, 'i=0; while [ $i -lt 2000 ]; do i=$((i+1)); done; echo again-$i\n');
+  await c.waitFor(vm.id, /again-2000/, 120_000);
+  expect(await jitRetired()).toBeGreaterThan(compiledBefore + 1_000_000);
 });

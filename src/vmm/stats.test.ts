@@ -21,6 +21,7 @@ describe('VmStats', () => {
     expect(stats.sample(c, 1000)).toBeUndefined();
     c[Counter.HostUsedUs] = 125_000;
     c[Counter.Instructions] = 50_000_000;
+    c[Counter.JitInstructions] = 40_000_000;
     c[Counter.ResidentFrames] = 512;
     c[Counter.ConsoleOutBytes] = 100;
     c[Counter.ThrottledUs] = 50_000;
@@ -28,6 +29,7 @@ describe('VmStats', () => {
     const s = stats.sample(c, 1250)!;
     expect(s.hostCpuPercent).toBeCloseTo(50);
     expect(s.guestMips).toBeCloseTo(200);
+    expect(s.jitMips).toBeCloseTo(160);
     expect(s.residentMiB).toBe(2);
     expect(s.consoleOutBytesPerSec).toBeCloseTo(400);
     expect(s.throttledPercent).toBeCloseTo(20);

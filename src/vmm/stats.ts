@@ -11,6 +11,8 @@ export const STAT_NAMES = [
   'hostCpuPercent',
   /** Guest instructions retired per second, in millions. */
   'guestMips',
+  /** The part of guestMips that ran in compiled (JIT) code. */
+  'jitMips',
   'residentMiB',
   'consoleInBytesPerSec',
   'consoleOutBytesPerSec',
@@ -102,6 +104,7 @@ export class VmStats {
       time: timeMs,
       hostCpuPercent: delta(Counter.HostUsedUs) * percentOfWall,
       guestMips: (delta(Counter.Instructions) * perSecond) / 1e6,
+      jitMips: (delta(Counter.JitInstructions) * perSecond) / 1e6,
       residentMiB: counters[Counter.ResidentFrames]! / FRAMES_PER_MIB,
       consoleInBytesPerSec: delta(Counter.ConsoleInBytes) * perSecond,
       consoleOutBytesPerSec: delta(Counter.ConsoleOutBytes) * perSecond,

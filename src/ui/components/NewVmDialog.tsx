@@ -1,6 +1,7 @@
 /**
  * The New VM dialog: a modal <dialog> (focus stays inside; Escape cancels)
- * with the name, RAM, CPU weight, CPU cap, memory budget and image fields.
+ * with the name, RAM, CPU weight, CPU cap, memory budget and image fields
+ * and the JIT checkbox (on unless the page runs with `?jit=0`).
  * Create validates (new-vm-form.ts), shows each problem next to its field
  * and focuses the first one; a valid form closes the dialog and creates and
  * starts the VM, whose console then takes the focus.
@@ -16,15 +17,18 @@ export interface NewVmDialogProps {
   onCreate: (request: NewVmRequest) => void;
   /** Cancel, Escape, or the dialog closed by other means. */
   onCancel: () => void;
+  /** The checkbox's initial state (the page's JIT default). */
+  jitDefault: boolean;
 }
 
 const FIELD_ORDER: readonly NewVmField[] = ['name', 'ramMiB', 'cpuWeight', 'cpuCapPercent', 'memoryBudgetMiB', 'imageId'];
 
-export function NewVmDialog({ open, taken, onCreate, onCancel }: NewVmDialogProps) {
+export function NewVmDialog({ open, taken, onCreate, onCancel, jitDefault }: NewVmDialogProps) {
   const dialogRef = useRef<HTMLDialogElement>(null);
   const fieldRefs = useRef<Partial<Record<NewVmField, HTMLInputElement | HTMLSelectElement | null>>>({});
   const [values, setValues] = useState<NewVmFormValues>(() => defaultFormValues(DEFAULT_IMAGE_ID));
   const [errors, setErrors] = useState<Partial<Record<NewVmField, string>>>({});
+  const [jit, setJit] = useState(jitDefault);
   const id = useId();
 
   // A layout effect: the dialog is closed (and the browser has put the focus
@@ -34,12 +38,13 @@ export function NewVmDialog({ open, taken, onCreate, onCancel }: NewVmDialogProp
     if (open && !dialog.open) {
       setValues(defaultFormValues(DEFAULT_IMAGE_ID));
       setErrors({});
+      setJit(jitDefault);
       dialog.showModal();
       fieldRefs.current.name?.focus();
     } else if (!open && dialog.open) {
       dialog.close();
     }
-  }, [open]);
+  }, [open, jitDefault]);
 
   const set = (field: NewVmField) => (event: { target: { value: string } }) => {
     setValues((previous) => ({ ...previous, [field]: event.target.value }));
@@ -55,7 +60,7 @@ export function NewVmDialog({ open, taken, onCreate, onCancel }: NewVmDialogProp
       return;
     }
     setErrors({});
-    onCreate(result.request);
+    onCreate({ ...result.request, jit });
   };
 
   const field = (name: NewVmField, label: string, extra: { hint?: string; placeholder?: string; inputMode?: 'numeric' | 'decimal' } = {}) => {
@@ -145,6 +150,15 @@ export function NewVmDialog({ open, taken, onCreate, onCancel }: NewVmDialogProp
               {imageError}
             </p>
           )}
+        </div>
+        <div className="field field-check">
+          <label>
+            <input type="checkbox" name="jit" checked={jit} onChange={(event) => setJit(event.target.checked)} aria-describedby={`${id}-jit-hint`} />
+            JIT
+          </label>
+          <p className="hint" id={`${id}-jit-hint`}>
+            Compiles hot guest code to WebAssembly once the VM has booted: integer work runs 3 to 30 times faster (x87 floating point stays interpreted). Off: interpreted only.
+          </p>
         </div>
         <div className="dialog-actions">
           <button type="button" className="button" onClick={onCancel}>

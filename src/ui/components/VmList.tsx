@@ -59,7 +59,7 @@ function VmItem({ store, vm, busy, failure }: { store: VmStore; vm: VmInfo; busy
         </details>
       )}
       <p className="vm-meta">
-        {imageLabel} · {formatMiB(config.ramMiB)} RAM
+        {imageLabel} · {formatMiB(config.ramMiB)} RAM · {config.jit ? 'JIT' : 'interpreted'}
       </p>
       <VmControls store={store} vm={vm} busy={busy} />
       {failure && (

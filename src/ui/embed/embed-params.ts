@@ -1,5 +1,6 @@
 /**
- * The embed page's query string: `embed.html?image=<catalogue id>&vm=<name>&origin=<parent origin>`.
+ * The embed page's query string: `embed.html?image=<catalogue id>&vm=<name>&origin=<parent origin>`
+ * (and `jit=0` to run interpreted only: launch-params.ts readJitDefault).
  * All optional; unknown images are reported, not guessed.
  */
 import { DEFAULT_IMAGE_ID } from '../images.ts';

@@ -13,7 +13,7 @@ function parsed(data: unknown): EmbedRequest {
   return result.request;
 }
 
-const VM: TabvisorVm = { id: 'vm-1', name: 'demo', state: 'running', image: 'echo', ramMiB: 64, cpuWeight: 1, cpuCapPercent: 100, memoryBudgetMiB: 64 };
+const VM: TabvisorVm = { id: 'vm-1', name: 'demo', state: 'running', image: 'echo', ramMiB: 64, cpuWeight: 1, cpuCapPercent: 100, memoryBudgetMiB: 64, jit: false };
 
 const SNAPSHOT: TabvisorSnapshot = {
   id: 'mi2x-1',

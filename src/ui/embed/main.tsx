@@ -12,12 +12,13 @@ import '../styles/base.css';
 import '../styles/embed.css';
 import { EmbedApp } from './EmbedApp.tsx';
 import { parseEmbedParams } from './embed-params.ts';
+import { readJitDefault } from '../launch-params.ts';
 import { serveEmbed } from './embed-server.ts';
 
 const root = document.getElementById('root');
 if (!root) throw new Error('embed.html has no #root element');
 const params = parseEmbedParams(location.search);
-const runtime = createRuntime({ defaultVm: { imageId: params.imageId, ...(params.vmName !== undefined && { name: params.vmName }) } });
+const runtime = createRuntime({ jit: readJitDefault(location.href), defaultVm: { imageId: params.imageId, ...(params.vmName !== undefined && { name: params.vmName }) } });
 window.tabvisor = runtime.api;
 
 const server = serveEmbed({ api: runtime.api, allowedOrigin: params.allowedOrigin });

@@ -97,6 +97,8 @@ export const Counter = {
   UptimeUs: 10,
   /** Time asleep waiting for the coordinator to drain console output. */
   BackpressureUs: 11,
+  /** Guest instructions retired inside compiled (JIT) code: a part of Instructions. */
+  JitInstructions: 12,
 } as const;
 export type Counter = (typeof Counter)[keyof typeof Counter];
 

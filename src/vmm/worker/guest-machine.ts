@@ -39,6 +39,8 @@ export interface GuestMachine {
   readonly pooledMemory?: boolean;
   /** Optional: interrupts delivered so far (for the IRQ counter). */
   interruptsDelivered?(): number;
+  /** Optional: instructions retired in compiled (JIT) code so far. */
+  jitInstructions?(): number;
   /** Optional: the VM is paused; guest time stops until resume(). */
   pause?(): void;
   /** Optional: the VM runs again; guest time continues from where it stopped. */

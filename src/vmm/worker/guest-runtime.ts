@@ -439,6 +439,10 @@ export class GuestRuntime implements GuestWorkerApi {
     }
   }
 
+  /** The machine whose jitInstructions() was last read, and what it said. */
+  private jitCountedMachine: GuestMachine | undefined;
+  private jitCounted = 0;
+
   private account(control: ControlBlock, machine: GuestMachine, result: SliceResult, elapsedMs: number): void {
     const us = elapsedMs * 1000 + this.usRemainder;
     const whole = Math.floor(us);
@@ -450,6 +454,13 @@ export class GuestRuntime implements GuestWorkerApi {
     c[Counter.Slices]! += 1;
     c[Counter.ResidentFrames] = machine.residentFrames();
     if (machine.interruptsDelivered) c[Counter.Irqs] = machine.interruptsDelivered();
+    if (machine.jitInstructions) {
+      // The machine's count starts at 0 with every machine (restore, reset): add what it grew by.
+      if (machine !== this.jitCountedMachine) { this.jitCountedMachine = machine; this.jitCounted = 0; }
+      const jit = machine.jitInstructions();
+      c[Counter.JitInstructions]! += Math.max(0, jit - this.jitCounted);
+      this.jitCounted = jit;
+    }
     if (elapsedMs > 0.05 && result.instructions > 0) this.instructionsPerMs = result.instructions / elapsedMs;
   }
 

@@ -179,6 +179,10 @@ export class LinuxGuest implements GuestMachine {
     return this.machine.pic.metrics()['interrupts'] ?? 0;
   }
 
+  jitInstructions(): number {
+    return this.machine.jitStats?.instructions ?? 0;
+  }
+
   pause(): void {
     this.machine.clock.pause();
   }
