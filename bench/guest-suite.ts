@@ -80,7 +80,8 @@ export async function runGuestSuite({ parts, runs, image, workloads, variants = 
     });
   }
 
-  const browserEngines = [...(parts.has('v86') ? ['v86'] : []), ...(parts.has('chromium') ? ['ours'] : [])];
+  const oursInChromium = parts.has('chromium') ? OUR_VARIANTS.filter((v) => variants === 'both' || v.jit === (variants === 'jit')).map((v) => (v.jit ? 'ours' : 'ours-interpreter')) : [];
+  const browserEngines = [...(parts.has('v86') ? ['v86'] : []), ...oursInChromium];
   if (browserEngines.length) {
     await timed('chromium', async () => {
       versions.v86 = v86Version();
@@ -105,11 +106,8 @@ export async function runGuestSuite({ parts, runs, image, workloads, variants = 
           : { id, kind, label, bootNote: CHROMIUM_BOOT, runs: o.runs });
       };
       add('v86', 'v86', 'v86', `v86 ${versions.v86.replace(/\+.*/, '')}, Chromium`);
-      // The playground's workers build their machines with the engine's default (interpreter or JIT): no per-VM choice yet.
-      add('ours', 'ours-chromium', 'ours', 'ours, Chromium (playground default)');
-      if (parts.has('chromium')) {
-        engines.push({ id: 'ours-chromium-choice', kind: 'ours', label: 'ours, Chromium, interpreter vs JIT', unavailable: 'not available: window.tabvisor.create() has no `jit` option yet', runs: [] });
-      }
+      add('ours', 'ours-chromium-jit', 'ours', 'ours, JIT, Chromium (playground default)');
+      add('ours-interpreter', 'ours-chromium-interpreter', 'ours', 'ours, interpreter, Chromium (?jit=0)');
     });
   }
   if (parts.has('workloads')) {

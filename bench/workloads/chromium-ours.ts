@@ -6,7 +6,8 @@
  * benchmark guest (`?boot=cold`): its boot time is page time since
  * navigation start (page load, image download, boot), like bench/browser.ts. The workloads then run
  * in a fresh 128 MiB VM (the default VM is deleted first, so nothing else
- * shares the CPU).
+ * shares the CPU). `jit` picks the variant for both VMs (`?jit=0` and
+ * create({ jit })); the playground's default is the JIT.
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -57,24 +58,25 @@ async function runCommand(page: Page, command: string, n: number, timeoutMs: num
   return { ms, ...result };
 }
 
-export async function runOursChromiumOnce(browser: Browser, url: string, images: OursPageImages, workloads: readonly Workload[]): Promise<GuestRun> {
+export async function runOursChromiumOnce(browser: Browser, url: string, images: OursPageImages, workloads: readonly Workload[], jit: boolean): Promise<GuestRun> {
   const context = await browser.newContext();
   try {
     await context.route('**/images/initramfs.cpio.gz', (route) => route.fulfill({ status: 200, body: images.initrd, contentType: 'application/octet-stream' }));
     await context.route('**/images/manifest.json', (route) => route.fulfill({ status: 200, body: images.manifest, contentType: 'application/json' }));
     const page = await context.newPage();
-    await page.goto(new URL('?boot=cold', url).href); // a real boot, not a restored snapshot
+    await page.goto(new URL(`?boot=cold&jit=${jit ? 1 : 0}`, url).href); // a real boot, not a restored snapshot
     const bootMs = await page.evaluate(async (prompt) => {
       await window.tabvisor!.ready;
       await window.tabvisor!.waitFor('vm-1', prompt, 180_000);
       return performance.now(); // ms since navigation start
     }, PROMPT);
-    await page.evaluate(async ({ vm, prompt }) => {
+    await page.evaluate(async ({ vm, prompt, jit }) => {
       const api = window.tabvisor!;
       await api.delete('vm-1');
-      await api.create({ name: vm, image: 'linux', ramMiB: 128 });
+      const made = await api.create({ name: vm, image: 'linux', ramMiB: 128, jit });
+      if (made.jit !== jit) throw new Error(`asked for jit: ${jit}, the VM has jit: ${made.jit}`);
       await api.waitFor(vm, prompt, 180_000);
-    }, { vm: VM, prompt: PROMPT });
+    }, { vm: VM, prompt: PROMPT, jit });
     let n = 0;
     const setup = await runCommand(page, `${GUEST_PREPARE_COMMAND} && ${SETUP_COMMAND}`, ++n, 600_000);
     if (setup.status !== 0) throw new Error(`ours in Chromium: making the inputs failed: ${setup.output}`);

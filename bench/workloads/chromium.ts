@@ -2,9 +2,10 @@
  * The guest workloads in Debian's Chromium, one browser for both engines:
  * v86 and our emulator (through the playground), each run in a fresh
  * browser context. Prints one JSON line:
- *   { v86?: { runs } | { error }, ours?: { runs } | { error } }
+ *   { v86?: { runs } | { error }, ours?: ..., 'ours-interpreter'?: ... }
+ * (`ours`: the playground's default, the JIT; `ours-interpreter`: `?jit=0`).
  *
- *   node --import tsx bench/workloads/chromium.ts --runs N --engines v86,ours [--workloads id,id]
+ *   node --import tsx bench/workloads/chromium.ts --runs N --engines v86,ours,ours-interpreter [--workloads id,id]
  * (the production build must exist: `vite build`).
  */
 import { parseArgs } from 'node:util';
@@ -49,11 +50,12 @@ try {
     const files = v86Files(image);
     await repeat('v86', () => runV86Once(browser, files, workloads));
   }
-  if (engines.includes('ours')) {
+  if (engines.includes('ours') || engines.includes('ours-interpreter')) {
     const server = await startPreviewServer();
     try {
       const images = oursPageImages(image);
-      await repeat('ours', () => runOursChromiumOnce(browser, server.url, images, workloads));
+      if (engines.includes('ours')) await repeat('ours', () => runOursChromiumOnce(browser, server.url, images, workloads, true));
+      if (engines.includes('ours-interpreter')) await repeat('ours-interpreter', () => runOursChromiumOnce(browser, server.url, images, workloads, false));
     } finally {
       await server.close();
     }

@@ -24,7 +24,8 @@ export const USAGE = `usage: npm run vm -- [options]
   --append CMDLINE  kernel command line (default: the image's default command line)
   --mem MiB         guest RAM in MiB (default ${DEFAULT_MEM_MIB}, ${MIN_MEM_MIB}..${MAX_MEM_MIB})
   --timeout S       stop the guest after S seconds of wall time (exit status 124)
-  --jit             compile hot guest code to WebAssembly (faster compute; nothing compiled during the boot)
+  --no-jit          interpret only (by default hot guest code is compiled to WebAssembly
+                    once the boot is over: faster compute; --jit says so explicitly)
   -h, --help        this text
 The guest's COM1 is this terminal; Ctrl-A x quits. Exit status: the guest's
 (0 after poweroff), 124 on timeout, 2 on bad arguments or an unusable
@@ -45,6 +46,7 @@ export function parseRunnerArgs(argv: readonly string[]): RunnerOptions {
         mem: { type: 'string' },
         timeout: { type: 'string' },
         jit: { type: 'boolean' },
+        'no-jit': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -58,6 +60,7 @@ export function parseRunnerArgs(argv: readonly string[]): RunnerOptions {
   if (!Number.isInteger(memMiB) || memMiB < MIN_MEM_MIB || memMiB > MAX_MEM_MIB) {
     throw new UsageError(`--mem must be a whole number of MiB from ${MIN_MEM_MIB} to ${MAX_MEM_MIB}, got ${v.mem}`);
   }
+  if (v.jit === true && v['no-jit'] === true) throw new UsageError('--jit and --no-jit contradict each other: give one');
   const timeoutS = v.timeout === undefined ? undefined : parseNumber('--timeout', v.timeout);
   if (timeoutS !== undefined && !(timeoutS > 0)) throw new UsageError(`--timeout must be a positive number of seconds, got ${v.timeout}`);
   return {
@@ -66,7 +69,7 @@ export function parseRunnerArgs(argv: readonly string[]): RunnerOptions {
     append: v.append,
     memMiB,
     timeoutS,
-    jit: v.jit === true,
+    jit: v['no-jit'] !== true,
     help: v.help === true,
   };
 }

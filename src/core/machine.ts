@@ -80,8 +80,10 @@ export interface MachineOptions {
   /** Attach an x87 FPU (default true). */
   fpu?: boolean;
   /**
-   * Compile hot guest code to WebAssembly (src/core/jit). Default: off. Not
-   * part of the machine's state: a snapshot restores under either setting.
+   * Compile hot guest code to WebAssembly (src/core/jit). Default: off here
+   * (callers name the tier they test or measure); the playground and the CLI
+   * turn it on. Not part of the machine's state: a snapshot restores under
+   * either setting.
    */
   jit?: boolean | JitOptions;
 }
