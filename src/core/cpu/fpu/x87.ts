@@ -61,7 +61,13 @@ export class X87 implements FpuUnit {
   /** Bit i set: physical register i is empty. */
   private emptyMask = 0xff;
   private readonly regSE = new Uint16Array(8);
-  private readonly regSig: bigint[] = [0n, 0n, 0n, 0n, 0n, 0n, 0n, 0n];
+  /**
+   * Significands as uint32 halves (not BigInt): the fast paths of
+   * float80-fast.ts read and write them directly; `st()` builds the BigInt
+   * form for the reference code.
+   */
+  private readonly regHi = new Uint32Array(8);
+  private readonly regLo = new Uint32Array(8);
   private fip = 0;
   private fcs = 0;
   private fop = 0;
@@ -160,7 +166,8 @@ export class X87 implements FpuUnit {
   saveState(): Record<string, unknown> {
     const registers: Record<string, string> = {};
     for (let p = 0; p < 8; p++) {
-      registers[`r${p}`] = this.regSE[p]!.toString(16).padStart(4, '0') + this.regSig[p]!.toString(16).padStart(16, '0');
+      registers[`r${p}`] = this.regSE[p]!.toString(16).padStart(4, '0') + this.regHi[p]!.toString(16).padStart(8, '0')
+        + this.regLo[p]!.toString(16).padStart(8, '0');
     }
     return {
       controlWord: this.cw,
@@ -193,7 +200,8 @@ export class X87 implements FpuUnit {
       const s = registers?.[`r${p}`];
       if (typeof s !== 'string' || !/^[0-9a-f]{20}$/.test(s)) throw new Error(`x87 state: register r${p} missing`);
       this.regSE[p] = parseInt(s.slice(0, 4), 16);
-      this.regSig[p] = BigInt(`0x${s.slice(4)}`);
+      this.regHi[p] = parseInt(s.slice(4, 12), 16);
+      this.regLo[p] = parseInt(s.slice(12), 16);
     }
     const tw = num('tagWord');
     this.emptyMask = 0;
@@ -204,8 +212,20 @@ export class X87 implements FpuUnit {
 
   private phys(i: number): number { return (this.top + i) & 7; }
   private isEmpty(i: number): boolean { return ((this.emptyMask >> this.phys(i)) & 1) !== 0; }
-  private st(i: number): F80 { const p = this.phys(i); return new F80(this.regSE[p]!, this.regSig[p]!); }
-  private setRaw(p: number, v: F80): void { this.regSE[p] = v.se; this.regSig[p] = v.sig & MASK64; }
+  private sigOf(p: number): bigint { return (BigInt(this.regHi[p]!) << 32n) | BigInt(this.regLo[p]!); }
+  private st(i: number): F80 { const p = this.phys(i); return new F80(this.regSE[p]!, this.sigOf(p)); }
+  private setRaw(p: number, v: F80): void {
+    this.regSE[p] = v.se;
+    this.regHi[p] = Number((v.sig >> 32n) & 0xffffffffn);
+    this.regLo[p] = Number(v.sig & 0xffffffffn);
+  }
+  /** Writes physical register p from raw fields and tags it valid (the fast paths' write-back). */
+  private setPhys(p: number, se: number, hi: number, lo: number): void {
+    this.regSE[p] = se;
+    this.regHi[p] = hi;
+    this.regLo[p] = lo;
+    this.emptyMask &= ~(1 << p);
+  }
   private setSt(i: number, v: F80): void {
     const p = this.phys(i);
     this.setRaw(p, v);
@@ -227,7 +247,7 @@ export class X87 implements FpuUnit {
       let t: number;
       if ((this.emptyMask >> p) & 1) t = 3;
       else {
-        const c = classify(this.regSE[p]!, this.regSig[p]!);
+        const c = classify(this.regSE[p]!, this.sigOf(p));
         t = c === C_ZERO ? 1 : c === C_NORMAL ? 0 : 2;
       }
       tw |= t << (2 * p);
