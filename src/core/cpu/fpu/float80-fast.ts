@@ -1,0 +1,437 @@
+/**
+ * Fast paths for the common case of x87 arithmetic: finite normal operands
+ * whose exact result, before rounding, lies well inside the exponent range.
+ *
+ * Everything here works on plain numbers: a 64-bit significand is two uint32
+ * halves (`hi` holds bit 63 = J), wider intermediates are uint32 words or
+ * 16-bit limbs whose partial products stay below 2^53, so every step is exact.
+ * No BigInt and no allocation: results go to the preallocated `FAST` object
+ * and the 128-bit scratch `W`.
+ *
+ * The BigInt code in float80*.ts stays the reference. Each function here
+ * returns false, without touching the environment, whenever its input is not
+ * a case it computes bit-identically (zeros, denormals, infinities, NaNs,
+ * unsupported encodings, results near or beyond the exponent limits); the
+ * caller then takes the slow path. When it returns true the environment holds
+ * what the slow path would have left: PE if inexact and `roundedUp` (C1).
+ */
+import { BIAS, EXP_MAX, EXT_EMAX, EXT_EMIN, type FpEnv, PE, RC_DOWN, RC_NEAREST, RC_UP } from './float80.ts';
+
+/** The result of a fast operation: `e` is the unbiased exponent of bit 63 (of `hi` bit 31). */
+export class FastResult {
+  sign = 0;
+  e = 0;
+  hi = 0;
+  lo = 0;
+  /** Biased sign/exponent word of the result in register format. */
+  get se(): number { return (this.sign << 15) | ((this.e + BIAS) & EXP_MAX); }
+}
+
+export const FAST = new FastResult();
+
+const TWO32 = 4294967296;
+const TWO16 = 65536;
+
+/** 128-bit scratch, W[0] most significant. */
+const W = new Uint32Array(4);
+/** The subtrahend/addend in additions. */
+const Y = new Uint32Array(4);
+
+/** A finite normal 80-bit value (biased exponent 1..7FFE with J set). */
+export function isNormal(se: number, hi: number): boolean {
+  const exp = se & EXP_MAX;
+  return exp !== 0 && exp !== EXP_MAX && hi >= 0x80000000;
+}
+
+// ---- rounding -----------------------------------------------------------------
+
+/**
+ * Rounds sign × (W[0]:W[1]:W[2]:W[3]) × 2^(e − 127), W normalised (bit 127
+ * set, any sticky bit already ORed into bit 0), to `prec` bits exactly as
+ * `roundPack` does for an in-range result: truncate, then add one unit in the
+ * last place when the rounding control asks for it; a carry out of bit 63
+ * gives 1.0 × 2^(e+1). The caller guarantees e + 1 stays within range.
+ */
+function roundW(env: FpEnv, sign: number, e: number, prec: number): void {
+  let hi = W[0]!;
+  let lo = W[1]!;
+  // `rem` is the word holding the part below the unit, `below` anything lower still.
+  let rem: number;
+  let half: number;
+  let below: number;
+  let odd: number;
+  if (prec === 64) {
+    rem = W[2]!; half = 0x80000000; below = W[3]!; odd = lo & 1;
+  } else if (prec === 53) {
+    rem = lo & 0x7ff; half = 0x400; below = W[2]! | W[3]!; odd = (lo >>> 11) & 1;
+  } else {
+    rem = hi & 0xff; half = 0x80; below = lo | W[2]! | W[3]!; odd = (hi >>> 8) & 1;
+  }
+  env.roundedUp = false;
+  if (rem !== 0 || below !== 0) {
+    let inc: boolean;
+    const rc = env.rc;
+    if (rc === RC_NEAREST) inc = rem > half || (rem === half && (below !== 0 || odd !== 0));
+    else if (rc === RC_DOWN) inc = sign === 1;
+    else if (rc === RC_UP) inc = sign === 0;
+    else inc = false;
+    // Truncate to `prec` bits.
+    if (prec === 53) lo = (lo & ~0x7ff) >>> 0;
+    else if (prec === 24) { hi = (hi & ~0xff) >>> 0; lo = 0; }
+    if (inc) {
+      env.roundedUp = true;
+      if (prec === 24) hi += 0x100;
+      else {
+        lo += prec === 64 ? 1 : 0x800;
+        if (lo >= TWO32) { lo -= TWO32; hi += 1; }
+      }
+      if (hi >= TWO32) { hi = 0x80000000; e++; } // all ones rounded up: a power of two
+    }
+    env.flags |= PE;
+  }
+  FAST.sign = sign;
+  FAST.e = e;
+  FAST.hi = hi;
+  FAST.lo = lo;
+}
+
+/** True when a pre-rounding exponent leaves the result normal after a possible carry. */
+function regRangeOk(e: number): boolean {
+  return e >= EXT_EMIN && e <= EXT_EMAX - 1;
+}
+
+// ---- W helpers ------------------------------------------------------------------
+
+/** Y ← Y >> d with lost bits ORed into bit 0 (0 < d < 128). */
+function shiftRightSticky(d: number): void {
+  const q = d >>> 5;
+  const r = d & 31;
+  let sticky = 0;
+  for (let i = 4 - q; i < 4; i++) sticky |= Y[i]!;
+  for (let i = 3; i >= q; i--) Y[i] = Y[i - q]!;
+  for (let i = 0; i < q; i++) Y[i] = 0;
+  if (r !== 0) {
+    sticky |= Y[3]! << (32 - r);
+    for (let i = 3; i > 0; i--) Y[i] = (Y[i]! >>> r) | (Y[i - 1]! << (32 - r));
+    Y[0] = Y[0]! >>> r;
+  }
+  if (sticky !== 0) Y[3] = Y[3]! | 1;
+}
+
+/** W ← W << n (0 < n < 128). */
+function shiftLeftW(n: number): void {
+  const q = n >>> 5;
+  const r = n & 31;
+  for (let i = 0; i < 4 - q; i++) W[i] = W[i + q]!;
+  for (let i = 4 - q; i < 4; i++) W[i] = 0;
+  if (r !== 0) {
+    for (let i = 0; i < 3; i++) W[i] = (W[i]! << r) | (W[i + 1]! >>> (32 - r));
+    W[3] = W[3]! << r;
+  }
+}
+
+// ---- add / subtract -----------------------------------------------------------------
+
+/**
+ * sign_a·a + sign_b·b for normal operands (a, b given as se/hi/lo; `sb` is the
+ * effective sign of b, already flipped for a subtraction). Mirrors
+ * `addUnpacked`: the smaller operand is aligned into a 128-bit window with a
+ * sticky bit, added or subtracted, normalised, and rounded once.
+ */
+export function fastAdd(env: FpEnv, seA: number, hiA: number, loA: number,
+  sb: number, seB: number, hiB: number, loB: number): boolean {
+  if (!isNormal(seA, hiA) || !isNormal(seB, hiB)) return false;
+  const sa = seA >>> 15;
+  const ea = (seA & EXP_MAX) - BIAS;
+  const eb = (seB & EXP_MAX) - BIAS;
+  // x is the operand of larger magnitude.
+  const bBigger = eb > ea || (eb === ea && (hiB > hiA || (hiB === hiA && loB > loA)));
+  const xs = bBigger ? sb : sa;
+  let e = bBigger ? eb : ea;
+  const d = bBigger ? eb - ea : ea - eb;
+  W[0] = bBigger ? hiB : hiA; W[1] = bBigger ? loB : loA; W[2] = 0; W[3] = 0;
+  Y[0] = bBigger ? hiA : hiB; Y[1] = bBigger ? loA : loB; Y[2] = 0; Y[3] = 0;
+  if (d >= 128) { Y[0] = 0; Y[1] = 0; Y[2] = 0; Y[3] = 1; } // only a sticky bit remains
+  else if (d > 0) shiftRightSticky(d);
+  if (sa === sb) {
+    let c = 0;
+    for (let i = 3; i >= 0; i--) {
+      const s = W[i]! + Y[i]! + c;
+      c = s >= TWO32 ? 1 : 0;
+      W[i] = s;
+    }
+    if (c !== 0) {
+      // Carry into bit 128: shift right one, keeping the lost bit as sticky.
+      const lost = W[3]! & 1;
+      for (let i = 3; i > 0; i--) W[i] = (W[i]! >>> 1) | (W[i - 1]! << 31);
+      W[0] = (W[0]! >>> 1) | 0x80000000;
+      W[3] = W[3]! | lost;
+      e++;
+    }
+  } else {
+    let b = 0;
+    for (let i = 3; i >= 0; i--) {
+      const s = W[i]! - Y[i]! - b;
+      b = s < 0 ? 1 : 0;
+      W[i] = s;
+    }
+    let k = 0;
+    while (k < 4 && W[k] === 0) k++;
+    if (k === 4) {
+      // Exact cancellation: +0, or −0 when rounding down (no PE, C1 = 0).
+      env.roundedUp = false;
+      FAST.sign = env.rc === RC_DOWN ? 1 : 0;
+      FAST.e = -BIAS; // biased exponent 0
+      FAST.hi = 0;
+      FAST.lo = 0;
+      return true;
+    }
+    const n = 32 * k + Math.clz32(W[k]!);
+    if (n > 0) shiftLeftW(n);
+    e -= n;
+  }
+  if (!regRangeOk(e)) return false;
+  roundW(env, xs, e, env.pc);
+  return true;
+}
+
+// ---- multiply ---------------------------------------------------------------------
+
+/** a × b for normal operands: the exact 128-bit product from 16-bit limbs, rounded once. */
+export function fastMul(env: FpEnv, seA: number, hiA: number, loA: number,
+  seB: number, hiB: number, loB: number): boolean {
+  if (!isNormal(seA, hiA) || !isNormal(seB, hiB)) return false;
+  let e = (seA & EXP_MAX) + (seB & EXP_MAX) - 2 * BIAS + 1;
+  if (e < EXT_EMIN - 1 || e > EXT_EMAX) return false; // cheap pre-check; refined below
+  const a3 = hiA >>> 16; const a2 = hiA & 0xffff; const a1 = loA >>> 16; const a0 = loA & 0xffff;
+  const b3 = hiB >>> 16; const b2 = hiB & 0xffff; const b1 = loB >>> 16; const b0 = loB & 0xffff;
+  // Column sums: at most four products of 16-bit limbs, < 2^34 each.
+  let v = a0 * b0;
+  let c = Math.floor(v / TWO16);
+  const l0 = v - c * TWO16;
+  v = a1 * b0 + a0 * b1 + c; c = Math.floor(v / TWO16); const l1 = v - c * TWO16;
+  v = a2 * b0 + a1 * b1 + a0 * b2 + c; c = Math.floor(v / TWO16); const l2 = v - c * TWO16;
+  v = a3 * b0 + a2 * b1 + a1 * b2 + a0 * b3 + c; c = Math.floor(v / TWO16); const l3 = v - c * TWO16;
+  v = a3 * b1 + a2 * b2 + a1 * b3 + c; c = Math.floor(v / TWO16); const l4 = v - c * TWO16;
+  v = a3 * b2 + a2 * b3 + c; c = Math.floor(v / TWO16); const l5 = v - c * TWO16;
+  v = a3 * b3 + c; c = Math.floor(v / TWO16); const l6 = v - c * TWO16;
+  const l7 = c;
+  W[0] = l7 * TWO16 + l6; W[1] = l5 * TWO16 + l4; W[2] = l3 * TWO16 + l2; W[3] = l1 * TWO16 + l0;
+  if (W[0]! < 0x80000000) { shiftLeftW(1); e--; }
+  if (!regRangeOk(e)) return false;
+  roundW(env, (seA ^ seB) >>> 15, e, env.pc);
+  return true;
+}
+
+// ---- divide -----------------------------------------------------------------------
+
+/** The divisor as 16-bit limbs (B0 least significant) and as an approximate double. */
+const B = new Float64Array(4);
+let bApprox = 0;
+/** The running remainder (< divisor), as two uint32 halves. */
+let remHi = 0;
+let remLo = 0;
+/** Scratch for T = R·2^32 − q·B as six 16-bit limbs, and R·2^32 the same way. */
+const T = new Float64Array(6);
+const R = new Float64Array(6);
+
+/** T ← T + sgn·B over six limbs (sgn = ±1); returns the carry out of the top limb. */
+function addB(sgn: number): number {
+  let c = 0;
+  for (let j = 0; j < 6; j++) {
+    const v = T[j]! + (j < 4 ? sgn * B[j]! : 0) + c;
+    c = Math.floor(v / TWO16);
+    T[j] = v - c * TWO16;
+  }
+  return c;
+}
+
+/** T (six limbs plus the sign carry `top`) compared with B: −1, 0 or 1. */
+function compareTB(top: number): number {
+  if (top < 0) return -1;
+  if (top > 0 || T[5] !== 0 || T[4] !== 0) return 1;
+  for (let j = 3; j >= 0; j--) if (T[j] !== B[j]) return T[j]! < B[j]! ? -1 : 1;
+  return 0;
+}
+
+/**
+ * One radix-2^32 long-division step: q = floor(R·2^32 / B), R ← R·2^32 − q·B.
+ * The double estimate is within one of q (relative error < 2^-50 on a value
+ * < 2^32); the exact limb remainder then corrects it.
+ */
+function divStep(): number {
+  const rApprox = remHi * TWO32 + remLo;
+  let q = Math.floor(rApprox * TWO32 / bApprox);
+  const q1 = Math.floor(q / TWO16);
+  const q0 = q - q1 * TWO16;
+  R[2] = remLo & 0xffff; R[3] = remLo >>> 16; R[4] = remHi & 0xffff; R[5] = remHi >>> 16;
+  let c = 0;
+  for (let j = 0; j < 6; j++) {
+    const p = (j < 4 ? q0 * B[j]! : 0) + (j >= 1 && j <= 4 ? q1 * B[j - 1]! : 0);
+    const v = R[j]! - p + c;
+    c = Math.floor(v / TWO16);
+    T[j] = v - c * TWO16;
+  }
+  // Correct the estimate: afterwards 0 ≤ T < B.
+  while (c < 0) { q--; c += addB(1); }
+  while (compareTB(c) >= 0) { q++; c += addB(-1); }
+  remHi = T[3]! * TWO16 + T[2]!;
+  remLo = T[1]! * TWO16 + T[0]!;
+  return q;
+}
+
+/**
+ * a ÷ b for normal operands. The quotient of the significands A/B lies in
+ * (1/2, 2): an integer digit (A ≥ B), two 32-bit fraction digits, and for
+ * A < B one more bit, give the 65 leading quotient bits; the final remainder
+ * is the sticky bit. That decides the rounding exactly as `fdiv`'s 128-bit
+ * quotient does.
+ */
+export function fastDiv(env: FpEnv, seA: number, hiA: number, loA: number,
+  seB: number, hiB: number, loB: number): boolean {
+  if (!isNormal(seA, hiA) || !isNormal(seB, hiB)) return false;
+  let e = (seA & EXP_MAX) - (seB & EXP_MAX);
+  if (e < EXT_EMIN - 1 || e > EXT_EMAX) return false;
+  B[0] = loB & 0xffff; B[1] = loB >>> 16; B[2] = hiB & 0xffff; B[3] = hiB >>> 16;
+  bApprox = hiB * TWO32 + loB;
+  const aGeB = hiA > hiB || (hiA === hiB && loA >= loB);
+  if (aGeB) {
+    // Integer digit 1: R = A − B.
+    let lo = loA - loB;
+    let borrow = 0;
+    if (lo < 0) { lo += TWO32; borrow = 1; }
+    remHi = hiA - hiB - borrow;
+    remLo = lo;
+  } else {
+    remHi = hiA;
+    remLo = loA;
+  }
+  const q1 = divStep();
+  const q2 = divStep();
+  let hi: number;
+  let lo: number;
+  let guard: number;
+  let sticky: boolean;
+  if (aGeB) {
+    hi = 0x80000000 + Math.floor(q1 / 2);
+    lo = (q1 & 1) * 0x80000000 + Math.floor(q2 / 2);
+    guard = q2 & 1;
+    sticky = remHi !== 0 || remLo !== 0;
+  } else {
+    e--;
+    hi = q1;
+    lo = q2;
+    // One more quotient bit: is 2R ≥ B?
+    const twoHi = remHi * 2 + (remLo >= 0x80000000 ? 1 : 0);
+    const twoLo = (remLo * 2) % TWO32;
+    const twoBig = twoHi >= TWO32;
+    const cmp = twoBig ? 1 : twoHi !== hiB ? (twoHi > hiB ? 1 : -1) : twoLo !== loB ? (twoLo > loB ? 1 : -1) : 0;
+    guard = cmp >= 0 ? 1 : 0;
+    sticky = cmp === 0 ? false : cmp > 0 ? true : remHi !== 0 || remLo !== 0;
+  }
+  if (!regRangeOk(e)) return false;
+  W[0] = hi; W[1] = lo; W[2] = guard * 0x80000000 + (sticky ? 1 : 0); W[3] = 0;
+  roundW(env, (seA ^ seB) >>> 15, e, env.pc);
+  return true;
+}
+
+// ---- memory formats ---------------------------------------------------------------
+
+/**
+ * FST m64 of a normal register value whose double is normal too: rounds to 53
+ * bits per RC (PE and C1 as `toBinary`). The raw double goes to FAST.hi
+ * (sign, exponent, top 20 fraction bits) and FAST.lo.
+ */
+export function fastToDouble(env: FpEnv, se: number, hi: number, lo: number): boolean {
+  if (!isNormal(se, hi)) return false;
+  const e0 = (se & EXP_MAX) - BIAS;
+  if (e0 < -1022 || e0 > 1022) return false;
+  W[0] = hi; W[1] = lo; W[2] = 0; W[3] = 0;
+  roundW(env, se >>> 15, e0, 53);
+  const h = FAST.hi;
+  const l = FAST.lo;
+  FAST.hi = ((FAST.sign << 31) | ((FAST.e + 1023) << 20) | ((h >>> 11) & 0xfffff)) >>> 0;
+  FAST.lo = (((h & 0x7ff) << 21) | (l >>> 11)) >>> 0;
+  return true;
+}
+
+/** FST m32 of a normal register value whose single is normal too; the raw bits go to FAST.lo. */
+export function fastToSingle(env: FpEnv, se: number, hi: number, lo: number): boolean {
+  if (!isNormal(se, hi)) return false;
+  const e0 = (se & EXP_MAX) - BIAS;
+  if (e0 < -126 || e0 > 126) return false;
+  W[0] = hi; W[1] = lo; W[2] = 0; W[3] = 0;
+  roundW(env, se >>> 15, e0, 24);
+  FAST.lo = ((FAST.sign << 31) | ((FAST.e + 127) << 23) | ((FAST.hi >>> 8) & 0x7fffff)) >>> 0;
+  return true;
+}
+
+/**
+ * Widens a binary64 (two uint32 halves) that is normal or zero into FAST
+ * (exact, no flags). Returns false for denormals, infinities and NaNs.
+ */
+export function fastFromDouble(hi: number, lo: number): boolean {
+  const exp = (hi >>> 20) & 0x7ff;
+  if (exp === 0x7ff) return false;
+  FAST.sign = hi >>> 31;
+  if (exp === 0) {
+    if ((hi & 0xfffff) !== 0 || lo !== 0) return false;
+    FAST.e = -BIAS; FAST.hi = 0; FAST.lo = 0;
+    return true;
+  }
+  FAST.e = exp - 1023;
+  FAST.hi = (0x80000000 | ((hi & 0xfffff) << 11) | (lo >>> 21)) >>> 0;
+  FAST.lo = (lo << 11) >>> 0;
+  return true;
+}
+
+/** Widens a binary32 that is normal or zero into FAST (exact). */
+export function fastFromSingle(bits: number): boolean {
+  const exp = (bits >>> 23) & 0xff;
+  if (exp === 0xff) return false;
+  FAST.sign = bits >>> 31;
+  FAST.lo = 0;
+  if (exp === 0) {
+    if ((bits & 0x7fffff) !== 0) return false;
+    FAST.e = -BIAS; FAST.hi = 0;
+    return true;
+  }
+  FAST.e = exp - 127;
+  FAST.hi = (0x80000000 | ((bits & 0x7fffff) << 8)) >>> 0;
+  return true;
+}
+
+/** A signed 32-bit integer into FAST (always exact; zero is +0). */
+export function fastFromInt32(v: number): void {
+  const mag = v < 0 ? -v : v;
+  FAST.sign = v < 0 ? 1 : 0;
+  FAST.lo = 0;
+  if (mag === 0) { FAST.sign = 0; FAST.e = -BIAS; FAST.hi = 0; return; }
+  const lz = Math.clz32(mag);
+  FAST.e = 31 - lz;
+  FAST.hi = (mag * 2 ** lz) >>> 0;
+}
+
+// ---- compare ------------------------------------------------------------------------
+
+/**
+ * Orders two values that are each normal or zero: −1, 0, 1; or 2 when either
+ * is of another class (the caller then takes the slow path).
+ */
+export function fastCompare(seA: number, hiA: number, loA: number, seB: number, hiB: number, loB: number): number {
+  const za = (seA & EXP_MAX) === 0 && hiA === 0 && loA === 0;
+  const zb = (seB & EXP_MAX) === 0 && hiB === 0 && loB === 0;
+  if ((!za && !isNormal(seA, hiA)) || (!zb && !isNormal(seB, hiB))) return 2;
+  if (za && zb) return 0;
+  const sa = za ? 0 : seA >= 0x8000 ? -1 : 1;
+  const sb = zb ? 0 : seB >= 0x8000 ? -1 : 1;
+  if (sa !== sb) return sa < sb ? -1 : 1;
+  const ea = seA & EXP_MAX;
+  const eb = seB & EXP_MAX;
+  let mag: number;
+  if (ea !== eb) mag = ea < eb ? -1 : 1;
+  else if (hiA !== hiB) mag = hiA < hiB ? -1 : 1;
+  else if (loA !== loB) mag = loA < loB ? -1 : 1;
+  else mag = 0;
+  return sa < 0 ? -mag : mag;
+}
