@@ -19,6 +19,10 @@ import {
 } from './float80-arith.ts';
 import { fromBCD, fromFloat32, fromFloat64, fromInteger, toBCD, toBinary, toInteger } from './float80-convert.ts';
 import {
+  FAST, fastAdd, fastCompare, fastDiv, fastFromDouble, fastFromInt32, fastFromSingle, fastMul, fastToDouble,
+  fastToSingle,
+} from './float80-fast.ts';
+import {
   f2xm1, fcos, fpatan, fsin, fsincos, ftan, fyl2x, fyl2xp1, trigOutOfRange,
 } from './transcendental.ts';
 import {
@@ -121,17 +125,17 @@ export class X87 implements FpuUnit {
     const reg = (modrm >> 3) & 7;
     const i = modrm & 7;
     switch (opcode) {
-      case 0xd8: return isMem ? this.arithMem(reg, this.loadM32(seg, offset)) : this.arithReg(reg, 0, i, false, false);
+      case 0xd8: return isMem ? this.arithM32(reg, seg, offset) : this.arithReg(reg, 0, i, false, false);
       case 0xd9: return isMem ? this.d9Mem(reg, seg, offset, operandSize32) : this.d9Reg(modrm);
       case 0xda:
-        if (isMem) return this.arithMem(reg, fromInteger(BigInt(this.host.readU32(seg, offset) | 0)));
+        if (isMem) return this.arithInt(reg, this.host.readU32(seg, offset) | 0);
         if (modrm === 0xe9) return this.compareOp(1, true, 2);
         return this.fcmov(reg, false, i);
       case 0xdb: return isMem ? this.dbMem(reg, seg, offset) : this.dbReg(modrm);
-      case 0xdc: return isMem ? this.arithMem(reg, this.loadM64(seg, offset)) : this.arithReg(reg, i, 0, true, false);
+      case 0xdc: return isMem ? this.arithM64(reg, seg, offset) : this.arithReg(reg, i, 0, true, false);
       case 0xdd: return isMem ? this.ddMem(reg, seg, offset, operandSize32) : this.ddReg(reg, i);
       case 0xde:
-        if (isMem) return this.arithMem(reg, fromInteger(BigInt((this.host.readU16(seg, offset) << 16) >> 16)));
+        if (isMem) return this.arithInt(reg, (this.host.readU16(seg, offset) << 16) >> 16);
         if (reg === 2) return this.compareOp(i, false, 1);
         if (reg === 3) return this.compareOp(1, false, 2);
         return this.arithReg(reg, i, 0, true, true);
@@ -328,12 +332,42 @@ export class X87 implements FpuUnit {
 
   // ---- memory operands -----------------------------------------------------------
 
-  private loadM32(seg: number, off: number): F80 {
-    return fromFloat32(this.env, this.host.readU32(seg, off) >>> 0, false);
+  /** D8 memory forms: the m32 operand takes the fast path when it is normal or zero. */
+  private arithM32(reg: number, seg: number, off: number): void {
+    const bits = this.host.readU32(seg, off) >>> 0;
+    if (fastFromSingle(bits)) return this.arithRaw(reg, FAST.se, FAST.hi, FAST.lo);
+    this.arithMem(reg, fromFloat32(this.env, bits, false));
   }
 
-  private loadM64(seg: number, off: number): F80 {
-    return fromFloat64(this.env, readU64(this.host, seg, off), false);
+  /** DC memory forms (m64), read low half first as readU64 does. */
+  private arithM64(reg: number, seg: number, off: number): void {
+    const lo = this.host.readU32(seg, off) >>> 0;
+    const hi = this.host.readU32(seg, off + 4) >>> 0;
+    if (fastFromDouble(hi, lo)) return this.arithRaw(reg, FAST.se, FAST.hi, FAST.lo);
+    this.arithMem(reg, fromFloat64(this.env, (BigInt(hi) << 32n) | BigInt(lo), false));
+  }
+
+  /** DA/DE memory forms (m32int/m16int): integers convert exactly. */
+  private arithInt(reg: number, v: number): void {
+    fastFromInt32(v);
+    this.arithRaw(reg, FAST.se, FAST.hi, FAST.lo);
+  }
+
+  /**
+   * ST(0) op m with m already widened to raw 80-bit fields: the fast path when
+   * ST(0) is valid and both are normal, otherwise the reference code.
+   */
+  private arithRaw(reg: number, se: number, hi: number, lo: number): void {
+    if (!this.isEmpty(0)) {
+      const p = this.top;
+      if (reg === 2 || reg === 3) {
+        const r = fastCompare(this.regSE[p]!, this.regHi[p]!, this.regLo[p]!, se, hi, lo);
+        if (r !== 2) return this.finishCompare(r, reg === 3 ? 1 : 0);
+      } else if (this.fastCompute(reg, p, se, hi, lo)) {
+        return this.finishFast(p, 0);
+      }
+    }
+    this.arithMem(reg, new F80(se, (BigInt(hi) << 32n) | BigInt(lo)));
   }
 
   // ---- arithmetic ------------------------------------------------------------
@@ -348,6 +382,32 @@ export class X87 implements FpuUnit {
       case 6: return fdiv(env, a, b);
       default: return fdiv(env, b, a);
     }
+  }
+
+  /**
+   * The fast path of `compute` with a = physical register pa and b given raw;
+   * true when it took the case (result in FAST, flags in env).
+   */
+  private fastCompute(op: number, pa: number, seB: number, hiB: number, loB: number): boolean {
+    const env = this.env;
+    const seA = this.regSE[pa]!;
+    const hiA = this.regHi[pa]!;
+    const loA = this.regLo[pa]!;
+    switch (op) {
+      case 0: return fastAdd(env, seA, hiA, loA, seB >>> 15, seB, hiB, loB);
+      case 1: return fastMul(env, seA, hiA, loA, seB, hiB, loB);
+      case 4: return fastAdd(env, seA, hiA, loA, (seB >>> 15) ^ 1, seB, hiB, loB);
+      case 5: return fastAdd(env, seB, hiB, loB, (seA >>> 15) ^ 1, seA, hiA, loA);
+      case 6: return fastDiv(env, seA, hiA, loA, seB, hiB, loB);
+      default: return fastDiv(env, seB, hiB, loB, seA, hiA, loA);
+    }
+  }
+
+  /** Writes a fast result to physical register p and finishes like `writeResult` (only PE can be raised). */
+  private finishFast(p: number, pops: number): void {
+    this.setPhys(p, FAST.se, FAST.hi, FAST.lo);
+    this.raise(this.env.roundedUp);
+    for (let k = 0; k < pops; k++) this.pop();
   }
 
   /** D8/DC/DA/DE memory forms: ST(0) ← ST(0) op m, or FCOM(P) m. */
@@ -375,6 +435,9 @@ export class X87 implements FpuUnit {
       if (pop) this.pop();
       return;
     }
+    const pd = this.phys(dest);
+    const ps = this.phys(src);
+    if (this.fastCompute(op, pd, this.regSE[ps]!, this.regHi[ps]!, this.regLo[ps]!)) return this.finishFast(pd, pop ? 1 : 0);
     const r = this.compute(op, this.st(dest), this.st(src));
     this.writeResult(dest, r, pop ? 1 : 0);
   }
@@ -395,7 +458,18 @@ export class X87 implements FpuUnit {
       if (masked) for (let k = 0; k < pops; k++) this.pop();
       return;
     }
+    const a = this.top;
+    const b = this.phys(i);
+    const r = fastCompare(this.regSE[a]!, this.regHi[a]!, this.regLo[a]!, this.regSE[b]!, this.regHi[b]!, this.regLo[b]!);
+    if (r !== 2) return this.finishCompare(r, pops);
     this.compareWith(this.st(i), unordered, pops, true);
+  }
+
+  /** Ends a compare of two normal/zero values (no exception possible): C3/C2/C0, C1 = 0, pops. */
+  private finishCompare(r: number, pops: number): void {
+    this.ccFromCompare(r);
+    this.raise(false);
+    for (let k = 0; k < pops; k++) this.pop();
   }
 
   private compareWith(b: F80, unordered: boolean, pops: number, checked: boolean): void {
@@ -423,7 +497,10 @@ export class X87 implements FpuUnit {
       if (masked && pop) this.pop();
       return;
     }
-    const r = fcompare(this.env, this.st(0), this.st(i), unordered);
+    const pa = this.top;
+    const pb = this.phys(i);
+    const fr = fastCompare(this.regSE[pa]!, this.regHi[pa]!, this.regLo[pa]!, this.regSE[pb]!, this.regHi[pb]!, this.regLo[pb]!);
+    const r = fr !== 2 ? fr : fcompare(this.env, this.st(0), this.st(i), unordered);
     this.host.setCompareFlags(r === 0 || r === 2, r === 2, r === -1 || r === 2);
     if (this.checkPre() === ABORT) return;
     this.raise(false);
@@ -444,10 +521,39 @@ export class X87 implements FpuUnit {
       return this.raise(null);
     }
     this.sw &= ~SW_C1;
-    if (cond) this.setSt(0, this.st(i));
+    if (cond) {
+      const p = this.phys(i);
+      this.setPhys(this.top, this.regSE[p]!, this.regHi[p]!, this.regLo[p]!);
+    }
   }
 
   // ---- loads and stores -----------------------------------------------------------
+
+  /** The fast form of `pushValue` for a value that raised nothing: the caller checked that ST(7) is empty. */
+  private pushRaw(se: number, hi: number, lo: number): void {
+    this.top = (this.top - 1) & 7;
+    this.setPhys(this.top, se, hi, lo);
+    this.raise(false);
+  }
+
+  private fldM64(seg: number, off: number): void {
+    const lo = this.host.readU32(seg, off) >>> 0;
+    const hi = this.host.readU32(seg, off + 4) >>> 0;
+    if (this.isEmpty(7) && fastFromDouble(hi, lo)) return this.pushRaw(FAST.se, FAST.hi, FAST.lo);
+    this.pushValue(fromFloat64(this.env, (BigInt(hi) << 32n) | BigInt(lo), true));
+  }
+
+  private fldM32(seg: number, off: number): void {
+    const bits = this.host.readU32(seg, off) >>> 0;
+    if (this.isEmpty(7) && fastFromSingle(bits)) return this.pushRaw(FAST.se, FAST.hi, FAST.lo);
+    this.pushValue(fromFloat32(this.env, bits, true));
+  }
+
+  private fildInt(v: number): void {
+    if (!this.isEmpty(7)) return this.pushValue(fromInteger(BigInt(v)));
+    fastFromInt32(v);
+    this.pushRaw(FAST.se, FAST.hi, FAST.lo);
+  }
 
   /** FLD/FILD/FBLD/constants: push `v` (already converted; flags in env). */
   private pushValue(v: F80): void {
@@ -492,6 +598,10 @@ export class X87 implements FpuUnit {
 
   private storeReal(seg: number, off: number, bytes: number, pop: boolean): void {
     this.host.probeWrite(seg, off, bytes);
+    if (!this.isEmpty(0) && this.storeRealFast(seg, off, bytes)) {
+      if (pop) this.pop();
+      return;
+    }
     const v = this.storeSource();
     if (v === null) return;
     const host = this.host;
@@ -502,6 +612,22 @@ export class X87 implements FpuUnit {
       const bits = toBinary(this.env, v, 53, 11);
       this.finishStore(() => writeU64(host, seg, off, bits), pop, true);
     }
+  }
+
+  /** FST m32/m64 of a normal ST(0) whose result is a normal single/double: only PE and C1 can result. */
+  private storeRealFast(seg: number, off: number, bytes: number): boolean {
+    const p = this.top;
+    const env = this.env;
+    if (bytes === 8) {
+      if (!fastToDouble(env, this.regSE[p]!, this.regHi[p]!, this.regLo[p]!)) return false;
+      this.host.writeU32(seg, off, FAST.lo);
+      this.host.writeU32(seg, off + 4, FAST.hi);
+    } else {
+      if (!fastToSingle(env, this.regSE[p]!, this.regHi[p]!, this.regLo[p]!)) return false;
+      this.host.writeU32(seg, off, FAST.lo);
+    }
+    this.raise(env.roundedUp);
+    return true;
   }
 
   private storeInt(seg: number, off: number, bytes: number, pop: boolean): void {
@@ -546,6 +672,13 @@ export class X87 implements FpuUnit {
 
   /** FST/FSTP ST(i). */
   private storeReg(i: number, pop: boolean): void {
+    if (!this.isEmpty(0)) {
+      const p = this.top;
+      this.setPhys(this.phys(i), this.regSE[p]!, this.regHi[p]!, this.regLo[p]!);
+      this.raise(false);
+      if (pop) this.pop();
+      return;
+    }
     const v = this.storeSource();
     if (v === null) return;
     this.setSt(i, v);
@@ -557,7 +690,7 @@ export class X87 implements FpuUnit {
 
   private d9Mem(reg: number, seg: number, off: number, o32: boolean): void {
     switch (reg) {
-      case 0: return this.pushValue(fromFloat32(this.env, this.host.readU32(seg, off) >>> 0, true));
+      case 0: return this.fldM32(seg, off);
       case 2: return this.storeReal(seg, off, 4, false);
       case 3: return this.storeReal(seg, off, 4, true);
       case 4: return this.fldenv(seg, off, o32);
@@ -576,6 +709,10 @@ export class X87 implements FpuUnit {
     switch (modrm >> 3) {
       case 0x18: { // FLD ST(i)
         const srcEmpty = this.isEmpty(i);
+        if (!srcEmpty && this.isEmpty(7)) {
+          const p = this.phys(i);
+          return this.pushRaw(this.regSE[p]!, this.regHi[p]!, this.regLo[p]!);
+        }
         if (srcEmpty && !this.stackUnderflow()) return this.raise(null);
         return this.pushValue(srcEmpty ? indefinite() : this.st(i));
       }
@@ -592,6 +729,11 @@ export class X87 implements FpuUnit {
     }
     switch (modrm) {
       case 0xe0: case 0xe1: { // FCHS, FABS
+        if (!this.isEmpty(0)) {
+          const p = this.top;
+          this.regSE[p] = modrm === 0xe0 ? this.regSE[p]! ^ 0x8000 : this.regSE[p]! & 0x7fff;
+          return this.raise(false);
+        }
         const v = this.storeSource();
         if (v === null) return;
         if ((env.flags & SF) === 0) {
@@ -608,7 +750,10 @@ export class X87 implements FpuUnit {
         if (this.isEmpty(0)) return this.compareOp(0, false, 0);
         return this.compareWith(new F80(0, 0n), false, 0, true);
       case 0xe5: return this.fxam();
-      case 0xe8: case 0xe9: case 0xea: case 0xeb: case 0xec: case 0xed: case 0xee:
+      case 0xe8: case 0xee: // FLD1, FLDZ: exact, no rounding
+        if (this.isEmpty(7)) return this.pushRaw(modrm === 0xe8 ? 0x3fff : 0, modrm === 0xe8 ? 0x80000000 : 0, 0);
+        return this.pushValue(this.constant(modrm - 0xe8));
+      case 0xe9: case 0xea: case 0xeb: case 0xec: case 0xed:
         return this.pushValue(this.constant(modrm - 0xe8));
       case 0xf0: return this.unaryOp((a) => f2xm1(env, a));
       case 0xf1: return this.binaryPopOp((y, x) => fyl2x(env, y, x));
@@ -653,9 +798,13 @@ export class X87 implements FpuUnit {
       this.setSt(i, a);
       return this.raise(null);
     }
-    const a = this.st(0);
-    this.setSt(0, this.st(i));
-    this.setSt(i, a);
+    const p = this.top;
+    const q = this.phys(i);
+    const se = this.regSE[p]!;
+    const hi = this.regHi[p]!;
+    const lo = this.regLo[p]!;
+    this.setPhys(p, this.regSE[q]!, this.regHi[q]!, this.regLo[q]!);
+    this.setPhys(q, se, hi, lo);
     this.sw &= ~SW_C1;
   }
 
@@ -777,7 +926,7 @@ export class X87 implements FpuUnit {
 
   private dbMem(reg: number, seg: number, off: number): void {
     switch (reg) {
-      case 0: return this.pushValue(fromInteger(BigInt(this.host.readU32(seg, off) | 0)));
+      case 0: return this.fildInt(this.host.readU32(seg, off) | 0);
       case 2: return this.storeInt(seg, off, 4, false);
       case 3: return this.storeInt(seg, off, 4, true);
       case 5: return this.pushValue(readF80(this.host, seg, off));
@@ -802,7 +951,7 @@ export class X87 implements FpuUnit {
 
   private ddMem(reg: number, seg: number, off: number, o32: boolean): void {
     switch (reg) {
-      case 0: return this.pushValue(fromFloat64(this.env, readU64(this.host, seg, off), true));
+      case 0: return this.fldM64(seg, off);
       case 2: return this.storeReal(seg, off, 8, false);
       case 3: return this.storeReal(seg, off, 8, true);
       case 4: return this.frstor(seg, off, o32);
@@ -826,7 +975,7 @@ export class X87 implements FpuUnit {
 
   private dfMem(reg: number, seg: number, off: number): void {
     switch (reg) {
-      case 0: return this.pushValue(fromInteger(BigInt((this.host.readU16(seg, off) << 16) >> 16)));
+      case 0: return this.fildInt((this.host.readU16(seg, off) << 16) >> 16);
       case 2: return this.storeInt(seg, off, 2, false);
       case 3: return this.storeInt(seg, off, 2, true);
       case 4: {
