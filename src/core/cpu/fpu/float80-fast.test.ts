@@ -8,10 +8,10 @@
  */
 import { describe, expect, test } from 'vitest';
 import { F80, FpEnv } from './float80.ts';
-import { compareValues, fadd, fdiv, fmul } from './float80-arith.ts';
+import { compareValues, fadd, fdiv, fmul, fsqrt } from './float80-arith.ts';
 import { fromFloat32, fromFloat64, fromInteger, toBinary } from './float80-convert.ts';
 import {
-  FAST, fastAdd, fastCompare, fastDiv, fastFromDouble, fastFromInt32, fastFromSingle, fastMul, fastToDouble,
+  FAST, fastAdd, fastCompare, fastDiv, fastFromDouble, fastFromInt32, fastFromSingle, fastMul, fastSqrt, fastToDouble,
   fastToSingle,
 } from './float80-fast.ts';
 
@@ -250,5 +250,44 @@ describe('fast memory-format conversions match the reference', () => {
       expect(`${FAST.se}:${FAST.hi}:${FAST.lo}`).toBe(`${ref.se}:${hi32(ref.sig)}:${lo32(ref.sig)}`);
     }
     expect(env.flags).toBe(0); // only accepted encodings were converted: no IE/DE
+  });
+});
+
+describe('fast square root matches the reference', () => {
+  const check = (gen: (r: Rand) => F80, seed: number, n: number): void => {
+    const r = new Rand(seed);
+    for (let k = 0; k < n; k++) {
+      const a = gen(r);
+      for (const rc of RCS) for (const [, pcBits] of PCS) {
+        const se = envFor(rc, pcBits);
+        const ref = fsqrt(se, a);
+        const fe = envFor(rc, pcBits);
+        expect(fastSqrt(fe, a.se, hi32(a.sig), lo32(a.sig))).toBe(true);
+        const got = fastOutcome(fe);
+        const want: Outcome = { se: ref.se, sig: ref.sig, flags: se.flags, up: se.roundedUp };
+        if (show(got) !== show(want)) throw new Error(`sqrt ${a.se.toString(16)}:${a.sig.toString(16)} rc=${rc} pc=${pcBits}: fast ${show(got)} slow ${show(want)}`);
+      }
+    }
+  };
+
+  test('random operands, edge significands, both exponent parities', () => {
+    check((r) => new F80(randExp(r), sig64(r)), 9, N);
+  });
+
+  test('perfect squares (exact roots, and ties at 24 bits) and their neighbours', () => {
+    check((r) => {
+      const bits = [25, 24, 32, 20, 12][r.below(5)]!;
+      let c = 1n;
+      for (let i = 1; i < bits; i++) c = (c << 1n) | BigInt(r.below(2));
+      c |= 1n;
+      let sq = c * c;
+      const n = sq.toString(2).length;
+      sq <<= BigInt(64 - n);
+      sq += BigInt(r.below(3)) - 1n; // the square, or one unit either side
+      if (sq < 0x8000000000000000n) sq = 0x8000000000000000n;
+      if (sq > 0xffffffffffffffffn) sq = 0xffffffffffffffffn;
+      // value = c² · 2^(e + 1 − n): the root is exact when e + 1 − n is even.
+      return new F80(16383 + 2 * (r.below(40) - 20) + ((n & 1) === 0 ? 1 : 0), sq);
+    }, 10, N);
   });
 });

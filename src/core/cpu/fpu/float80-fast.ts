@@ -335,6 +335,104 @@ export function fastDiv(env: FpEnv, seA: number, hiA: number, loA: number,
   return true;
 }
 
+// ---- square root ------------------------------------------------------------------
+
+/** M = S·2^(65 or 66) as ten 16-bit limbs; the root candidate r as five; D = M − r² as ten. */
+const SM = new Float64Array(10);
+const SR = new Float64Array(5);
+const SD = new Float64Array(10);
+const LIMB_WEIGHT = [1, TWO16, TWO32, TWO32 * TWO16, TWO32 * TWO32] as const;
+
+/** SR ← the limbs of y, an integer-valued double below 2^80 (each step is exact: the remainders keep a subset of y's bits). */
+function setRoot(y: number): void {
+  let rest = y;
+  for (let i = 4; i >= 0; i--) {
+    const w = LIMB_WEIGHT[i]!;
+    const l = Math.floor(rest / w);
+    SR[i] = l;
+    rest -= l * w;
+  }
+}
+
+/** SR ← SR + c for a small integer c, renormalising the limbs (the top limb absorbs the carry). */
+function addToRoot(c: number): void {
+  let carry = c;
+  for (let i = 0; i < 4; i++) {
+    const v = SR[i]! + carry;
+    carry = Math.floor(v / TWO16);
+    SR[i] = v - carry * TWO16;
+  }
+  SR[4] = SR[4]! + carry;
+}
+
+/** SD ← M − SR² exactly; returns the signed carry above the ten limbs (negative when M < r²). */
+function squareDiff(): number {
+  let carry = 0;
+  for (let k = 0; k < 10; k++) {
+    let col = 0;
+    for (let i = k < 4 ? 0 : k - 4; i <= (k < 4 ? k : 4); i++) col += SR[i]! * SR[k - i]!;
+    const v = SM[k]! - col + carry;
+    carry = Math.floor(v / TWO16);
+    SD[k] = v - carry * TWO16;
+  }
+  return carry;
+}
+
+/** True when D = M − r² exceeds 2r, i.e. (r + 1)² ≤ M and r is too small. */
+function remainderAboveTwoRoot(top: number): boolean {
+  let carry = 0;
+  let nonzero = false;
+  for (let k = 0; k < 10; k++) {
+    const v = SD[k]! - (k < 5 ? 2 * SR[k]! : 0) + carry;
+    carry = Math.floor(v / TWO16);
+    if (v - carry * TWO16 !== 0) nonzero = true;
+  }
+  carry += top;
+  return carry > 0 || (carry === 0 && nonzero);
+}
+
+/**
+ * √a for a positive normal operand. With a = S·2^(e−63), the root's 65
+ * leading bits are r = floor(√M), M = S·2^65 (e even) or S·2^66 (e odd),
+ * and the root is exact iff r² = M: the same guard and sticky information as
+ * `fsqrt`'s 128-bit integer root. r comes from a double estimate (within
+ * about 2^12), one Newton step on the exact remainder M − r², and a final
+ * exact ±1 adjustment.
+ */
+export function fastSqrt(env: FpEnv, se: number, hi: number, lo: number): boolean {
+  if (se >= 0x8000 || !isNormal(se, hi)) return false; // negative operands are invalid: slow path
+  const e = (se & EXP_MAX) - BIAS;
+  const odd = e & 1;
+  const f = odd !== 0 ? 4 : 2;
+  SM[0] = 0; SM[1] = 0; SM[2] = 0; SM[3] = 0; SM[9] = 0;
+  let c = 0;
+  for (let i = 0; i < 4; i++) {
+    const half = i < 2 ? lo : hi;
+    const v = ((i & 1) === 0 ? half & 0xffff : half >>> 16) * f + c;
+    c = Math.floor(v / TWO16);
+    SM[4 + i] = v - c * TWO16;
+  }
+  SM[8] = c;
+  const y = Math.floor(Math.sqrt((hi * TWO32 + lo) * (odd !== 0 ? 2 ** 66 : 2 ** 65)));
+  setRoot(y);
+  let top = squareDiff();
+  let dApprox = top;
+  for (let k = 9; k >= 0; k--) dApprox = dApprox * TWO16 + SD[k]!;
+  addToRoot(Math.floor(dApprox / (2 * y)));
+  top = squareDiff();
+  while (top < 0) { addToRoot(-1); top = squareDiff(); }
+  while (remainderAboveTwoRoot(top)) { addToRoot(1); top = squareDiff(); }
+  let exact = top === 0;
+  for (let k = 0; k < 10 && exact; k++) if (SD[k] !== 0) exact = false;
+  // r = SR[4]·2^64 + … with SR[4] = 1: the significand is r >> 1, the guard r & 1.
+  W[0] = SR[4]! * 0x80000000 + SR[3]! * 0x8000 + Math.floor(SR[2]! / 2);
+  W[1] = (SR[2]! % 2) * 0x80000000 + SR[1]! * 0x8000 + Math.floor(SR[0]! / 2);
+  W[2] = (SR[0]! % 2) * 0x80000000 + (exact ? 0 : 1);
+  W[3] = 0;
+  roundW(env, 0, e >> 1, env.pc);
+  return true;
+}
+
 // ---- memory formats ---------------------------------------------------------------
 
 /**

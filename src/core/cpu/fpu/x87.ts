@@ -19,8 +19,8 @@ import {
 } from './float80-arith.ts';
 import { fromBCD, fromFloat32, fromFloat64, fromInteger, toBCD, toBinary, toInteger } from './float80-convert.ts';
 import {
-  FAST, fastAdd, fastCompare, fastDiv, fastFromDouble, fastFromInt32, fastFromSingle, fastMul, fastToDouble,
-  fastToSingle,
+  FAST, fastAdd, fastCompare, fastDiv, fastFromDouble, fastFromInt32, fastFromSingle, fastMul, fastSqrt,
+  fastToDouble, fastToSingle,
 } from './float80-fast.ts';
 import {
   f2xm1, fcos, fpatan, fsin, fsincos, ftan, fyl2x, fyl2xp1, trigOutOfRange,
@@ -771,7 +771,11 @@ export class X87 implements FpuUnit {
         return;
       case 0xf8: return this.fpremOp(false);
       case 0xf9: return this.binaryPopOp((y, x) => fyl2xp1(env, y, x));
-      case 0xfa: return this.unaryOp((a) => fsqrt(env, a));
+      case 0xfa: // FSQRT
+        if (!this.isEmpty(0) && fastSqrt(env, this.regSE[this.top]!, this.regHi[this.top]!, this.regLo[this.top]!)) {
+          return this.finishFast(this.top, 0);
+        }
+        return this.unaryOp((a) => fsqrt(env, a));
       case 0xfb: return this.fsincosOp();
       case 0xfc: return this.unaryOp((a) => frndint(env, a));
       case 0xfd: return this.fscaleOp();
