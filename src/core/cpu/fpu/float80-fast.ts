@@ -5,8 +5,8 @@
  * Everything here works on plain numbers: a 64-bit significand is two uint32
  * halves (`hi` holds bit 63 = J), wider intermediates are uint32 words or
  * 16-bit limbs whose partial products stay below 2^53, so every step is exact.
- * No BigInt and no allocation: results go to the preallocated `FAST` object
- * and the 128-bit scratch `W`.
+ * No BigInt and no allocation: results go to the preallocated `FAST` object,
+ * intermediates live in locals and preallocated typed arrays.
  *
  * The BigInt code in float80*.ts stays the reference. Each function here
  * returns false, without touching the environment, whenever its input is not
@@ -32,10 +32,6 @@ export const FAST = new FastResult();
 const TWO32 = 4294967296;
 const TWO16 = 65536;
 
-/** 128-bit scratch, W[0] most significant. */
-const W = new Uint32Array(4);
-/** The subtrahend/addend in additions. */
-const Y = new Uint32Array(4);
 
 /** A finite normal 80-bit value (biased exponent 1..7FFE with J set). */
 export function isNormal(se: number, hi: number): boolean {
@@ -46,26 +42,26 @@ export function isNormal(se: number, hi: number): boolean {
 // ---- rounding -----------------------------------------------------------------
 
 /**
- * Rounds sign × (W[0]:W[1]:W[2]:W[3]) × 2^(e − 127), W normalised (bit 127
- * set, any sticky bit already ORed into bit 0), to `prec` bits exactly as
- * `roundPack` does for an in-range result: truncate, then add one unit in the
- * last place when the rounding control asks for it; a carry out of bit 63
- * gives 1.0 × 2^(e+1). The caller guarantees e + 1 stays within range.
+ * Rounds sign × (hi:lo:w2:w3) × 2^(e − 127), the 128-bit significand
+ * normalised (bit 127 set, any sticky bit already ORed into bit 0), to `prec`
+ * bits exactly as `roundPack` does for an in-range result: truncate, then add
+ * one unit in the last place when the rounding control asks for it; a carry
+ * out of bit 63 gives 1.0 × 2^(e+1). The caller guarantees e + 1 stays
+ * within range. The words are passed as arguments so that the hot callers
+ * keep them in registers.
  */
-function roundW(env: FpEnv, sign: number, e: number, prec: number): void {
-  let hi = W[0]!;
-  let lo = W[1]!;
-  // `rem` is the word holding the part below the unit, `below` anything lower still.
+function roundWords(env: FpEnv, sign: number, e: number, prec: number, hi: number, lo: number, w2: number, w3: number): void {
+  // `rem` is the part below the unit within its word, `below` anything lower still.
   let rem: number;
   let half: number;
   let below: number;
   let odd: number;
   if (prec === 64) {
-    rem = W[2]!; half = 0x80000000; below = W[3]!; odd = lo & 1;
+    rem = w2; half = 0x80000000; below = w3; odd = lo & 1;
   } else if (prec === 53) {
-    rem = lo & 0x7ff; half = 0x400; below = W[2]! | W[3]!; odd = (lo >>> 11) & 1;
+    rem = lo & 0x7ff; half = 0x400; below = w2 | w3; odd = (lo >>> 11) & 1;
   } else {
-    rem = hi & 0xff; half = 0x80; below = lo | W[2]! | W[3]!; odd = (hi >>> 8) & 1;
+    rem = hi & 0xff; half = 0x80; below = lo | w2 | w3; odd = (hi >>> 8) & 1;
   }
   env.roundedUp = false;
   if (rem !== 0 || below !== 0) {
@@ -100,37 +96,38 @@ function regRangeOk(e: number): boolean {
   return e >= EXT_EMIN && e <= EXT_EMAX - 1;
 }
 
-// ---- W helpers ------------------------------------------------------------------
-
-/** Y ← Y >> d with lost bits ORed into bit 0 (0 < d < 128). */
-function shiftRightSticky(d: number): void {
-  const q = d >>> 5;
-  const r = d & 31;
-  let sticky = 0;
-  for (let i = 4 - q; i < 4; i++) sticky |= Y[i]!;
-  for (let i = 3; i >= q; i--) Y[i] = Y[i - q]!;
-  for (let i = 0; i < q; i++) Y[i] = 0;
-  if (r !== 0) {
-    sticky |= Y[3]! << (32 - r);
-    for (let i = 3; i > 0; i--) Y[i] = (Y[i]! >>> r) | (Y[i - 1]! << (32 - r));
-    Y[0] = Y[0]! >>> r;
-  }
-  if (sticky !== 0) Y[3] = Y[3]! | 1;
-}
-
-/** W ← W << n (0 < n < 128). */
-function shiftLeftW(n: number): void {
-  const q = n >>> 5;
-  const r = n & 31;
-  for (let i = 0; i < 4 - q; i++) W[i] = W[i + q]!;
-  for (let i = 4 - q; i < 4; i++) W[i] = 0;
-  if (r !== 0) {
-    for (let i = 0; i < 3; i++) W[i] = (W[i]! << r) | (W[i + 1]! >>> (32 - r));
-    W[3] = W[3]! << r;
-  }
-}
-
 // ---- add / subtract -----------------------------------------------------------------
+
+/** The smaller addend aligned under the larger one: four words, most significant first (set by `alignAddend`). */
+let y0 = 0;
+let y1 = 0;
+let y2 = 0;
+let y3 = 0;
+
+/**
+ * (yhi:ylo) × 2^64 shifted right by d into y0..y3, bits shifted out of the
+ * 128-bit window ORed into bit 0 (as `stickyShiftRight`). JS shifts count
+ * mod 32, so each word boundary is its own case.
+ */
+function alignAddend(yhi: number, ylo: number, d: number): void {
+  if (d === 0) { y0 = yhi; y1 = ylo; y2 = 0; y3 = 0; return; }
+  if (d < 32) {
+    y0 = yhi >>> d; y1 = ((yhi << (32 - d)) | (ylo >>> d)) >>> 0; y2 = (ylo << (32 - d)) >>> 0; y3 = 0;
+    return;
+  }
+  if (d >= 128) { y0 = 0; y1 = 0; y2 = 0; y3 = 1; return; } // only a sticky bit remains
+  const r = d & 31;
+  let sticky: number;
+  let a: number;
+  let b: number;
+  let c: number;
+  if (r === 0) { a = yhi; b = ylo; c = 0; } else {
+    a = yhi >>> r; b = ((yhi << (32 - r)) | (ylo >>> r)) >>> 0; c = (ylo << (32 - r)) >>> 0;
+  }
+  if (d < 64) { y0 = 0; y1 = a; y2 = b; y3 = c; return; }
+  if (d < 96) { y0 = 0; y1 = 0; y2 = a; y3 = b; sticky = c; } else { y0 = 0; y1 = 0; y2 = 0; y3 = a; sticky = b | c; }
+  if (sticky !== 0) y3 = (y3 | 1) >>> 0;
+}
 
 /**
  * sign_a·a + sign_b·b for normal operands (a, b given as se/hi/lo; `sb` is the
@@ -146,38 +143,43 @@ export function fastAdd(env: FpEnv, seA: number, hiA: number, loA: number,
   const eb = (seB & EXP_MAX) - BIAS;
   // x is the operand of larger magnitude.
   const bBigger = eb > ea || (eb === ea && (hiB > hiA || (hiB === hiA && loB > loA)));
-  const xs = bBigger ? sb : sa;
-  let e = bBigger ? eb : ea;
-  const d = bBigger ? eb - ea : ea - eb;
-  W[0] = bBigger ? hiB : hiA; W[1] = bBigger ? loB : loA; W[2] = 0; W[3] = 0;
-  Y[0] = bBigger ? hiA : hiB; Y[1] = bBigger ? loA : loB; Y[2] = 0; Y[3] = 0;
-  if (d >= 128) { Y[0] = 0; Y[1] = 0; Y[2] = 0; Y[3] = 1; } // only a sticky bit remains
-  else if (d > 0) shiftRightSticky(d);
+  let xs: number;
+  let e: number;
+  let w0: number;
+  let w1: number;
+  if (bBigger) { xs = sb; e = eb; w0 = hiB; w1 = loB; alignAddend(hiA, loA, eb - ea); }
+  else { xs = sa; e = ea; w0 = hiA; w1 = loA; alignAddend(hiB, loB, ea - eb); }
+  let w2: number;
+  let w3: number;
   if (sa === sb) {
+    // x's low two words are zero: only the top two can carry.
+    w2 = y2; w3 = y3;
+    w1 += y1;
     let c = 0;
-    for (let i = 3; i >= 0; i--) {
-      const s = W[i]! + Y[i]! + c;
-      c = s >= TWO32 ? 1 : 0;
-      W[i] = s;
-    }
-    if (c !== 0) {
+    if (w1 >= TWO32) { w1 -= TWO32; c = 1; }
+    w0 += y0 + c;
+    if (w0 >= TWO32) {
       // Carry into bit 128: shift right one, keeping the lost bit as sticky.
-      const lost = W[3]! & 1;
-      for (let i = 3; i > 0; i--) W[i] = (W[i]! >>> 1) | (W[i - 1]! << 31);
-      W[0] = (W[0]! >>> 1) | 0x80000000;
-      W[3] = W[3]! | lost;
+      w0 -= TWO32;
+      w3 = ((w3 >>> 1) | (w2 << 31) | (w3 & 1)) >>> 0;
+      w2 = ((w2 >>> 1) | (w1 << 31)) >>> 0;
+      w1 = ((w1 >>> 1) | (w0 << 31)) >>> 0;
+      w0 = ((w0 >>> 1) | 0x80000000) >>> 0;
       e++;
     }
   } else {
+    // x's low two words are zero: 0 − y3, 0 − y2 − borrow, then the top two.
     let b = 0;
-    for (let i = 3; i >= 0; i--) {
-      const s = W[i]! - Y[i]! - b;
-      b = s < 0 ? 1 : 0;
-      W[i] = s;
-    }
-    let k = 0;
-    while (k < 4 && W[k] === 0) k++;
-    if (k === 4) {
+    w3 = 0;
+    if (y3 !== 0) { w3 = TWO32 - y3; b = 1; }
+    w2 = -y2 - b;
+    b = 0;
+    if (w2 < 0) { w2 += TWO32; b = 1; }
+    w1 -= y1 + b;
+    b = 0;
+    if (w1 < 0) { w1 += TWO32; b = 1; }
+    w0 -= y0 + b; // x ≥ y: no borrow out
+    if (w0 === 0 && w1 === 0 && w2 === 0 && w3 === 0) {
       // Exact cancellation: +0, or −0 when rounding down (no PE, C1 = 0).
       env.roundedUp = false;
       FAST.sign = env.rc === RC_DOWN ? 1 : 0;
@@ -186,12 +188,19 @@ export function fastAdd(env: FpEnv, seA: number, hiA: number, loA: number,
       FAST.lo = 0;
       return true;
     }
-    const n = 32 * k + Math.clz32(W[k]!);
-    if (n > 0) shiftLeftW(n);
-    e -= n;
+    // Normalise: whole words first, then bits.
+    while (w0 === 0) { w0 = w1; w1 = w2; w2 = w3; w3 = 0; e -= 32; }
+    const n = Math.clz32(w0);
+    if (n !== 0) {
+      w0 = ((w0 << n) | (w1 >>> (32 - n))) >>> 0;
+      w1 = ((w1 << n) | (w2 >>> (32 - n))) >>> 0;
+      w2 = ((w2 << n) | (w3 >>> (32 - n))) >>> 0;
+      w3 = (w3 << n) >>> 0;
+      e -= n;
+    }
   }
   if (!regRangeOk(e)) return false;
-  roundW(env, xs, e, env.pc);
+  roundWords(env, xs, e, env.pc, w0, w1, w2, w3);
   return true;
 }
 
@@ -216,10 +225,20 @@ export function fastMul(env: FpEnv, seA: number, hiA: number, loA: number,
   v = a3 * b2 + a2 * b3 + c; c = Math.floor(v / TWO16); const l5 = v - c * TWO16;
   v = a3 * b3 + c; c = Math.floor(v / TWO16); const l6 = v - c * TWO16;
   const l7 = c;
-  W[0] = l7 * TWO16 + l6; W[1] = l5 * TWO16 + l4; W[2] = l3 * TWO16 + l2; W[3] = l1 * TWO16 + l0;
-  if (W[0]! < 0x80000000) { shiftLeftW(1); e--; }
+  let w0 = l7 * TWO16 + l6;
+  let w1 = l5 * TWO16 + l4;
+  let w2 = l3 * TWO16 + l2;
+  let w3 = l1 * TWO16 + l0;
+  if (w0 < 0x80000000) {
+    // The product of two significands in [1, 2) lies in [1, 4): at most one bit to normalise.
+    w0 = ((w0 << 1) | (w1 >>> 31)) >>> 0;
+    w1 = ((w1 << 1) | (w2 >>> 31)) >>> 0;
+    w2 = ((w2 << 1) | (w3 >>> 31)) >>> 0;
+    w3 = (w3 << 1) >>> 0;
+    e--;
+  }
   if (!regRangeOk(e)) return false;
-  roundW(env, (seA ^ seB) >>> 15, e, env.pc);
+  roundWords(env, (seA ^ seB) >>> 15, e, env.pc, w0, w1, w2, w3);
   return true;
 }
 
@@ -330,8 +349,7 @@ export function fastDiv(env: FpEnv, seA: number, hiA: number, loA: number,
     sticky = cmp === 0 ? false : cmp > 0 ? true : remHi !== 0 || remLo !== 0;
   }
   if (!regRangeOk(e)) return false;
-  W[0] = hi; W[1] = lo; W[2] = guard * 0x80000000 + (sticky ? 1 : 0); W[3] = 0;
-  roundW(env, (seA ^ seB) >>> 15, e, env.pc);
+  roundWords(env, (seA ^ seB) >>> 15, e, env.pc, hi, lo, guard * 0x80000000 + (sticky ? 1 : 0), 0);
   return true;
 }
 
@@ -425,11 +443,10 @@ export function fastSqrt(env: FpEnv, se: number, hi: number, lo: number): boolea
   let exact = top === 0;
   for (let k = 0; k < 10 && exact; k++) if (SD[k] !== 0) exact = false;
   // r = SR[4]·2^64 + … with SR[4] = 1: the significand is r >> 1, the guard r & 1.
-  W[0] = SR[4]! * 0x80000000 + SR[3]! * 0x8000 + Math.floor(SR[2]! / 2);
-  W[1] = (SR[2]! % 2) * 0x80000000 + SR[1]! * 0x8000 + Math.floor(SR[0]! / 2);
-  W[2] = (SR[0]! % 2) * 0x80000000 + (exact ? 0 : 1);
-  W[3] = 0;
-  roundW(env, 0, e >> 1, env.pc);
+  roundWords(env, 0, e >> 1, env.pc,
+    SR[4]! * 0x80000000 + SR[3]! * 0x8000 + Math.floor(SR[2]! / 2),
+    (SR[2]! % 2) * 0x80000000 + SR[1]! * 0x8000 + Math.floor(SR[0]! / 2),
+    (SR[0]! % 2) * 0x80000000 + (exact ? 0 : 1), 0);
   return true;
 }
 
@@ -444,8 +461,7 @@ export function fastToDouble(env: FpEnv, se: number, hi: number, lo: number): bo
   if (!isNormal(se, hi)) return false;
   const e0 = (se & EXP_MAX) - BIAS;
   if (e0 < -1022 || e0 > 1022) return false;
-  W[0] = hi; W[1] = lo; W[2] = 0; W[3] = 0;
-  roundW(env, se >>> 15, e0, 53);
+  roundWords(env, se >>> 15, e0, 53, hi, lo, 0, 0);
   const h = FAST.hi;
   const l = FAST.lo;
   FAST.hi = ((FAST.sign << 31) | ((FAST.e + 1023) << 20) | ((h >>> 11) & 0xfffff)) >>> 0;
@@ -458,8 +474,7 @@ export function fastToSingle(env: FpEnv, se: number, hi: number, lo: number): bo
   if (!isNormal(se, hi)) return false;
   const e0 = (se & EXP_MAX) - BIAS;
   if (e0 < -126 || e0 > 126) return false;
-  W[0] = hi; W[1] = lo; W[2] = 0; W[3] = 0;
-  roundW(env, se >>> 15, e0, 24);
+  roundWords(env, se >>> 15, e0, 24, hi, lo, 0, 0);
   FAST.lo = ((FAST.sign << 31) | ((FAST.e + 127) << 23) | ((FAST.hi >>> 8) & 0x7fffff)) >>> 0;
   return true;
 }
