@@ -11,8 +11,8 @@ import { F80, FpEnv } from './float80.ts';
 import { compareValues, fadd, fdiv, fmul, fsqrt } from './float80-arith.ts';
 import { fromFloat32, fromFloat64, fromInteger, toBinary } from './float80-convert.ts';
 import {
-  FAST, fastAdd, fastCompare, fastDiv, fastFromDouble, fastFromInt32, fastFromSingle, fastMul, fastSqrt, fastToDouble,
-  fastToSingle,
+  FastRegs, OUT, fastAdd, fastCompare, fastDiv, fastFromDouble, fastFromInt32, fastFromSingle, fastMul, fastSqrt,
+  fastToDouble, fastToSingle,
 } from './float80-fast.ts';
 
 /** xorshift128+ style deterministic generator (32-bit outputs). */
@@ -87,11 +87,21 @@ function pair(r: Rand): [F80, F80] {
 const hi32 = (v: bigint): number => Number(v >> 32n);
 const lo32 = (v: bigint): number => Number(v & 0xffffffffn);
 
+/** The fast paths read operands from register-file slots. */
+const FR = new FastRegs();
+function load(slot: number, v: F80): number {
+  FR.se[slot] = v.se;
+  FR.hi[slot] = hi32(v.sig);
+  FR.lo[slot] = lo32(v.sig);
+  return slot;
+}
+const slotText = (slot: number): string => `${FR.se[slot]!.toString(16)}:${FR.hi[slot]!.toString(16)}:${FR.lo[slot]!.toString(16)}`;
+
 interface Outcome { se: number; sig: bigint; flags: number; up: boolean }
 const show = (o: Outcome): string => `${o.se.toString(16)}:${o.sig.toString(16)} f=${o.flags} c1=${o.up}`;
 
 function fastOutcome(env: FpEnv): Outcome {
-  return { se: FAST.se, sig: (BigInt(FAST.hi) << 32n) | BigInt(FAST.lo), flags: env.flags, up: env.roundedUp };
+  return { se: OUT[0]!, sig: (BigInt(OUT[1]!) << 32n) | BigInt(OUT[2]!), flags: env.flags, up: env.roundedUp };
 }
 
 /** Runs `slow` and `fast` under every RC/PC; returns how many cases the fast path took. */
@@ -128,16 +138,16 @@ describe('fast 80-bit arithmetic matches the BigInt reference', () => {
   test('add and subtract', () => {
     const r = new Rand(1);
     const res = checkBinary(r, N, pair, (env, a, b) => fadd(env, a, b, false),
-      (env, a, b) => fastAdd(env, a.se, hi32(a.sig), lo32(a.sig), b.sign, b.se, hi32(b.sig), lo32(b.sig)));
+      (env, a, b) => fastAdd(env, FR, load(0, a), load(1, b), 0));
     const res2 = checkBinary(r, N, pair, (env, a, b) => fadd(env, a, b, true),
-      (env, a, b) => fastAdd(env, a.se, hi32(a.sig), lo32(a.sig), b.sign ^ 1, b.se, hi32(b.sig), lo32(b.sig)));
+      (env, a, b) => fastAdd(env, FR, load(0, a), load(1, b), 1));
     expect(res.taken + res2.taken).toBeGreaterThan(0.6 * (res.total + res2.total));
   });
 
   test('multiply', () => {
     const r = new Rand(2);
     const res = checkBinary(r, N, pair, (env, a, b) => fmul(env, a, b),
-      (env, a, b) => fastMul(env, a.se, hi32(a.sig), lo32(a.sig), b.se, hi32(b.sig), lo32(b.sig)));
+      (env, a, b) => fastMul(env, FR, load(0, a), load(1, b)));
     expect(res.taken).toBeGreaterThan(0.6 * res.total);
   });
 
@@ -158,14 +168,14 @@ describe('fast 80-bit arithmetic matches the BigInt reference', () => {
       return [new F80(16383 + rr.below(5), mk(k)), new F80((rr.below(2) << 15) | (16383 - rr.below(5)), mk(m))];
     };
     const res = checkBinary(r, N, short, (env, a, b) => fmul(env, a, b),
-      (env, a, b) => fastMul(env, a.se, hi32(a.sig), lo32(a.sig), b.se, hi32(b.sig), lo32(b.sig)));
+      (env, a, b) => fastMul(env, FR, load(0, a), load(1, b)));
     expect(res.taken).toBe(res.total);
   });
 
   test('divide', () => {
     const r = new Rand(4);
     const res = checkBinary(r, N, pair, (env, a, b) => fdiv(env, a, b),
-      (env, a, b) => fastDiv(env, a.se, hi32(a.sig), lo32(a.sig), b.se, hi32(b.sig), lo32(b.sig)));
+      (env, a, b) => fastDiv(env, FR, load(0, a), load(1, b)));
     expect(res.taken).toBeGreaterThan(0.6 * res.total);
   });
 
@@ -183,7 +193,7 @@ describe('fast 80-bit arithmetic matches the BigInt reference', () => {
       return [new F80((rr.below(2) << 15) | (16383 + rr.below(9) - 4), norm(prod)), new F80(16383 + rr.below(9) - 4, norm(b))];
     };
     const res = checkBinary(r, N, gen, (env, a, b) => fdiv(env, a, b),
-      (env, a, b) => fastDiv(env, a.se, hi32(a.sig), lo32(a.sig), b.se, hi32(b.sig), lo32(b.sig)));
+      (env, a, b) => fastDiv(env, FR, load(0, a), load(1, b)));
     expect(res.taken).toBe(res.total);
   });
 
@@ -195,7 +205,7 @@ describe('fast 80-bit arithmetic matches the BigInt reference', () => {
       if (r.below(8) === 0) a = new F80(a.se & 0x8000, 0n);
       if (r.below(8) === 0) b = new F80(b.se & 0x8000, 0n);
       if (r.below(8) === 0) b = a.clone();
-      const f = fastCompare(a.se, hi32(a.sig), lo32(a.sig), b.se, hi32(b.sig), lo32(b.sig));
+      const f = fastCompare(FR, load(0, a), load(1, b));
       if (f === 2) continue;
       taken++;
       expect(f).toBe(compareValues(a, b));
@@ -219,10 +229,10 @@ describe('fast memory-format conversions match the reference', () => {
         const se = envFor(rc, 3);
         const bits = toBinary(se, a, double ? 53 : 24, double ? 11 : 8);
         const fe = envFor(rc, 3);
-        const ok = double ? fastToDouble(fe, a.se, hi32(a.sig), lo32(a.sig)) : fastToSingle(fe, a.se, hi32(a.sig), lo32(a.sig));
+        const ok = double ? fastToDouble(fe, FR, load(0, a)) : fastToSingle(fe, FR, load(0, a));
         if (!ok) { expect(fe.flags).toBe(0); continue; }
         taken++;
-        const got = double ? (BigInt(FAST.hi) << 32n) | BigInt(FAST.lo) : BigInt(FAST.lo);
+        const got = double ? (BigInt(OUT[1]!) << 32n) | BigInt(OUT[2]!) : BigInt(OUT[2]!);
         expect(`${got.toString(16)} ${fe.flags} ${fe.roundedUp}`).toBe(`${bits.toString(16)} ${se.flags} ${se.roundedUp}`);
       }
     }
@@ -235,19 +245,15 @@ describe('fast memory-format conversions match the reference', () => {
     for (let k = 0; k < 4 * N; k++) {
       const hi = r.below(4) === 0 ? (r.u32() & 0x800fffff) : r.u32();
       const lo = r.below(8) === 0 ? 0 : r.u32();
-      if (fastFromDouble(hi, lo)) {
-        const ref = fromFloat64(env, (BigInt(hi) << 32n) | BigInt(lo), true);
-        expect(`${FAST.se.toString(16)}:${FAST.hi.toString(16)}:${FAST.lo.toString(16)}`)
-          .toBe(`${ref.se.toString(16)}:${hi32(ref.sig).toString(16)}:${lo32(ref.sig).toString(16)}`);
-      }
-      if (fastFromSingle(hi)) {
-        const ref = fromFloat32(env, hi, true);
-        expect(`${FAST.se}:${FAST.hi}:${FAST.lo}`).toBe(`${ref.se}:${hi32(ref.sig)}:${lo32(ref.sig)}`);
-      }
+      // A declined conversion must leave its slot alone (FLD writes straight into the register).
+      load(2, new F80(0x1234, 0x1111222233334444n));
+      if (fastFromDouble(FR, 2, hi, lo)) {
+        expect(slotText(2)).toBe(slotText(load(3, fromFloat64(env, (BigInt(hi) << 32n) | BigInt(lo), true))));
+      } else expect(slotText(2)).toBe('1234:11112222:33334444');
+      if (fastFromSingle(FR, 2, hi)) expect(slotText(2)).toBe(slotText(load(3, fromFloat32(env, hi, true))));
       const v = r.below(8) === 0 ? [0, -1, 1, -0x80000000, 0x7fffffff][r.below(5)]! : hi | 0;
-      fastFromInt32(v);
-      const ref = fromInteger(BigInt(v));
-      expect(`${FAST.se}:${FAST.hi}:${FAST.lo}`).toBe(`${ref.se}:${hi32(ref.sig)}:${lo32(ref.sig)}`);
+      fastFromInt32(FR, 2, v);
+      expect(slotText(2)).toBe(slotText(load(3, fromInteger(BigInt(v)))));
     }
     expect(env.flags).toBe(0); // only accepted encodings were converted: no IE/DE
   });
@@ -262,7 +268,7 @@ describe('fast square root matches the reference', () => {
         const se = envFor(rc, pcBits);
         const ref = fsqrt(se, a);
         const fe = envFor(rc, pcBits);
-        expect(fastSqrt(fe, a.se, hi32(a.sig), lo32(a.sig))).toBe(true);
+        expect(fastSqrt(fe, FR, load(0, a))).toBe(true);
         const got = fastOutcome(fe);
         const want: Outcome = { se: ref.se, sig: ref.sig, flags: se.flags, up: se.roundedUp };
         if (show(got) !== show(want)) throw new Error(`sqrt ${a.se.toString(16)}:${a.sig.toString(16)} rc=${rc} pc=${pcBits}: fast ${show(got)} slow ${show(want)}`);

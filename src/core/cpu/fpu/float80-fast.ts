@@ -5,8 +5,11 @@
  * Everything here works on plain numbers: a 64-bit significand is two uint32
  * halves (`hi` holds bit 63 = J), wider intermediates are uint32 words or
  * 16-bit limbs whose partial products stay below 2^53, so every step is exact.
- * No BigInt and no allocation: results go to the preallocated `FAST` object,
- * intermediates live in locals and preallocated typed arrays.
+ * No BigInt and no allocation. Operands are read from a register file by
+ * slot index and results go to the typed array `OUT`, and scratch values live
+ * in locals or typed arrays: a uint32 half of 2^30 or more is not a small
+ * integer to V8, so passing it as an argument to a call that is not inlined,
+ * or storing it in a module variable, would allocate a heap number.
  *
  * The BigInt code in float80*.ts stays the reference. Each function here
  * returns false, without touching the environment, whenever its input is not
@@ -17,17 +20,25 @@
  */
 import { BIAS, EXP_MAX, EXT_EMAX, EXT_EMIN, type FpEnv, PE, RC_DOWN, RC_NEAREST, RC_UP } from './float80.ts';
 
-/** The result of a fast operation: `e` is the unbiased exponent of bit 63 (of `hi` bit 31). */
-export class FastResult {
-  sign = 0;
-  e = 0;
-  hi = 0;
-  lo = 0;
-  /** Biased sign/exponent word of the result in register format. */
-  get se(): number { return (this.sign << 15) | ((this.e + BIAS) & EXP_MAX); }
+/**
+ * A register file in the layout the fast paths read: slots 0..7 hold the
+ * physical registers (sign/exponent word and the significand's uint32
+ * halves), slot MEM a memory operand widened to 80 bits.
+ */
+export class FastRegs {
+  readonly se = new Uint16Array(9);
+  readonly hi = new Uint32Array(9);
+  readonly lo = new Uint32Array(9);
 }
+export const MEM = 8;
 
-export const FAST = new FastResult();
+/**
+ * The result of the last fast operation that returned true: OUT[0] is the
+ * sign/exponent word, OUT[1] and OUT[2] the significand halves; for FST m64
+ * OUT[1]/OUT[2] are the high/low halves of the double, for FST m32 OUT[2]
+ * holds the single.
+ */
+export const OUT = new Uint32Array(3);
 
 const TWO32 = 4294967296;
 const TWO16 = 65536;
@@ -85,10 +96,9 @@ function roundWords(env: FpEnv, sign: number, e: number, prec: number, hi: numbe
     }
     env.flags |= PE;
   }
-  FAST.sign = sign;
-  FAST.e = e;
-  FAST.hi = hi;
-  FAST.lo = lo;
+  OUT[0] = (sign << 15) | (e + BIAS);
+  OUT[1] = hi;
+  OUT[2] = lo;
 }
 
 /** True when a pre-rounding exponent leaves the result normal after a possible carry. */
@@ -99,23 +109,20 @@ function regRangeOk(e: number): boolean {
 // ---- add / subtract -----------------------------------------------------------------
 
 /** The smaller addend aligned under the larger one: four words, most significant first (set by `alignAddend`). */
-let y0 = 0;
-let y1 = 0;
-let y2 = 0;
-let y3 = 0;
+const Y = new Float64Array(4);
 
 /**
- * (yhi:ylo) × 2^64 shifted right by d into y0..y3, bits shifted out of the
+ * (yhi:ylo) × 2^64 shifted right by d into Y, bits shifted out of the
  * 128-bit window ORed into bit 0 (as `stickyShiftRight`). JS shifts count
  * mod 32, so each word boundary is its own case.
  */
 function alignAddend(yhi: number, ylo: number, d: number): void {
-  if (d === 0) { y0 = yhi; y1 = ylo; y2 = 0; y3 = 0; return; }
+  if (d === 0) { Y[0] = yhi; Y[1] = ylo; Y[2] = 0; Y[3] = 0; return; }
   if (d < 32) {
-    y0 = yhi >>> d; y1 = ((yhi << (32 - d)) | (ylo >>> d)) >>> 0; y2 = (ylo << (32 - d)) >>> 0; y3 = 0;
+    Y[0] = yhi >>> d; Y[1] = ((yhi << (32 - d)) | (ylo >>> d)) >>> 0; Y[2] = (ylo << (32 - d)) >>> 0; Y[3] = 0;
     return;
   }
-  if (d >= 128) { y0 = 0; y1 = 0; y2 = 0; y3 = 1; return; } // only a sticky bit remains
+  if (d >= 128) { Y[0] = 0; Y[1] = 0; Y[2] = 0; Y[3] = 1; return; } // only a sticky bit remains
   const r = d & 31;
   let sticky: number;
   let a: number;
@@ -124,21 +131,29 @@ function alignAddend(yhi: number, ylo: number, d: number): void {
   if (r === 0) { a = yhi; b = ylo; c = 0; } else {
     a = yhi >>> r; b = ((yhi << (32 - r)) | (ylo >>> r)) >>> 0; c = (ylo << (32 - r)) >>> 0;
   }
-  if (d < 64) { y0 = 0; y1 = a; y2 = b; y3 = c; return; }
-  if (d < 96) { y0 = 0; y1 = 0; y2 = a; y3 = b; sticky = c; } else { y0 = 0; y1 = 0; y2 = 0; y3 = a; sticky = b | c; }
-  if (sticky !== 0) y3 = (y3 | 1) >>> 0;
+  Y[0] = 0;
+  if (d < 64) { Y[1] = a; Y[2] = b; Y[3] = c; return; }
+  Y[1] = 0;
+  if (d < 96) { Y[2] = a; Y[3] = b; sticky = c; } else { Y[2] = 0; Y[3] = a; sticky = b | c; }
+  if (sticky !== 0) Y[3] = (Y[3]! | 1) >>> 0;
 }
 
 /**
- * sign_a·a + sign_b·b for normal operands (a, b given as se/hi/lo; `sb` is the
- * effective sign of b, already flipped for a subtraction). Mirrors
+ * a + b, or a − b when `negB` is 1, for normal operands in slots a and b of
+ * `f`. Mirrors
  * `addUnpacked`: the smaller operand is aligned into a 128-bit window with a
  * sticky bit, added or subtracted, normalised, and rounded once.
  */
-export function fastAdd(env: FpEnv, seA: number, hiA: number, loA: number,
-  sb: number, seB: number, hiB: number, loB: number): boolean {
+export function fastAdd(env: FpEnv, f: FastRegs, a: number, b: number, negB: number): boolean {
+  const seA = f.se[a]!;
+  const hiA = f.hi[a]!;
+  const seB = f.se[b]!;
+  const hiB = f.hi[b]!;
   if (!isNormal(seA, hiA) || !isNormal(seB, hiB)) return false;
+  const loA = f.lo[a]!;
+  const loB = f.lo[b]!;
   const sa = seA >>> 15;
+  const sb = (seB >>> 15) ^ negB;
   const ea = (seA & EXP_MAX) - BIAS;
   const eb = (seB & EXP_MAX) - BIAS;
   // x is the operand of larger magnitude.
@@ -153,11 +168,11 @@ export function fastAdd(env: FpEnv, seA: number, hiA: number, loA: number,
   let w3: number;
   if (sa === sb) {
     // x's low two words are zero: only the top two can carry.
-    w2 = y2; w3 = y3;
-    w1 += y1;
+    w2 = Y[2]!; w3 = Y[3]!;
+    w1 += Y[1]!;
     let c = 0;
     if (w1 >= TWO32) { w1 -= TWO32; c = 1; }
-    w0 += y0 + c;
+    w0 += Y[0]! + c;
     if (w0 >= TWO32) {
       // Carry into bit 128: shift right one, keeping the lost bit as sticky.
       w0 -= TWO32;
@@ -169,23 +184,23 @@ export function fastAdd(env: FpEnv, seA: number, hiA: number, loA: number,
     }
   } else {
     // x's low two words are zero: 0 − y3, 0 − y2 − borrow, then the top two.
-    let b = 0;
+    let borrow = 0;
+    const y3 = Y[3]!;
     w3 = 0;
-    if (y3 !== 0) { w3 = TWO32 - y3; b = 1; }
-    w2 = -y2 - b;
-    b = 0;
-    if (w2 < 0) { w2 += TWO32; b = 1; }
-    w1 -= y1 + b;
-    b = 0;
-    if (w1 < 0) { w1 += TWO32; b = 1; }
-    w0 -= y0 + b; // x ≥ y: no borrow out
+    if (y3 !== 0) { w3 = TWO32 - y3; borrow = 1; }
+    w2 = -Y[2]! - borrow;
+    borrow = 0;
+    if (w2 < 0) { w2 += TWO32; borrow = 1; }
+    w1 -= Y[1]! + borrow;
+    borrow = 0;
+    if (w1 < 0) { w1 += TWO32; borrow = 1; }
+    w0 -= Y[0]! + borrow; // x ≥ y: no borrow out
     if (w0 === 0 && w1 === 0 && w2 === 0 && w3 === 0) {
       // Exact cancellation: +0, or −0 when rounding down (no PE, C1 = 0).
       env.roundedUp = false;
-      FAST.sign = env.rc === RC_DOWN ? 1 : 0;
-      FAST.e = -BIAS; // biased exponent 0
-      FAST.hi = 0;
-      FAST.lo = 0;
+      OUT[0] = env.rc === RC_DOWN ? 0x8000 : 0;
+      OUT[1] = 0;
+      OUT[2] = 0;
       return true;
     }
     // Normalise: whole words first, then bits.
@@ -206,10 +221,15 @@ export function fastAdd(env: FpEnv, seA: number, hiA: number, loA: number,
 
 // ---- multiply ---------------------------------------------------------------------
 
-/** a × b for normal operands: the exact 128-bit product from 16-bit limbs, rounded once. */
-export function fastMul(env: FpEnv, seA: number, hiA: number, loA: number,
-  seB: number, hiB: number, loB: number): boolean {
+/** a × b for normal operands in slots a and b: the exact 128-bit product from 16-bit limbs, rounded once. */
+export function fastMul(env: FpEnv, f: FastRegs, a: number, b: number): boolean {
+  const seA = f.se[a]!;
+  const hiA = f.hi[a]!;
+  const seB = f.se[b]!;
+  const hiB = f.hi[b]!;
   if (!isNormal(seA, hiA) || !isNormal(seB, hiB)) return false;
+  const loA = f.lo[a]!;
+  const loB = f.lo[b]!;
   let e = (seA & EXP_MAX) + (seB & EXP_MAX) - 2 * BIAS + 1;
   if (e < EXT_EMIN - 1 || e > EXT_EMAX) return false; // cheap pre-check; refined below
   const a3 = hiA >>> 16; const a2 = hiA & 0xffff; const a1 = loA >>> 16; const a0 = loA & 0xffff;
@@ -244,12 +264,10 @@ export function fastMul(env: FpEnv, seA: number, hiA: number, loA: number,
 
 // ---- divide -----------------------------------------------------------------------
 
-/** The divisor as 16-bit limbs (B0 least significant) and as an approximate double. */
+/** The divisor as 16-bit limbs (B0 least significant). */
 const B = new Float64Array(4);
-let bApprox = 0;
-/** The running remainder (< divisor), as two uint32 halves. */
-let remHi = 0;
-let remLo = 0;
+/** DIV_STATE[0]: the divisor as an approximate double; [1], [2]: the running remainder (< divisor) as uint32 halves. */
+const DIV_STATE = new Float64Array(3);
 /** Scratch for T = R·2^32 − q·B as six 16-bit limbs, and R·2^32 the same way. */
 const T = new Float64Array(6);
 const R = new Float64Array(6);
@@ -279,8 +297,9 @@ function compareTB(top: number): number {
  * < 2^32); the exact limb remainder then corrects it.
  */
 function divStep(): number {
-  const rApprox = remHi * TWO32 + remLo;
-  let q = Math.floor(rApprox * TWO32 / bApprox);
+  const remHi = DIV_STATE[1]!;
+  const remLo = DIV_STATE[2]!;
+  let q = Math.floor((remHi * TWO32 + remLo) * TWO32 / DIV_STATE[0]!);
   const q1 = Math.floor(q / TWO16);
   const q0 = q - q1 * TWO16;
   R[2] = remLo & 0xffff; R[3] = remLo >>> 16; R[4] = remHi & 0xffff; R[5] = remHi >>> 16;
@@ -294,39 +313,46 @@ function divStep(): number {
   // Correct the estimate: afterwards 0 ≤ T < B.
   while (c < 0) { q--; c += addB(1); }
   while (compareTB(c) >= 0) { q++; c += addB(-1); }
-  remHi = T[3]! * TWO16 + T[2]!;
-  remLo = T[1]! * TWO16 + T[0]!;
+  DIV_STATE[1] = T[3]! * TWO16 + T[2]!;
+  DIV_STATE[2] = T[1]! * TWO16 + T[0]!;
   return q;
 }
 
 /**
- * a ÷ b for normal operands. The quotient of the significands A/B lies in
+ * a ÷ b for normal operands in slots a and b. The quotient of the significands A/B lies in
  * (1/2, 2): an integer digit (A ≥ B), two 32-bit fraction digits, and for
  * A < B one more bit, give the 65 leading quotient bits; the final remainder
  * is the sticky bit. That decides the rounding exactly as `fdiv`'s 128-bit
  * quotient does.
  */
-export function fastDiv(env: FpEnv, seA: number, hiA: number, loA: number,
-  seB: number, hiB: number, loB: number): boolean {
+export function fastDiv(env: FpEnv, f: FastRegs, a: number, b: number): boolean {
+  const seA = f.se[a]!;
+  const hiA = f.hi[a]!;
+  const seB = f.se[b]!;
+  const hiB = f.hi[b]!;
   if (!isNormal(seA, hiA) || !isNormal(seB, hiB)) return false;
+  const loA = f.lo[a]!;
+  const loB = f.lo[b]!;
   let e = (seA & EXP_MAX) - (seB & EXP_MAX);
   if (e < EXT_EMIN - 1 || e > EXT_EMAX) return false;
   B[0] = loB & 0xffff; B[1] = loB >>> 16; B[2] = hiB & 0xffff; B[3] = hiB >>> 16;
-  bApprox = hiB * TWO32 + loB;
+  DIV_STATE[0] = hiB * TWO32 + loB;
   const aGeB = hiA > hiB || (hiA === hiB && loA >= loB);
   if (aGeB) {
     // Integer digit 1: R = A − B.
     let lo = loA - loB;
     let borrow = 0;
     if (lo < 0) { lo += TWO32; borrow = 1; }
-    remHi = hiA - hiB - borrow;
-    remLo = lo;
+    DIV_STATE[1] = hiA - hiB - borrow;
+    DIV_STATE[2] = lo;
   } else {
-    remHi = hiA;
-    remLo = loA;
+    DIV_STATE[1] = hiA;
+    DIV_STATE[2] = loA;
   }
   const q1 = divStep();
   const q2 = divStep();
+  const remHi = DIV_STATE[1]!;
+  const remLo = DIV_STATE[2]!;
   let hi: number;
   let lo: number;
   let guard: number;
@@ -410,23 +436,26 @@ function remainderAboveTwoRoot(top: number): boolean {
 }
 
 /**
- * √a for a positive normal operand. With a = S·2^(e−63), the root's 65
+ * √a for a positive normal operand in slot a. With a = S·2^(e−63), the root's 65
  * leading bits are r = floor(√M), M = S·2^65 (e even) or S·2^66 (e odd),
  * and the root is exact iff r² = M: the same guard and sticky information as
  * `fsqrt`'s 128-bit integer root. r comes from a double estimate (within
  * about 2^12), one Newton step on the exact remainder M − r², and a final
  * exact ±1 adjustment.
  */
-export function fastSqrt(env: FpEnv, se: number, hi: number, lo: number): boolean {
+export function fastSqrt(env: FpEnv, f: FastRegs, a: number): boolean {
+  const se = f.se[a]!;
+  const hi = f.hi[a]!;
   if (se >= 0x8000 || !isNormal(se, hi)) return false; // negative operands are invalid: slow path
+  const lo = f.lo[a]!;
   const e = (se & EXP_MAX) - BIAS;
   const odd = e & 1;
-  const f = odd !== 0 ? 4 : 2;
+  const scale = odd !== 0 ? 4 : 2;
   SM[0] = 0; SM[1] = 0; SM[2] = 0; SM[3] = 0; SM[9] = 0;
   let c = 0;
   for (let i = 0; i < 4; i++) {
     const half = i < 2 ? lo : hi;
-    const v = ((i & 1) === 0 ? half & 0xffff : half >>> 16) * f + c;
+    const v = ((i & 1) === 0 ? half & 0xffff : half >>> 16) * scale + c;
     c = Math.floor(v / TWO16);
     SM[4 + i] = v - c * TWO16;
   }
@@ -453,85 +482,97 @@ export function fastSqrt(env: FpEnv, se: number, hi: number, lo: number): boolea
 // ---- memory formats ---------------------------------------------------------------
 
 /**
- * FST m64 of a normal register value whose double is normal too: rounds to 53
- * bits per RC (PE and C1 as `toBinary`). The raw double goes to FAST.hi
- * (sign, exponent, top 20 fraction bits) and FAST.lo.
+ * FST m64 of the normal value in slot a whose double is normal too: rounds to
+ * 53 bits per RC (PE and C1 as `toBinary`). The double goes to OUT[1] (sign,
+ * exponent, top 20 fraction bits) and OUT[2].
  */
-export function fastToDouble(env: FpEnv, se: number, hi: number, lo: number): boolean {
+export function fastToDouble(env: FpEnv, f: FastRegs, a: number): boolean {
+  const se = f.se[a]!;
+  const hi = f.hi[a]!;
   if (!isNormal(se, hi)) return false;
   const e0 = (se & EXP_MAX) - BIAS;
   if (e0 < -1022 || e0 > 1022) return false;
-  roundWords(env, se >>> 15, e0, 53, hi, lo, 0, 0);
-  const h = FAST.hi;
-  const l = FAST.lo;
-  FAST.hi = ((FAST.sign << 31) | ((FAST.e + 1023) << 20) | ((h >>> 11) & 0xfffff)) >>> 0;
-  FAST.lo = (((h & 0x7ff) << 21) | (l >>> 11)) >>> 0;
+  roundWords(env, se >>> 15, e0, 53, hi, f.lo[a]!, 0, 0);
+  const top = OUT[0]!;
+  const h = OUT[1]!;
+  const l = OUT[2]!;
+  OUT[1] = ((top & 0x8000) << 16) | (((top & EXP_MAX) - BIAS + 1023) << 20) | ((h >>> 11) & 0xfffff);
+  OUT[2] = ((h & 0x7ff) << 21) | (l >>> 11);
   return true;
 }
 
-/** FST m32 of a normal register value whose single is normal too; the raw bits go to FAST.lo. */
-export function fastToSingle(env: FpEnv, se: number, hi: number, lo: number): boolean {
+/** FST m32 of the normal value in slot a whose single is normal too; the single goes to OUT[2]. */
+export function fastToSingle(env: FpEnv, f: FastRegs, a: number): boolean {
+  const se = f.se[a]!;
+  const hi = f.hi[a]!;
   if (!isNormal(se, hi)) return false;
   const e0 = (se & EXP_MAX) - BIAS;
   if (e0 < -126 || e0 > 126) return false;
-  roundWords(env, se >>> 15, e0, 24, hi, lo, 0, 0);
-  FAST.lo = ((FAST.sign << 31) | ((FAST.e + 127) << 23) | ((FAST.hi >>> 8) & 0x7fffff)) >>> 0;
+  roundWords(env, se >>> 15, e0, 24, hi, f.lo[a]!, 0, 0);
+  const top = OUT[0]!;
+  OUT[2] = ((top & 0x8000) << 16) | (((top & EXP_MAX) - BIAS + 127) << 23) | ((OUT[1]! >>> 8) & 0x7fffff);
   return true;
 }
 
 /**
- * Widens a binary64 (two uint32 halves) that is normal or zero into FAST
- * (exact, no flags). Returns false for denormals, infinities and NaNs.
+ * Widens a binary64 (two uint32 halves) that is normal or zero into slot
+ * `slot` (exact, no flags). Returns false, writing nothing, for denormals,
+ * infinities and NaNs.
  */
-export function fastFromDouble(hi: number, lo: number): boolean {
+export function fastFromDouble(f: FastRegs, slot: number, hi: number, lo: number): boolean {
   const exp = (hi >>> 20) & 0x7ff;
   if (exp === 0x7ff) return false;
-  FAST.sign = hi >>> 31;
+  const sign = (hi >>> 16) & 0x8000;
   if (exp === 0) {
     if ((hi & 0xfffff) !== 0 || lo !== 0) return false;
-    FAST.e = -BIAS; FAST.hi = 0; FAST.lo = 0;
+    f.se[slot] = sign; f.hi[slot] = 0; f.lo[slot] = 0;
     return true;
   }
-  FAST.e = exp - 1023;
-  FAST.hi = (0x80000000 | ((hi & 0xfffff) << 11) | (lo >>> 21)) >>> 0;
-  FAST.lo = (lo << 11) >>> 0;
+  f.se[slot] = sign | (exp - 1023 + BIAS);
+  f.hi[slot] = 0x80000000 | ((hi & 0xfffff) << 11) | (lo >>> 21);
+  f.lo[slot] = lo << 11;
   return true;
 }
 
-/** Widens a binary32 that is normal or zero into FAST (exact). */
-export function fastFromSingle(bits: number): boolean {
+/** Widens a binary32 that is normal or zero into slot `slot` (exact); false, writing nothing, otherwise. */
+export function fastFromSingle(f: FastRegs, slot: number, bits: number): boolean {
   const exp = (bits >>> 23) & 0xff;
   if (exp === 0xff) return false;
-  FAST.sign = bits >>> 31;
-  FAST.lo = 0;
+  const sign = (bits >>> 16) & 0x8000;
   if (exp === 0) {
     if ((bits & 0x7fffff) !== 0) return false;
-    FAST.e = -BIAS; FAST.hi = 0;
+    f.se[slot] = sign; f.hi[slot] = 0; f.lo[slot] = 0;
     return true;
   }
-  FAST.e = exp - 127;
-  FAST.hi = (0x80000000 | ((bits & 0x7fffff) << 8)) >>> 0;
+  f.se[slot] = sign | (exp - 127 + BIAS);
+  f.hi[slot] = 0x80000000 | ((bits & 0x7fffff) << 8);
+  f.lo[slot] = 0;
   return true;
 }
 
-/** A signed 32-bit integer into FAST (always exact; zero is +0). */
-export function fastFromInt32(v: number): void {
+/** A signed 32-bit integer into slot `slot` (always exact; zero is +0). */
+export function fastFromInt32(f: FastRegs, slot: number, v: number): void {
+  f.lo[slot] = 0;
+  if (v === 0) { f.se[slot] = 0; f.hi[slot] = 0; return; }
   const mag = v < 0 ? -v : v;
-  FAST.sign = v < 0 ? 1 : 0;
-  FAST.lo = 0;
-  if (mag === 0) { FAST.sign = 0; FAST.e = -BIAS; FAST.hi = 0; return; }
   const lz = Math.clz32(mag);
-  FAST.e = 31 - lz;
-  FAST.hi = (mag * 2 ** lz) >>> 0;
+  f.se[slot] = (v < 0 ? 0x8000 : 0) | (31 - lz + BIAS);
+  f.hi[slot] = mag * 2 ** lz;
 }
 
 // ---- compare ------------------------------------------------------------------------
 
 /**
- * Orders two values that are each normal or zero: −1, 0, 1; or 2 when either
- * is of another class (the caller then takes the slow path).
+ * Orders the values in slots a and b when each is normal or zero: −1, 0, 1;
+ * or 2 when either is of another class (the caller then takes the slow path).
  */
-export function fastCompare(seA: number, hiA: number, loA: number, seB: number, hiB: number, loB: number): number {
+export function fastCompare(f: FastRegs, a: number, b: number): number {
+  const seA = f.se[a]!;
+  const hiA = f.hi[a]!;
+  const loA = f.lo[a]!;
+  const seB = f.se[b]!;
+  const hiB = f.hi[b]!;
+  const loB = f.lo[b]!;
   const za = (seA & EXP_MAX) === 0 && hiA === 0 && loA === 0;
   const zb = (seB & EXP_MAX) === 0 && hiB === 0 && loB === 0;
   if ((!za && !isNormal(seA, hiA)) || (!zb && !isNormal(seB, hiB))) return 2;

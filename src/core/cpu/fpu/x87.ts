@@ -19,7 +19,7 @@ import {
 } from './float80-arith.ts';
 import { fromBCD, fromFloat32, fromFloat64, fromInteger, toBCD, toBinary, toInteger } from './float80-convert.ts';
 import {
-  FAST, fastAdd, fastCompare, fastDiv, fastFromDouble, fastFromInt32, fastFromSingle, fastMul, fastSqrt,
+  FastRegs, MEM, OUT, fastAdd, fastCompare, fastDiv, fastFromDouble, fastFromInt32, fastFromSingle, fastMul, fastSqrt,
   fastToDouble, fastToSingle,
 } from './float80-fast.ts';
 import {
@@ -64,14 +64,16 @@ export class X87 implements FpuUnit {
   private top = 0;
   /** Bit i set: physical register i is empty. */
   private emptyMask = 0xff;
-  private readonly regSE = new Uint16Array(8);
   /**
-   * Significands as uint32 halves (not BigInt): the fast paths of
-   * float80-fast.ts read and write them directly; `st()` builds the BigInt
-   * form for the reference code.
+   * The registers by physical number: sign/exponent word and the significand
+   * as uint32 halves (not BigInt), so that the fast paths of float80-fast.ts
+   * work on them by slot index; `st()` builds the BigInt form for the
+   * reference code. Slot MEM holds a widened memory operand.
    */
-  private readonly regHi = new Uint32Array(8);
-  private readonly regLo = new Uint32Array(8);
+  private readonly regs = new FastRegs();
+  private readonly regSE = this.regs.se;
+  private readonly regHi = this.regs.hi;
+  private readonly regLo = this.regs.lo;
   private fip = 0;
   private fcs = 0;
   private fop = 0;
@@ -335,7 +337,7 @@ export class X87 implements FpuUnit {
   /** D8 memory forms: the m32 operand takes the fast path when it is normal or zero. */
   private arithM32(reg: number, seg: number, off: number): void {
     const bits = this.host.readU32(seg, off) >>> 0;
-    if (fastFromSingle(bits)) return this.arithRaw(reg, FAST.se, FAST.hi, FAST.lo);
+    if (fastFromSingle(this.regs, MEM, bits)) return this.arithSlot(reg);
     this.arithMem(reg, fromFloat32(this.env, bits, false));
   }
 
@@ -343,31 +345,31 @@ export class X87 implements FpuUnit {
   private arithM64(reg: number, seg: number, off: number): void {
     const lo = this.host.readU32(seg, off) >>> 0;
     const hi = this.host.readU32(seg, off + 4) >>> 0;
-    if (fastFromDouble(hi, lo)) return this.arithRaw(reg, FAST.se, FAST.hi, FAST.lo);
+    if (fastFromDouble(this.regs, MEM, hi, lo)) return this.arithSlot(reg);
     this.arithMem(reg, fromFloat64(this.env, (BigInt(hi) << 32n) | BigInt(lo), false));
   }
 
   /** DA/DE memory forms (m32int/m16int): integers convert exactly. */
   private arithInt(reg: number, v: number): void {
-    fastFromInt32(v);
-    this.arithRaw(reg, FAST.se, FAST.hi, FAST.lo);
+    fastFromInt32(this.regs, MEM, v);
+    this.arithSlot(reg);
   }
 
   /**
-   * ST(0) op m with m already widened to raw 80-bit fields: the fast path when
-   * ST(0) is valid and both are normal, otherwise the reference code.
+   * ST(0) op m with m already widened into slot MEM: the fast path when ST(0)
+   * is valid and both are normal, otherwise the reference code.
    */
-  private arithRaw(reg: number, se: number, hi: number, lo: number): void {
+  private arithSlot(reg: number): void {
     if (!this.isEmpty(0)) {
       const p = this.top;
       if (reg === 2 || reg === 3) {
-        const r = fastCompare(this.regSE[p]!, this.regHi[p]!, this.regLo[p]!, se, hi, lo);
+        const r = fastCompare(this.regs, p, MEM);
         if (r !== 2) return this.finishCompare(r, reg === 3 ? 1 : 0);
-      } else if (this.fastCompute(reg, p, se, hi, lo)) {
+      } else if (this.fastCompute(reg, p, MEM)) {
         return this.finishFast(p, 0);
       }
     }
-    this.arithMem(reg, new F80(se, (BigInt(hi) << 32n) | BigInt(lo)));
+    this.arithMem(reg, new F80(this.regSE[MEM]!, this.sigOf(MEM)));
   }
 
   // ---- arithmetic ------------------------------------------------------------
@@ -385,27 +387,25 @@ export class X87 implements FpuUnit {
   }
 
   /**
-   * The fast path of `compute` with a = physical register pa and b given raw;
-   * true when it took the case (result in FAST, flags in env).
+   * The fast path of `compute(op, a, b)` with a and b in register-file slots;
+   * true when it took the case (result in OUT, flags in env).
    */
-  private fastCompute(op: number, pa: number, seB: number, hiB: number, loB: number): boolean {
+  private fastCompute(op: number, a: number, b: number): boolean {
     const env = this.env;
-    const seA = this.regSE[pa]!;
-    const hiA = this.regHi[pa]!;
-    const loA = this.regLo[pa]!;
+    const r = this.regs;
     switch (op) {
-      case 0: return fastAdd(env, seA, hiA, loA, seB >>> 15, seB, hiB, loB);
-      case 1: return fastMul(env, seA, hiA, loA, seB, hiB, loB);
-      case 4: return fastAdd(env, seA, hiA, loA, (seB >>> 15) ^ 1, seB, hiB, loB);
-      case 5: return fastAdd(env, seB, hiB, loB, (seA >>> 15) ^ 1, seA, hiA, loA);
-      case 6: return fastDiv(env, seA, hiA, loA, seB, hiB, loB);
-      default: return fastDiv(env, seB, hiB, loB, seA, hiA, loA);
+      case 0: return fastAdd(env, r, a, b, 0);
+      case 1: return fastMul(env, r, a, b);
+      case 4: return fastAdd(env, r, a, b, 1);
+      case 5: return fastAdd(env, r, b, a, 1);
+      case 6: return fastDiv(env, r, a, b);
+      default: return fastDiv(env, r, b, a);
     }
   }
 
   /** Writes a fast result to physical register p and finishes like `writeResult` (only PE can be raised). */
   private finishFast(p: number, pops: number): void {
-    this.setPhys(p, FAST.se, FAST.hi, FAST.lo);
+    this.setPhys(p, OUT[0]!, OUT[1]!, OUT[2]!);
     this.raise(this.env.roundedUp);
     for (let k = 0; k < pops; k++) this.pop();
   }
@@ -437,7 +437,7 @@ export class X87 implements FpuUnit {
     }
     const pd = this.phys(dest);
     const ps = this.phys(src);
-    if (this.fastCompute(op, pd, this.regSE[ps]!, this.regHi[ps]!, this.regLo[ps]!)) return this.finishFast(pd, pop ? 1 : 0);
+    if (this.fastCompute(op, pd, ps)) return this.finishFast(pd, pop ? 1 : 0);
     const r = this.compute(op, this.st(dest), this.st(src));
     this.writeResult(dest, r, pop ? 1 : 0);
   }
@@ -458,9 +458,7 @@ export class X87 implements FpuUnit {
       if (masked) for (let k = 0; k < pops; k++) this.pop();
       return;
     }
-    const a = this.top;
-    const b = this.phys(i);
-    const r = fastCompare(this.regSE[a]!, this.regHi[a]!, this.regLo[a]!, this.regSE[b]!, this.regHi[b]!, this.regLo[b]!);
+    const r = fastCompare(this.regs, this.top, this.phys(i));
     if (r !== 2) return this.finishCompare(r, pops);
     this.compareWith(this.st(i), unordered, pops, true);
   }
@@ -497,9 +495,7 @@ export class X87 implements FpuUnit {
       if (masked && pop) this.pop();
       return;
     }
-    const pa = this.top;
-    const pb = this.phys(i);
-    const fr = fastCompare(this.regSE[pa]!, this.regHi[pa]!, this.regLo[pa]!, this.regSE[pb]!, this.regHi[pb]!, this.regLo[pb]!);
+    const fr = fastCompare(this.regs, this.top, this.phys(i));
     const r = fr !== 2 ? fr : fcompare(this.env, this.st(0), this.st(i), unordered);
     this.host.setCompareFlags(r === 0 || r === 2, r === 2, r === -1 || r === 2);
     if (this.checkPre() === ABORT) return;
@@ -529,30 +525,37 @@ export class X87 implements FpuUnit {
 
   // ---- loads and stores -----------------------------------------------------------
 
-  /** The fast form of `pushValue` for a value that raised nothing: the caller checked that ST(7) is empty. */
-  private pushRaw(se: number, hi: number, lo: number): void {
-    this.top = (this.top - 1) & 7;
-    this.setPhys(this.top, se, hi, lo);
+  /**
+   * The fast form of `pushValue` for a value that raised nothing and is
+   * already in physical register p = ST(7), which the caller checked empty.
+   */
+  private pushFilled(p: number): void {
+    this.top = p;
+    this.emptyMask &= ~(1 << p);
     this.raise(false);
   }
+
+  /** The register a push writes: ST(7) before the push. */
+  private pushSlot(): number { return (this.top - 1) & 7; }
 
   private fldM64(seg: number, off: number): void {
     const lo = this.host.readU32(seg, off) >>> 0;
     const hi = this.host.readU32(seg, off + 4) >>> 0;
-    if (this.isEmpty(7) && fastFromDouble(hi, lo)) return this.pushRaw(FAST.se, FAST.hi, FAST.lo);
+    // The conversion writes the (empty) target register only when it succeeds.
+    if (this.isEmpty(7) && fastFromDouble(this.regs, this.pushSlot(), hi, lo)) return this.pushFilled(this.pushSlot());
     this.pushValue(fromFloat64(this.env, (BigInt(hi) << 32n) | BigInt(lo), true));
   }
 
   private fldM32(seg: number, off: number): void {
     const bits = this.host.readU32(seg, off) >>> 0;
-    if (this.isEmpty(7) && fastFromSingle(bits)) return this.pushRaw(FAST.se, FAST.hi, FAST.lo);
+    if (this.isEmpty(7) && fastFromSingle(this.regs, this.pushSlot(), bits)) return this.pushFilled(this.pushSlot());
     this.pushValue(fromFloat32(this.env, bits, true));
   }
 
   private fildInt(v: number): void {
     if (!this.isEmpty(7)) return this.pushValue(fromInteger(BigInt(v)));
-    fastFromInt32(v);
-    this.pushRaw(FAST.se, FAST.hi, FAST.lo);
+    fastFromInt32(this.regs, this.pushSlot(), v);
+    this.pushFilled(this.pushSlot());
   }
 
   /** FLD/FILD/FBLD/constants: push `v` (already converted; flags in env). */
@@ -619,12 +622,12 @@ export class X87 implements FpuUnit {
     const p = this.top;
     const env = this.env;
     if (bytes === 8) {
-      if (!fastToDouble(env, this.regSE[p]!, this.regHi[p]!, this.regLo[p]!)) return false;
-      this.host.writeU32(seg, off, FAST.lo);
-      this.host.writeU32(seg, off + 4, FAST.hi);
+      if (!fastToDouble(env, this.regs, p)) return false;
+      this.host.writeU32(seg, off, OUT[2]!);
+      this.host.writeU32(seg, off + 4, OUT[1]!);
     } else {
-      if (!fastToSingle(env, this.regSE[p]!, this.regHi[p]!, this.regLo[p]!)) return false;
-      this.host.writeU32(seg, off, FAST.lo);
+      if (!fastToSingle(env, this.regs, p)) return false;
+      this.host.writeU32(seg, off, OUT[2]!);
     }
     this.raise(env.roundedUp);
     return true;
@@ -711,7 +714,9 @@ export class X87 implements FpuUnit {
         const srcEmpty = this.isEmpty(i);
         if (!srcEmpty && this.isEmpty(7)) {
           const p = this.phys(i);
-          return this.pushRaw(this.regSE[p]!, this.regHi[p]!, this.regLo[p]!);
+          const q = this.pushSlot();
+          this.setPhys(q, this.regSE[p]!, this.regHi[p]!, this.regLo[p]!);
+          return this.pushFilled(q);
         }
         if (srcEmpty && !this.stackUnderflow()) return this.raise(null);
         return this.pushValue(srcEmpty ? indefinite() : this.st(i));
@@ -751,7 +756,11 @@ export class X87 implements FpuUnit {
         return this.compareWith(new F80(0, 0n), false, 0, true);
       case 0xe5: return this.fxam();
       case 0xe8: case 0xee: // FLD1, FLDZ: exact, no rounding
-        if (this.isEmpty(7)) return this.pushRaw(modrm === 0xe8 ? 0x3fff : 0, modrm === 0xe8 ? 0x80000000 : 0, 0);
+        if (this.isEmpty(7)) {
+          const q = this.pushSlot();
+          this.setPhys(q, modrm === 0xe8 ? 0x3fff : 0, modrm === 0xe8 ? 0x80000000 : 0, 0);
+          return this.pushFilled(q);
+        }
         return this.pushValue(this.constant(modrm - 0xe8));
       case 0xe9: case 0xea: case 0xeb: case 0xec: case 0xed:
         return this.pushValue(this.constant(modrm - 0xe8));
@@ -772,7 +781,7 @@ export class X87 implements FpuUnit {
       case 0xf8: return this.fpremOp(false);
       case 0xf9: return this.binaryPopOp((y, x) => fyl2xp1(env, y, x));
       case 0xfa: // FSQRT
-        if (!this.isEmpty(0) && fastSqrt(env, this.regSE[this.top]!, this.regHi[this.top]!, this.regLo[this.top]!)) {
+        if (!this.isEmpty(0) && fastSqrt(env, this.regs, this.top)) {
           return this.finishFast(this.top, 0);
         }
         return this.unaryOp((a) => fsqrt(env, a));
