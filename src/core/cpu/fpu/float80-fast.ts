@@ -108,36 +108,6 @@ function regRangeOk(e: number): boolean {
 
 // ---- add / subtract -----------------------------------------------------------------
 
-/** The smaller addend aligned under the larger one: four words, most significant first (set by `alignAddend`). */
-const Y = new Float64Array(4);
-
-/**
- * (yhi:ylo) × 2^64 shifted right by d into Y, bits shifted out of the
- * 128-bit window ORed into bit 0 (as `stickyShiftRight`). JS shifts count
- * mod 32, so each word boundary is its own case.
- */
-function alignAddend(yhi: number, ylo: number, d: number): void {
-  if (d === 0) { Y[0] = yhi; Y[1] = ylo; Y[2] = 0; Y[3] = 0; return; }
-  if (d < 32) {
-    Y[0] = yhi >>> d; Y[1] = ((yhi << (32 - d)) | (ylo >>> d)) >>> 0; Y[2] = (ylo << (32 - d)) >>> 0; Y[3] = 0;
-    return;
-  }
-  if (d >= 128) { Y[0] = 0; Y[1] = 0; Y[2] = 0; Y[3] = 1; return; } // only a sticky bit remains
-  const r = d & 31;
-  let sticky: number;
-  let a: number;
-  let b: number;
-  let c: number;
-  if (r === 0) { a = yhi; b = ylo; c = 0; } else {
-    a = yhi >>> r; b = ((yhi << (32 - r)) | (ylo >>> r)) >>> 0; c = (ylo << (32 - r)) >>> 0;
-  }
-  Y[0] = 0;
-  if (d < 64) { Y[1] = a; Y[2] = b; Y[3] = c; return; }
-  Y[1] = 0;
-  if (d < 96) { Y[2] = a; Y[3] = b; sticky = c; } else { Y[2] = 0; Y[3] = a; sticky = b | c; }
-  if (sticky !== 0) Y[3] = (Y[3]! | 1) >>> 0;
-}
-
 /**
  * a + b, or a − b when `negB` is 1, for normal operands in slots a and b of
  * `f`. Mirrors
@@ -158,21 +128,44 @@ export function fastAdd(env: FpEnv, f: FastRegs, a: number, b: number, negB: num
   const eb = (seB & EXP_MAX) - BIAS;
   // x is the operand of larger magnitude.
   const bBigger = eb > ea || (eb === ea && (hiB > hiA || (hiB === hiA && loB > loA)));
-  let xs: number;
-  let e: number;
-  let w0: number;
-  let w1: number;
-  if (bBigger) { xs = sb; e = eb; w0 = hiB; w1 = loB; alignAddend(hiA, loA, eb - ea); }
-  else { xs = sa; e = ea; w0 = hiA; w1 = loA; alignAddend(hiB, loB, ea - eb); }
+  const xs = bBigger ? sb : sa;
+  let e = bBigger ? eb : ea;
+  let w0 = bBigger ? hiB : hiA;
+  let w1 = bBigger ? loB : loA;
+  const yhi = bBigger ? hiA : hiB;
+  const ylo = bBigger ? loA : loB;
+  const d = bBigger ? eb - ea : ea - eb;
+  // Align y × 2^64 under x: shift right by d into y0..y3 (most significant
+  // first), ORing bits shifted out of the 128-bit window into bit 0 as
+  // `stickyShiftRight` does. Inline, in locals: JS has no multiple returns,
+  // and shifts count mod 32, so each word boundary is its own case.
+  let y0 = 0;
+  let y1 = 0;
+  let y2 = 0;
+  let y3 = 0;
+  if (d === 0) { y0 = yhi; y1 = ylo; }
+  else if (d < 32) {
+    y0 = yhi >>> d; y1 = ((yhi << (32 - d)) | (ylo >>> d)) >>> 0; y2 = (ylo << (32 - d)) >>> 0;
+  } else if (d >= 128) y3 = 1; // only a sticky bit remains
+  else {
+    const r = d & 31;
+    let a = yhi;
+    let b = ylo;
+    let c = 0;
+    if (r !== 0) { a = yhi >>> r; b = ((yhi << (32 - r)) | (ylo >>> r)) >>> 0; c = (ylo << (32 - r)) >>> 0; }
+    if (d < 64) { y1 = a; y2 = b; y3 = c; }
+    else if (d < 96) { y2 = a; y3 = c !== 0 ? (b | 1) >>> 0 : b; }
+    else y3 = (b | c) !== 0 ? (a | 1) >>> 0 : a;
+  }
   let w2: number;
   let w3: number;
   if (sa === sb) {
     // x's low two words are zero: only the top two can carry.
-    w2 = Y[2]!; w3 = Y[3]!;
-    w1 += Y[1]!;
+    w2 = y2; w3 = y3;
+    w1 += y1;
     let c = 0;
     if (w1 >= TWO32) { w1 -= TWO32; c = 1; }
-    w0 += Y[0]! + c;
+    w0 += y0 + c;
     if (w0 >= TWO32) {
       // Carry into bit 128: shift right one, keeping the lost bit as sticky.
       w0 -= TWO32;
@@ -185,16 +178,15 @@ export function fastAdd(env: FpEnv, f: FastRegs, a: number, b: number, negB: num
   } else {
     // x's low two words are zero: 0 − y3, 0 − y2 − borrow, then the top two.
     let borrow = 0;
-    const y3 = Y[3]!;
     w3 = 0;
     if (y3 !== 0) { w3 = TWO32 - y3; borrow = 1; }
-    w2 = -Y[2]! - borrow;
+    w2 = -y2 - borrow;
     borrow = 0;
     if (w2 < 0) { w2 += TWO32; borrow = 1; }
-    w1 -= Y[1]! + borrow;
+    w1 -= y1 + borrow;
     borrow = 0;
     if (w1 < 0) { w1 += TWO32; borrow = 1; }
-    w0 -= Y[0]! + borrow; // x ≥ y: no borrow out
+    w0 -= y0 + borrow; // x ≥ y: no borrow out
     if (w0 === 0 && w1 === 0 && w2 === 0 && w3 === 0) {
       // Exact cancellation: +0, or −0 when rounding down (no PE, C1 = 0).
       env.roundedUp = false;
