@@ -42,6 +42,7 @@ export const OUT = new Uint32Array(3);
 
 const TWO32 = 4294967296;
 const TWO16 = 65536;
+const TWO21 = 2097152;
 
 
 /** A finite normal 80-bit value (biased exponent 1..7FFE with J set). */
@@ -213,7 +214,7 @@ export function fastAdd(env: FpEnv, f: FastRegs, a: number, b: number, negB: num
 
 // ---- multiply ---------------------------------------------------------------------
 
-/** a × b for normal operands in slots a and b: the exact 128-bit product from 16-bit limbs, rounded once. */
+/** a × b for normal operands in slots a and b: the exact 128-bit product from 21/22-bit limbs, rounded once. */
 export function fastMul(env: FpEnv, f: FastRegs, a: number, b: number): boolean {
   const seA = f.se[a]!;
   const hiA = f.hi[a]!;
@@ -224,23 +225,23 @@ export function fastMul(env: FpEnv, f: FastRegs, a: number, b: number): boolean 
   const loB = f.lo[b]!;
   let e = (seA & EXP_MAX) + (seB & EXP_MAX) - 2 * BIAS + 1;
   if (e < EXT_EMIN - 1 || e > EXT_EMAX) return false; // cheap pre-check; refined below
-  const a3 = hiA >>> 16; const a2 = hiA & 0xffff; const a1 = loA >>> 16; const a0 = loA & 0xffff;
-  const b3 = hiB >>> 16; const b2 = hiB & 0xffff; const b1 = loB >>> 16; const b0 = loB & 0xffff;
-  // Column sums: at most four products of 16-bit limbs, < 2^34 each.
+  // Limbs of 22, 21 and 21 bits: nine partial products below 2^44, column sums below 2^46.
+  const a0 = loA & 0x1fffff; const a1 = (loA >>> 21) | ((hiA & 0x3ff) << 11); const a2 = hiA >>> 10;
+  const b0 = loB & 0x1fffff; const b1 = (loB >>> 21) | ((hiB & 0x3ff) << 11); const b2 = hiB >>> 10;
+  // Normalise the columns to base 2^21: limb k has weight 2^(21k).
   let v = a0 * b0;
-  let c = Math.floor(v / TWO16);
-  const l0 = v - c * TWO16;
-  v = a1 * b0 + a0 * b1 + c; c = Math.floor(v / TWO16); const l1 = v - c * TWO16;
-  v = a2 * b0 + a1 * b1 + a0 * b2 + c; c = Math.floor(v / TWO16); const l2 = v - c * TWO16;
-  v = a3 * b0 + a2 * b1 + a1 * b2 + a0 * b3 + c; c = Math.floor(v / TWO16); const l3 = v - c * TWO16;
-  v = a3 * b1 + a2 * b2 + a1 * b3 + c; c = Math.floor(v / TWO16); const l4 = v - c * TWO16;
-  v = a3 * b2 + a2 * b3 + c; c = Math.floor(v / TWO16); const l5 = v - c * TWO16;
-  v = a3 * b3 + c; c = Math.floor(v / TWO16); const l6 = v - c * TWO16;
-  const l7 = c;
-  let w0 = l7 * TWO16 + l6;
-  let w1 = l5 * TWO16 + l4;
-  let w2 = l3 * TWO16 + l2;
-  let w3 = l1 * TWO16 + l0;
+  let c = Math.floor(v / TWO21);
+  const l0 = v - c * TWO21;
+  v = a1 * b0 + a0 * b1 + c; c = Math.floor(v / TWO21); const l1 = v - c * TWO21;
+  v = a2 * b0 + a1 * b1 + a0 * b2 + c; c = Math.floor(v / TWO21); const l2 = v - c * TWO21;
+  v = a2 * b1 + a1 * b2 + c; c = Math.floor(v / TWO21); const l3 = v - c * TWO21;
+  v = a2 * b2 + c; c = Math.floor(v / TWO21); const l4 = v - c * TWO21;
+  const l5 = c; // below 2^23: the product is below 2^128
+  // Regroup into 32-bit words (bits 127..96, 95..64, 63..32, 31..0).
+  let w0 = ((l4 >>> 12) | (l5 << 9)) >>> 0;
+  let w1 = ((l3 >>> 1) | (l4 << 20)) >>> 0;
+  let w2 = ((l1 >>> 11) | (l2 << 10) | (l3 << 31)) >>> 0;
+  let w3 = (l0 | (l1 << 21)) >>> 0;
   if (w0 < 0x80000000) {
     // The product of two significands in [1, 2) lies in [1, 4): at most one bit to normalise.
     w0 = ((w0 << 1) | (w1 >>> 31)) >>> 0;
