@@ -19,6 +19,10 @@ import {
 } from './float80-arith.ts';
 import { fromBCD, fromFloat32, fromFloat64, fromInteger, toBCD, toBinary, toInteger } from './float80-convert.ts';
 import {
+  FastRegs, MEM, OUT, fastAdd, fastCompare, fastDiv, fastFromDouble, fastFromInt32, fastFromSingle, fastMul, fastSqrt,
+  fastToDouble, fastToSingle,
+} from './float80-fast.ts';
+import {
   f2xm1, fcos, fpatan, fsin, fsincos, ftan, fyl2x, fyl2xp1, trigOutOfRange,
 } from './transcendental.ts';
 import {
@@ -60,8 +64,16 @@ export class X87 implements FpuUnit {
   private top = 0;
   /** Bit i set: physical register i is empty. */
   private emptyMask = 0xff;
-  private readonly regSE = new Uint16Array(8);
-  private readonly regSig: bigint[] = [0n, 0n, 0n, 0n, 0n, 0n, 0n, 0n];
+  /**
+   * The registers by physical number: sign/exponent word and the significand
+   * as uint32 halves (not BigInt), so that the fast paths of float80-fast.ts
+   * work on them by slot index; `st()` builds the BigInt form for the
+   * reference code. Slot MEM holds a widened memory operand.
+   */
+  private readonly regs = new FastRegs();
+  private readonly regSE = this.regs.se;
+  private readonly regHi = this.regs.hi;
+  private readonly regLo = this.regs.lo;
   private fip = 0;
   private fcs = 0;
   private fop = 0;
@@ -115,17 +127,17 @@ export class X87 implements FpuUnit {
     const reg = (modrm >> 3) & 7;
     const i = modrm & 7;
     switch (opcode) {
-      case 0xd8: return isMem ? this.arithMem(reg, this.loadM32(seg, offset)) : this.arithReg(reg, 0, i, false, false);
+      case 0xd8: return isMem ? this.arithM32(reg, seg, offset) : this.arithReg(reg, 0, i, false, false);
       case 0xd9: return isMem ? this.d9Mem(reg, seg, offset, operandSize32) : this.d9Reg(modrm);
       case 0xda:
-        if (isMem) return this.arithMem(reg, fromInteger(BigInt(this.host.readU32(seg, offset) | 0)));
+        if (isMem) return this.arithInt(reg, this.host.readU32(seg, offset) | 0);
         if (modrm === 0xe9) return this.compareOp(1, true, 2);
         return this.fcmov(reg, false, i);
       case 0xdb: return isMem ? this.dbMem(reg, seg, offset) : this.dbReg(modrm);
-      case 0xdc: return isMem ? this.arithMem(reg, this.loadM64(seg, offset)) : this.arithReg(reg, i, 0, true, false);
+      case 0xdc: return isMem ? this.arithM64(reg, seg, offset) : this.arithReg(reg, i, 0, true, false);
       case 0xdd: return isMem ? this.ddMem(reg, seg, offset, operandSize32) : this.ddReg(reg, i);
       case 0xde:
-        if (isMem) return this.arithMem(reg, fromInteger(BigInt((this.host.readU16(seg, offset) << 16) >> 16)));
+        if (isMem) return this.arithInt(reg, (this.host.readU16(seg, offset) << 16) >> 16);
         if (reg === 2) return this.compareOp(i, false, 1);
         if (reg === 3) return this.compareOp(1, false, 2);
         return this.arithReg(reg, i, 0, true, true);
@@ -160,7 +172,8 @@ export class X87 implements FpuUnit {
   saveState(): Record<string, unknown> {
     const registers: Record<string, string> = {};
     for (let p = 0; p < 8; p++) {
-      registers[`r${p}`] = this.regSE[p]!.toString(16).padStart(4, '0') + this.regSig[p]!.toString(16).padStart(16, '0');
+      registers[`r${p}`] = this.regSE[p]!.toString(16).padStart(4, '0') + this.regHi[p]!.toString(16).padStart(8, '0')
+        + this.regLo[p]!.toString(16).padStart(8, '0');
     }
     return {
       controlWord: this.cw,
@@ -193,7 +206,8 @@ export class X87 implements FpuUnit {
       const s = registers?.[`r${p}`];
       if (typeof s !== 'string' || !/^[0-9a-f]{20}$/.test(s)) throw new Error(`x87 state: register r${p} missing`);
       this.regSE[p] = parseInt(s.slice(0, 4), 16);
-      this.regSig[p] = BigInt(`0x${s.slice(4)}`);
+      this.regHi[p] = parseInt(s.slice(4, 12), 16);
+      this.regLo[p] = parseInt(s.slice(12), 16);
     }
     const tw = num('tagWord');
     this.emptyMask = 0;
@@ -204,8 +218,20 @@ export class X87 implements FpuUnit {
 
   private phys(i: number): number { return (this.top + i) & 7; }
   private isEmpty(i: number): boolean { return ((this.emptyMask >> this.phys(i)) & 1) !== 0; }
-  private st(i: number): F80 { const p = this.phys(i); return new F80(this.regSE[p]!, this.regSig[p]!); }
-  private setRaw(p: number, v: F80): void { this.regSE[p] = v.se; this.regSig[p] = v.sig & MASK64; }
+  private sigOf(p: number): bigint { return (BigInt(this.regHi[p]!) << 32n) | BigInt(this.regLo[p]!); }
+  private st(i: number): F80 { const p = this.phys(i); return new F80(this.regSE[p]!, this.sigOf(p)); }
+  private setRaw(p: number, v: F80): void {
+    this.regSE[p] = v.se;
+    this.regHi[p] = Number((v.sig >> 32n) & 0xffffffffn);
+    this.regLo[p] = Number(v.sig & 0xffffffffn);
+  }
+  /** Writes physical register p from raw fields and tags it valid (the fast paths' write-back). */
+  private setPhys(p: number, se: number, hi: number, lo: number): void {
+    this.regSE[p] = se;
+    this.regHi[p] = hi;
+    this.regLo[p] = lo;
+    this.emptyMask &= ~(1 << p);
+  }
   private setSt(i: number, v: F80): void {
     const p = this.phys(i);
     this.setRaw(p, v);
@@ -227,7 +253,7 @@ export class X87 implements FpuUnit {
       let t: number;
       if ((this.emptyMask >> p) & 1) t = 3;
       else {
-        const c = classify(this.regSE[p]!, this.regSig[p]!);
+        const c = classify(this.regSE[p]!, this.sigOf(p));
         t = c === C_ZERO ? 1 : c === C_NORMAL ? 0 : 2;
       }
       tw |= t << (2 * p);
@@ -308,12 +334,42 @@ export class X87 implements FpuUnit {
 
   // ---- memory operands -----------------------------------------------------------
 
-  private loadM32(seg: number, off: number): F80 {
-    return fromFloat32(this.env, this.host.readU32(seg, off) >>> 0, false);
+  /** D8 memory forms: the m32 operand takes the fast path when it is normal or zero. */
+  private arithM32(reg: number, seg: number, off: number): void {
+    const bits = this.host.readU32(seg, off) >>> 0;
+    if (fastFromSingle(this.regs, MEM, bits)) return this.arithSlot(reg);
+    this.arithMem(reg, fromFloat32(this.env, bits, false));
   }
 
-  private loadM64(seg: number, off: number): F80 {
-    return fromFloat64(this.env, readU64(this.host, seg, off), false);
+  /** DC memory forms (m64), read low half first as readU64 does. */
+  private arithM64(reg: number, seg: number, off: number): void {
+    const lo = this.host.readU32(seg, off) >>> 0;
+    const hi = this.host.readU32(seg, off + 4) >>> 0;
+    if (fastFromDouble(this.regs, MEM, hi, lo)) return this.arithSlot(reg);
+    this.arithMem(reg, fromFloat64(this.env, (BigInt(hi) << 32n) | BigInt(lo), false));
+  }
+
+  /** DA/DE memory forms (m32int/m16int): integers convert exactly. */
+  private arithInt(reg: number, v: number): void {
+    fastFromInt32(this.regs, MEM, v);
+    this.arithSlot(reg);
+  }
+
+  /**
+   * ST(0) op m with m already widened into slot MEM: the fast path when ST(0)
+   * is valid and both are normal, otherwise the reference code.
+   */
+  private arithSlot(reg: number): void {
+    if (!this.isEmpty(0)) {
+      const p = this.top;
+      if (reg === 2 || reg === 3) {
+        const r = fastCompare(this.regs, p, MEM);
+        if (r !== 2) return this.finishCompare(r, reg === 3 ? 1 : 0);
+      } else if (this.fastCompute(reg, p, MEM)) {
+        return this.finishFast(p, 0);
+      }
+    }
+    this.arithMem(reg, new F80(this.regSE[MEM]!, this.sigOf(MEM)));
   }
 
   // ---- arithmetic ------------------------------------------------------------
@@ -328,6 +384,30 @@ export class X87 implements FpuUnit {
       case 6: return fdiv(env, a, b);
       default: return fdiv(env, b, a);
     }
+  }
+
+  /**
+   * The fast path of `compute(op, a, b)` with a and b in register-file slots;
+   * true when it took the case (result in OUT, flags in env).
+   */
+  private fastCompute(op: number, a: number, b: number): boolean {
+    const env = this.env;
+    const r = this.regs;
+    switch (op) {
+      case 0: return fastAdd(env, r, a, b, 0);
+      case 1: return fastMul(env, r, a, b);
+      case 4: return fastAdd(env, r, a, b, 1);
+      case 5: return fastAdd(env, r, b, a, 1);
+      case 6: return fastDiv(env, r, a, b);
+      default: return fastDiv(env, r, b, a);
+    }
+  }
+
+  /** Writes a fast result to physical register p and finishes like `writeResult` (only PE can be raised). */
+  private finishFast(p: number, pops: number): void {
+    this.setPhys(p, OUT[0]!, OUT[1]!, OUT[2]!);
+    this.raise(this.env.roundedUp);
+    for (let k = 0; k < pops; k++) this.pop();
   }
 
   /** D8/DC/DA/DE memory forms: ST(0) ← ST(0) op m, or FCOM(P) m. */
@@ -355,6 +435,9 @@ export class X87 implements FpuUnit {
       if (pop) this.pop();
       return;
     }
+    const pd = this.phys(dest);
+    const ps = this.phys(src);
+    if (this.fastCompute(op, pd, ps)) return this.finishFast(pd, pop ? 1 : 0);
     const r = this.compute(op, this.st(dest), this.st(src));
     this.writeResult(dest, r, pop ? 1 : 0);
   }
@@ -375,7 +458,16 @@ export class X87 implements FpuUnit {
       if (masked) for (let k = 0; k < pops; k++) this.pop();
       return;
     }
+    const r = fastCompare(this.regs, this.top, this.phys(i));
+    if (r !== 2) return this.finishCompare(r, pops);
     this.compareWith(this.st(i), unordered, pops, true);
+  }
+
+  /** Ends a compare of two normal/zero values (no exception possible): C3/C2/C0, C1 = 0, pops. */
+  private finishCompare(r: number, pops: number): void {
+    this.ccFromCompare(r);
+    this.raise(false);
+    for (let k = 0; k < pops; k++) this.pop();
   }
 
   private compareWith(b: F80, unordered: boolean, pops: number, checked: boolean): void {
@@ -403,7 +495,8 @@ export class X87 implements FpuUnit {
       if (masked && pop) this.pop();
       return;
     }
-    const r = fcompare(this.env, this.st(0), this.st(i), unordered);
+    const fr = fastCompare(this.regs, this.top, this.phys(i));
+    const r = fr !== 2 ? fr : fcompare(this.env, this.st(0), this.st(i), unordered);
     this.host.setCompareFlags(r === 0 || r === 2, r === 2, r === -1 || r === 2);
     if (this.checkPre() === ABORT) return;
     this.raise(false);
@@ -424,10 +517,46 @@ export class X87 implements FpuUnit {
       return this.raise(null);
     }
     this.sw &= ~SW_C1;
-    if (cond) this.setSt(0, this.st(i));
+    if (cond) {
+      const p = this.phys(i);
+      this.setPhys(this.top, this.regSE[p]!, this.regHi[p]!, this.regLo[p]!);
+    }
   }
 
   // ---- loads and stores -----------------------------------------------------------
+
+  /**
+   * The fast form of `pushValue` for a value that raised nothing and is
+   * already in physical register p = ST(7), which the caller checked empty.
+   */
+  private pushFilled(p: number): void {
+    this.top = p;
+    this.emptyMask &= ~(1 << p);
+    this.raise(false);
+  }
+
+  /** The register a push writes: ST(7) before the push. */
+  private pushSlot(): number { return (this.top - 1) & 7; }
+
+  private fldM64(seg: number, off: number): void {
+    const lo = this.host.readU32(seg, off) >>> 0;
+    const hi = this.host.readU32(seg, off + 4) >>> 0;
+    // The conversion writes the (empty) target register only when it succeeds.
+    if (this.isEmpty(7) && fastFromDouble(this.regs, this.pushSlot(), hi, lo)) return this.pushFilled(this.pushSlot());
+    this.pushValue(fromFloat64(this.env, (BigInt(hi) << 32n) | BigInt(lo), true));
+  }
+
+  private fldM32(seg: number, off: number): void {
+    const bits = this.host.readU32(seg, off) >>> 0;
+    if (this.isEmpty(7) && fastFromSingle(this.regs, this.pushSlot(), bits)) return this.pushFilled(this.pushSlot());
+    this.pushValue(fromFloat32(this.env, bits, true));
+  }
+
+  private fildInt(v: number): void {
+    if (!this.isEmpty(7)) return this.pushValue(fromInteger(BigInt(v)));
+    fastFromInt32(this.regs, this.pushSlot(), v);
+    this.pushFilled(this.pushSlot());
+  }
 
   /** FLD/FILD/FBLD/constants: push `v` (already converted; flags in env). */
   private pushValue(v: F80): void {
@@ -472,6 +601,10 @@ export class X87 implements FpuUnit {
 
   private storeReal(seg: number, off: number, bytes: number, pop: boolean): void {
     this.host.probeWrite(seg, off, bytes);
+    if (!this.isEmpty(0) && this.storeRealFast(seg, off, bytes)) {
+      if (pop) this.pop();
+      return;
+    }
     const v = this.storeSource();
     if (v === null) return;
     const host = this.host;
@@ -482,6 +615,22 @@ export class X87 implements FpuUnit {
       const bits = toBinary(this.env, v, 53, 11);
       this.finishStore(() => writeU64(host, seg, off, bits), pop, true);
     }
+  }
+
+  /** FST m32/m64 of a normal ST(0) whose result is a normal single/double: only PE and C1 can result. */
+  private storeRealFast(seg: number, off: number, bytes: number): boolean {
+    const p = this.top;
+    const env = this.env;
+    if (bytes === 8) {
+      if (!fastToDouble(env, this.regs, p)) return false;
+      this.host.writeU32(seg, off, OUT[2]!);
+      this.host.writeU32(seg, off + 4, OUT[1]!);
+    } else {
+      if (!fastToSingle(env, this.regs, p)) return false;
+      this.host.writeU32(seg, off, OUT[2]!);
+    }
+    this.raise(env.roundedUp);
+    return true;
   }
 
   private storeInt(seg: number, off: number, bytes: number, pop: boolean): void {
@@ -526,6 +675,13 @@ export class X87 implements FpuUnit {
 
   /** FST/FSTP ST(i). */
   private storeReg(i: number, pop: boolean): void {
+    if (!this.isEmpty(0)) {
+      const p = this.top;
+      this.setPhys(this.phys(i), this.regSE[p]!, this.regHi[p]!, this.regLo[p]!);
+      this.raise(false);
+      if (pop) this.pop();
+      return;
+    }
     const v = this.storeSource();
     if (v === null) return;
     this.setSt(i, v);
@@ -537,7 +693,7 @@ export class X87 implements FpuUnit {
 
   private d9Mem(reg: number, seg: number, off: number, o32: boolean): void {
     switch (reg) {
-      case 0: return this.pushValue(fromFloat32(this.env, this.host.readU32(seg, off) >>> 0, true));
+      case 0: return this.fldM32(seg, off);
       case 2: return this.storeReal(seg, off, 4, false);
       case 3: return this.storeReal(seg, off, 4, true);
       case 4: return this.fldenv(seg, off, o32);
@@ -556,6 +712,12 @@ export class X87 implements FpuUnit {
     switch (modrm >> 3) {
       case 0x18: { // FLD ST(i)
         const srcEmpty = this.isEmpty(i);
+        if (!srcEmpty && this.isEmpty(7)) {
+          const p = this.phys(i);
+          const q = this.pushSlot();
+          this.setPhys(q, this.regSE[p]!, this.regHi[p]!, this.regLo[p]!);
+          return this.pushFilled(q);
+        }
         if (srcEmpty && !this.stackUnderflow()) return this.raise(null);
         return this.pushValue(srcEmpty ? indefinite() : this.st(i));
       }
@@ -572,6 +734,11 @@ export class X87 implements FpuUnit {
     }
     switch (modrm) {
       case 0xe0: case 0xe1: { // FCHS, FABS
+        if (!this.isEmpty(0)) {
+          const p = this.top;
+          this.regSE[p] = modrm === 0xe0 ? this.regSE[p]! ^ 0x8000 : this.regSE[p]! & 0x7fff;
+          return this.raise(false);
+        }
         const v = this.storeSource();
         if (v === null) return;
         if ((env.flags & SF) === 0) {
@@ -588,7 +755,14 @@ export class X87 implements FpuUnit {
         if (this.isEmpty(0)) return this.compareOp(0, false, 0);
         return this.compareWith(new F80(0, 0n), false, 0, true);
       case 0xe5: return this.fxam();
-      case 0xe8: case 0xe9: case 0xea: case 0xeb: case 0xec: case 0xed: case 0xee:
+      case 0xe8: case 0xee: // FLD1, FLDZ: exact, no rounding
+        if (this.isEmpty(7)) {
+          const q = this.pushSlot();
+          this.setPhys(q, modrm === 0xe8 ? 0x3fff : 0, modrm === 0xe8 ? 0x80000000 : 0, 0);
+          return this.pushFilled(q);
+        }
+        return this.pushValue(this.constant(modrm - 0xe8));
+      case 0xe9: case 0xea: case 0xeb: case 0xec: case 0xed:
         return this.pushValue(this.constant(modrm - 0xe8));
       case 0xf0: return this.unaryOp((a) => f2xm1(env, a));
       case 0xf1: return this.binaryPopOp((y, x) => fyl2x(env, y, x));
@@ -606,7 +780,11 @@ export class X87 implements FpuUnit {
         return;
       case 0xf8: return this.fpremOp(false);
       case 0xf9: return this.binaryPopOp((y, x) => fyl2xp1(env, y, x));
-      case 0xfa: return this.unaryOp((a) => fsqrt(env, a));
+      case 0xfa: // FSQRT
+        if (!this.isEmpty(0) && fastSqrt(env, this.regs, this.top)) {
+          return this.finishFast(this.top, 0);
+        }
+        return this.unaryOp((a) => fsqrt(env, a));
       case 0xfb: return this.fsincosOp();
       case 0xfc: return this.unaryOp((a) => frndint(env, a));
       case 0xfd: return this.fscaleOp();
@@ -633,9 +811,13 @@ export class X87 implements FpuUnit {
       this.setSt(i, a);
       return this.raise(null);
     }
-    const a = this.st(0);
-    this.setSt(0, this.st(i));
-    this.setSt(i, a);
+    const p = this.top;
+    const q = this.phys(i);
+    const se = this.regSE[p]!;
+    const hi = this.regHi[p]!;
+    const lo = this.regLo[p]!;
+    this.setPhys(p, this.regSE[q]!, this.regHi[q]!, this.regLo[q]!);
+    this.setPhys(q, se, hi, lo);
     this.sw &= ~SW_C1;
   }
 
@@ -757,7 +939,7 @@ export class X87 implements FpuUnit {
 
   private dbMem(reg: number, seg: number, off: number): void {
     switch (reg) {
-      case 0: return this.pushValue(fromInteger(BigInt(this.host.readU32(seg, off) | 0)));
+      case 0: return this.fildInt(this.host.readU32(seg, off) | 0);
       case 2: return this.storeInt(seg, off, 4, false);
       case 3: return this.storeInt(seg, off, 4, true);
       case 5: return this.pushValue(readF80(this.host, seg, off));
@@ -782,7 +964,7 @@ export class X87 implements FpuUnit {
 
   private ddMem(reg: number, seg: number, off: number, o32: boolean): void {
     switch (reg) {
-      case 0: return this.pushValue(fromFloat64(this.env, readU64(this.host, seg, off), true));
+      case 0: return this.fldM64(seg, off);
       case 2: return this.storeReal(seg, off, 8, false);
       case 3: return this.storeReal(seg, off, 8, true);
       case 4: return this.frstor(seg, off, o32);
@@ -806,7 +988,7 @@ export class X87 implements FpuUnit {
 
   private dfMem(reg: number, seg: number, off: number): void {
     switch (reg) {
-      case 0: return this.pushValue(fromInteger(BigInt((this.host.readU16(seg, off) << 16) >> 16)));
+      case 0: return this.fildInt((this.host.readU16(seg, off) << 16) >> 16);
       case 2: return this.storeInt(seg, off, 2, false);
       case 3: return this.storeInt(seg, off, 2, true);
       case 4: {
