@@ -5,7 +5,9 @@
  * CR0.TS (SDM Vol. 3A 2.5, table 2-2), #MF before waiting instructions with
  * an unmasked exception pending. We always raise #MF (vector 16), also when
  * CR0.NE = 0 (no FERR#/IRQ13 emulation; Linux sets NE). Without an FPU,
- * ESC raises #NM when CR0.EM = 1 and #UD otherwise.
+ * ESC raises #NM when CR0.EM = 1 and #UD otherwise. With one, the encodings
+ * a Pentium Pro reserves (fpu/x87-decode.ts isValidX87) raise #UD, ahead of
+ * #NM (SDM Vol. 3A 6.9: invalid opcode is a decode fault).
  */
 import type { CpuCore } from './state.ts';
 import type { FpuHost } from './fpu/fpu-host.ts';
@@ -13,6 +15,7 @@ import { CR0_EM, CR0_MP, CR0_TS, F_CF, F_PF, F_ZF, F_OF, F_SF, F_AF, S_CS } from
 import { rd8, rd16, rd32, wr8, wr16, wr32, probeWrite, probeRead } from './access.ts';
 import { readEflags, setSomeFlags } from './flags.ts';
 import { raiseGP, raiseMF, raiseNM, raiseUD } from './exceptions.ts';
+import { isValidX87 } from './fpu/x87-decode.ts';
 
 export class FpuHostAdapter implements FpuHost {
   private readonly c: CpuCore;
@@ -42,8 +45,10 @@ function nonWaiting(op: number, modrm: number): boolean {
 
 /** Execute an ESC opcode (D8-DF) whose ModRM/EA is already decoded. */
 export function escape(c: CpuCore, op: number, modrm: number): void {
-  if ((c.cr0 & (CR0_EM | CR0_TS)) !== 0) raiseNM(c);
   const fpu = c.fpu;
+  // A reserved encoding is an invalid opcode, found while decoding (before #NM).
+  if (fpu !== null && !isValidX87(op, modrm)) raiseUD(c);
+  if ((c.cr0 & (CR0_EM | CR0_TS)) !== 0) raiseNM(c);
   if (fpu === null) return raiseUD(c);
   if (!nonWaiting(op, modrm) && fpu.hasPendingException()) raiseMF(c);
   if (op === 0xdf && modrm === 0xe0) {
