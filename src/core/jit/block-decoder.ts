@@ -109,6 +109,7 @@ function form(op: number, supervisor: boolean): Form {
     case 0x68: case 0x6a: case 0x90: case 0x98: case 0x99: case 0xa0: case 0xa1: case 0xa2: case 0xa3: case 0xa8: case 0xa9:
     case 0xc3: case 0xe8: case 0xe9: case 0xeb:
     case 0x9c: case 0xfc: case 0xfd: // PUSHF, CLD, STD
+    case 0x9b: // FWAIT (the x87 unit checks it, through an import)
       return Form.Plain;
     case 0xfa: // CLI: at CPL 0 it cannot fault (at CPL 3 it depends on IOPL: the interpreter's)
       return supervisor ? Form.Plain : Form.No;
@@ -119,6 +120,7 @@ function form(op: number, supervisor: boolean): Form {
     case 0x1a3: case 0x1ab: case 0x1b3: case 0x1bb: case 0x1ba: // BT BTS BTR BTC
     case 0x87: case 0x1b1: // XCHG, CMPXCHG
     case 0x1a4: case 0x1a5: case 0x1ac: case 0x1ad: // SHLD, SHRD
+    case 0xd8: case 0xd9: case 0xda: case 0xdb: case 0xdc: case 0xdd: case 0xde: case 0xdf: // x87, through an import
       return Form.ModRM;
     default:
       if (op >= 0x140 && op <= 0x14f) return Form.ModRM; // CMOVcc

@@ -36,12 +36,13 @@ import type { CpuCore, JitHooks } from '../cpu/state.ts';
 import { JIT_HASH_MASK, JIT_HASH_SHIFT, JIT_HASH_SIZE, JIT_WARMING as WARMING, TLB_SIZE } from '../cpu/state.ts';
 import { GUEST_FAULT } from '../cpu/exceptions.ts';
 import { materialize } from '../cpu/flags.ts';
+import { escape, fwait } from '../cpu/fpu-glue.ts';
 import { readLin8, readLin16, readLin32, writeLin8, writeLin16, writeLin32, probeWriteLin } from '../cpu/memory.ts';
 import { setEipRaw, tlbSelect } from '../cpu/tlb.ts';
 import { S_CS, S_DS, S_ES, S_GS, S_SS } from '../cpu/constants.ts';
 import { decodeBlock, BlockEnd, MAX_BLOCK, type Insn } from './block-decoder.ts';
 import { emitFlagsHelper, FLAGS_HELPER_LOCALS } from './flags-helper.ts';
-import { translateRegion, SLOW_IMPORTS } from './translator.ts';
+import { translateRegion, SLOW_IMPORTS, SlowType } from './translator.ts';
 import { buildModule, FunctionBody, I32, Op, type ModuleSpec } from './wasm-emitter.ts';
 import { emitPageTag, emitTlbSlot } from './tlb-emit.ts';
 import {
@@ -50,6 +51,9 @@ import {
   CHAIN_FRAMES, CHAIN_SIZE, CHAIN_PER_FRAME, CHAIN_ENTRY_EIP, CHAIN_ENTRY_P, CHAIN_ENTRY_INFO, CHAIN_MAX_BLOCKS, CHAIN_MAX_TABLES, ST_CHAIN_TABLE,
   chainSlot, chainInfo,
 } from './layout.ts';
+
+/** The module type index of each import signature (the `types` list in compilePending). */
+const IMPORT_TYPE: Readonly<Record<SlowType, number>> = { [SlowType.Read]: 4, [SlowType.Write]: 3, [SlowType.X87]: 5 };
 
 export interface JitOptions {
   /** Visits before a block is compiled (0: compile on first sight, for tests). */
@@ -224,10 +228,40 @@ export class Jit implements JitHooks {
         fault(e, eip, d);
       }
     };
+    // x87 and FWAIT (translator.ts RegionTranslator.x87): the interpreter's
+    // ESC path with the operand the generated code computed. The CPU's own
+    // registers and flags are stale while a region runs (copyOut restores
+    // them), so the flags image comes in as an argument and goes back as the
+    // result; FNSTSW AX returns the status word instead.
+    const x87 = (packed: number, offset: number, flags: number, eip: number, d: number): number => {
+      cpu.runRetired = this.doneBase + this.st[w + (ST_CHAIN_DONE >> 2)]! + d;
+      try {
+        const op = packed & 0xff;
+        cpu.eipStart = eip;
+        if (op === 0x9b) {
+          fwait(cpu);
+        } else {
+          const modrm = (packed >> 8) & 0xff;
+          cpu.eaSeg = packed >>> 16;
+          cpu.ea = offset;
+          cpu.o32 = true;
+          cpu.flags = flags;
+          cpu.lop = 0;
+          escape(cpu, op, modrm);
+          if (op === 0xdf && modrm === 0xe0) flags = cpu.regs[0]! & 0xffff;
+          else flags = cpu.flags;
+        }
+        after();
+        return flags;
+      } catch (e) {
+        return fault(e, eip, d);
+      }
+    };
     const fns: Record<string, WebAssembly.ImportValue> = {
       rd8: read(1, false), rd16: read(2, false), rd32: read(4, false),
       wr8: write(1), wr16: write(2), wr32: write(4),
       rmw8: read(1, true), rmw32: read(4, true), rmw16: read(2, true),
+      x87,
     };
     this.table = new WebAssembly.Table({ element: 'anyfunc', initial: 256 });
     const imports: Record<string, WebAssembly.ImportValue> = { m: memory };
@@ -446,8 +480,9 @@ export class Jit implements JitHooks {
         { params: [I32, I32, I32, I32, I32, I32, I32], results: [I32] },
         { params: [I32, I32, I32, I32], results: [] },
         { params: [I32, I32, I32], results: [I32] },
+        { params: [I32, I32, I32, I32, I32], results: [I32] },
       ],
-      imports: SLOW_IMPORTS.map((imp) => ({ name: imp.name, type: imp.write ? 3 : 4 })),
+      imports: SLOW_IMPORTS.map((imp) => ({ name: imp.name, type: IMPORT_TYPE[imp.type] })),
       memory: { shared: this.shared, maxPages: 65536 },
       functions,
     });

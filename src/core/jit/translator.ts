@@ -40,12 +40,20 @@ const L_DEC = 7;
 const L_RES = 8;
 
 /** Imported slow paths, in import order (see jit.ts). */
-export const enum Slow { Rd8 = 0, Rd16 = 1, Rd32 = 2, Wr8 = 3, Wr16 = 4, Wr32 = 5, Rmw8 = 6, Rmw32 = 7, Rmw16 = 8 }
-export const SLOW_IMPORTS: { name: string; write: boolean }[] = [
-  { name: 'rd8', write: false }, { name: 'rd16', write: false }, { name: 'rd32', write: false },
-  { name: 'wr8', write: true }, { name: 'wr16', write: true }, { name: 'wr32', write: true },
-  { name: 'rmw8', write: false }, { name: 'rmw32', write: false }, { name: 'rmw16', write: false },
+export const enum Slow { Rd8 = 0, Rd16 = 1, Rd32 = 2, Wr8 = 3, Wr16 = 4, Wr32 = 5, Rmw8 = 6, Rmw32 = 7, Rmw16 = 8, X87 = 9 }
+/** Signatures of the imports: reads (lin, eip, done) -> value; writes (lin, value, eip, done); x87 (see RegionTranslator.x87). */
+export const enum SlowType { Read = 0, Write = 1, X87 = 2 }
+export const SLOW_IMPORTS: { name: string; type: SlowType }[] = [
+  { name: 'rd8', type: SlowType.Read }, { name: 'rd16', type: SlowType.Read }, { name: 'rd32', type: SlowType.Read },
+  { name: 'wr8', type: SlowType.Write }, { name: 'wr16', type: SlowType.Write }, { name: 'wr32', type: SlowType.Write },
+  { name: 'rmw8', type: SlowType.Read }, { name: 'rmw32', type: SlowType.Read }, { name: 'rmw16', type: SlowType.Read },
+  { name: 'x87', type: SlowType.X87 },
 ];
+
+/** Segment register numbers (the interpreter's S_SS, S_DS, S_GS) for the x87 import's memory operand. */
+const SEG_SS = 2;
+const SEG_DS = 3;
+const SEG_GS = 5;
 
 // Local variable indices.
 const L_ENTRY = 0; // parameter: index of the block to start with
@@ -616,6 +624,22 @@ class RegionTranslator {
   }
 
   /**
+   * Make the flags image local complete whatever produced the flags (lop =
+   * 0), for code that hands EFLAGS to the interpreter's side and takes them
+   * back: knowFlags leaves a statically known producer lazy.
+   */
+  private eagerFlags(): void {
+    if (this.producer.kind === EAGER && !this.pendingRotate) return;
+    const f = this.f;
+    this.foldFlags();
+    f.set(L_FLAGS);
+    f.i32(0);
+    f.set(LOC_LOP);
+    this.producer = { kind: EAGER, sz: 2 };
+    this.pendingRotate = false;
+  }
+
+  /**
    * Settle a pending rotate on one path only (a slow path, an exit): the
    * locals then hold the complete flags, while the translator's static view
    * stays as it was for the code after the branch. Both views describe the
@@ -849,8 +873,48 @@ class RegionTranslator {
       case 0x1b7: this.readRm16(i); this.setReg(i.reg); return;
       case 0x1be: this.readRm8(i); f.op(Op.I32Extend8S); this.setReg(i.reg); return;
       case 0x1bf: this.readRm16(i); f.op(Op.I32Extend16S); this.setReg(i.reg); return;
+      case 0x9b: case 0xd8: case 0xd9: case 0xda: case 0xdb: case 0xdc: case 0xdd: case 0xde: case 0xdf: this.x87(i); return;
       default:
         throw new Error(`jit: no translation for opcode ${i.op.toString(16)}`);
+    }
+  }
+
+  /**
+   * x87 (D8-DF) and FWAIT: the interpreter's x87 unit runs the instruction
+   * through the `x87` import (op | modrm << 8 | segment << 16, offset,
+   * flags, eip, done) -> i32, so floating-point code stays inside the region
+   * instead of ending it (an exit and re-entry per instruction made the JIT
+   * slower than the interpreter on x87 code). The import does the CPU's
+   * checks (#NM, #MF) and raises faults the way the memory slow paths do.
+   * FCMOVcc reads and FCOMI/FUCOMI write EFLAGS: they get the folded flags
+   * image and return the new one; FNSTSW AX returns the status word;
+   * everything else touches no CPU register.
+   */
+  private x87(i: Insn): void {
+    const f = this.f;
+    const op = i.op;
+    const flagsIo = x87UsesEflags(op, i.modrm);
+    if (flagsIo) this.eagerFlags();
+    else this.settleRotateHere();
+    const seg = i.gs ? SEG_GS : i.base === 4 || i.base === 5 ? SEG_SS : SEG_DS;
+    f.i32(op === 0x9b ? op : op | (i.modrm << 8) | (seg << 16));
+    if (i.mem) this.eaNoSeg(i);
+    else f.i32(0);
+    if (flagsIo) f.get(L_FLAGS);
+    else f.i32(0);
+    this.slowArgs();
+    f.call(Slow.X87);
+    this.readExitRequest();
+    if (flagsIo) {
+      f.set(L_FLAGS);
+    } else if (op === 0xdf && i.modrm === 0xe0) {
+      const t = this.tmp();
+      f.set(t);
+      this.getReg(0); f.i32(~0xffff); f.op(Op.I32And);
+      f.get(t); f.op(Op.I32Or);
+      this.setReg(0);
+    } else {
+      f.op(Op.Drop);
     }
   }
 
@@ -1523,6 +1587,15 @@ class RegionTranslator {
   }
 }
 
+/** FCMOVcc (DA/DB C0-DF) read EFLAGS; FUCOMI/FCOMI(P) (DB/DF E8-F7) write ZF, PF, CF and clear OF, SF, AF. */
+function x87UsesEflags(op: number, modrm: number): boolean {
+  if (modrm < 0xc0) return false;
+  if (op === 0xda) return modrm < 0xe0;
+  if (op === 0xdb) return modrm < 0xe0 || (modrm >= 0xe8 && modrm < 0xf8);
+  if (op === 0xdf) return modrm >= 0xe8 && modrm < 0xf8;
+  return false;
+}
+
 /** Registers (bit mask) an instruction may write. */
 function writtenRegs(i: Insn): number {
   const op = i.op;
@@ -1545,6 +1618,7 @@ function writtenRegs(i: Insn): number {
   if (op >= 0x140 && op <= 0x14f) return reg;
   if (op >= 0x190 && op <= 0x19f) return rm8;
   if (op >= 0x1c8 && op <= 0x1cf) return 1 << (op & 7);
+  if (op >= 0xd8 && op <= 0xdf) return op === 0xdf && i.modrm === 0xe0 ? 1 : 0; // x87: only FNSTSW AX writes a register
   switch (op) {
     case 0x68: case 0x6a: case 0xc3: case 0xe8: return 1 << 4;
     case 0x69: case 0x6b: case 0x1af: case 0x8b: case 0x8d: case 0x1b6: case 0x1b7: case 0x1be: case 0x1bf: return reg;
