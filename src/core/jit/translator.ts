@@ -835,6 +835,7 @@ class RegionTranslator {
       case 0xa8: this.testImm(0, i.imm, 0); return;
       case 0xa9: this.testImm(0, i.imm, 2); return;
       case 0xc1: case 0xd1: this.shift(i); return;
+      case 0xc0: case 0xd0: this.shift8(i); return;
       case 0xd3: this.shiftByCl(i); return;
       case 0xc3: {
         const v = this.tmp();
@@ -858,7 +859,7 @@ class RegionTranslator {
         return;
       case 0xfe: this.incDecRm(i, 0); return;
       case 0xff:
-        if (i.reg <= 1) this.incDecRm(i, 2);
+        if (i.reg <= 1) this.incDecRm(i, i.o16 ? 1 : 2);
         else if (i.reg === 6) this.push(() => this.readRm32(i));
         else {
           const t = this.tmp();
@@ -1256,11 +1257,14 @@ class RegionTranslator {
       const cin = this.tmp();
       const one = this.tmp();
       this.cf(); f.set(cin);
-      this.getReg8(i.rmReg); f.set(a);
-      f.get(a); f.i32(1); f.op(kind === L_INC ? Op.I32Add : Op.I32Sub); f.i32(0xff); f.op(Op.I32And); f.set(r);
+      if (sz === 0) this.getReg8(i.rmReg);
+      else { this.getReg(i.rmReg); f.i32(0xffff); f.op(Op.I32And); }
+      f.set(a);
+      f.get(a); f.i32(1); f.op(kind === L_INC ? Op.I32Add : Op.I32Sub); f.i32(MASK[sz]!); f.op(Op.I32And); f.set(r);
       f.i32(1); f.set(one);
-      this.setFlags(kind, 0, a, one, r, cin);
-      this.setReg8(i.rmReg, r);
+      this.setFlags(kind, sz, a, one, r, cin);
+      if (sz === 0) this.setReg8(i.rmReg, r);
+      else this.setRegSz(i.rmReg, r, 1);
       return;
     }
     const lin = this.tmp();
@@ -1271,12 +1275,12 @@ class RegionTranslator {
     this.cf(); f.set(cin);
     this.ea(i); f.set(lin);
     f.get(lin);
-    this.load(sz === 0 ? 1 : 4, true);
+    this.load(BYTES[sz]!, true);
     f.set(a);
     f.get(a); f.i32(1); f.op(kind === L_INC ? Op.I32Add : Op.I32Sub);
-    if (sz === 0) { f.i32(0xff); f.op(Op.I32And); }
+    if (sz !== 2) { f.i32(MASK[sz]!); f.op(Op.I32And); }
     f.set(r);
-    this.store(sz === 0 ? 1 : 4, lin, r);
+    this.store(BYTES[sz]!, lin, r);
     f.i32(1); f.set(one);
     this.setFlags(kind, sz, a, one, r, cin);
   }
@@ -1349,6 +1353,46 @@ class RegionTranslator {
     if (i.mem) this.store(4, lin, r);
     this.setFlags(L_RES, 2, -1, -1, r, cin);
     if (!i.mem) { f.get(r); this.setReg(i.rmReg); }
+  }
+
+  /**
+   * SHL/SHR/SAR r/m8 by 1 (D0) or by an imm8 of 1..7 (C0; the decoder leaves
+   * other counts to the interpreter), with the flags shift.ts computes for
+   * 8-bit operands: SHL cf = bit 8 - n, of = bit 7 of r ^ cf; SHR cf = bit
+   * n - 1, of = bit 7 of a; SAR cf = bit n - 1 of the sign-extended a, of = 0.
+   */
+  private shift8(i: Insn): void {
+    const f = this.f;
+    const n = i.op === 0xd0 ? 1 : i.imm & 31;
+    const a = this.tmp();
+    const r = this.tmp();
+    const lin = this.tmp();
+    const cin = this.tmp();
+    if (i.mem) {
+      this.ea(i); f.set(lin);
+      f.get(lin);
+      this.load(1, true);
+    } else {
+      this.getReg8(i.rmReg);
+    }
+    f.set(a);
+    if (i.reg === 4) {
+      f.get(a); f.i32(n); f.op(Op.I32Shl); f.i32(0xff); f.op(Op.I32And); f.set(r);
+      f.get(a); f.i32(8 - n); f.op(Op.I32ShrU); f.i32(1); f.op(Op.I32And); f.tee(cin);
+      f.get(r); f.i32(7); f.op(Op.I32ShrU); f.op(Op.I32Xor);
+      f.i32(1); f.op(Op.I32Shl); f.get(cin); f.op(Op.I32Or); f.set(cin);
+    } else if (i.reg === 5) {
+      f.get(a); f.i32(n); f.op(Op.I32ShrU); f.set(r);
+      f.get(a); f.i32(n - 1); f.op(Op.I32ShrU); f.i32(1); f.op(Op.I32And);
+      f.get(a); f.i32(7); f.op(Op.I32ShrU); f.i32(1); f.op(Op.I32Shl);
+      f.op(Op.I32Or); f.set(cin);
+    } else {
+      f.get(a); f.op(Op.I32Extend8S); f.i32(n); f.op(Op.I32ShrS); f.i32(0xff); f.op(Op.I32And); f.set(r);
+      f.get(a); f.op(Op.I32Extend8S); f.i32(n - 1); f.op(Op.I32ShrS); f.i32(1); f.op(Op.I32And); f.set(cin);
+    }
+    if (i.mem) this.store(1, lin, r);
+    this.setFlags(L_RES, 0, -1, -1, r, cin);
+    if (!i.mem) this.setReg8(i.rmReg, r);
   }
 
   /**
@@ -1627,7 +1671,7 @@ function writtenRegs(i: Insn): number {
     case 0x87: return reg | rm;
     case 0x1b1: return 1 | rm;
     case 0x81: case 0x83: case 0x89: case 0xc7: case 0xc1: case 0xd1: case 0xd3: case 0x1a4: case 0x1a5: case 0x1ac: case 0x1ad: return rm;
-    case 0x80: case 0x88: case 0xc6: case 0xfe: return rm8;
+    case 0x80: case 0x88: case 0xc6: case 0xfe: case 0xc0: case 0xd0: return rm8;
     case 0x98: case 0xa0: case 0xa1: return 1;
     case 0x9c: return 1 << 4;
     case 0x1ab: case 0x1b3: case 0x1bb: return rm;
