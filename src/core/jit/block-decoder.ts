@@ -54,6 +54,13 @@ export interface Insn {
   o16: boolean;
   /** LOCK prefix: accepted only on lockable instructions with a memory operand (else the interpreter raises #UD). */
   lock: boolean;
+  /** REP prefix (F3): accepted only on MOVS/STOS. */
+  rep: boolean;
+}
+
+/** MOVSB, MOVSD, STOSB, STOSD: translated as a call to the interpreter's string code. */
+export function isStringMove(op: number): boolean {
+  return op === 0xa4 || op === 0xa5 || op === 0xaa || op === 0xab;
 }
 
 /** Opcodes translated with a 0x66 prefix: 16-bit MOV, TEST and two-operand ALU forms, INC/DEC r/m16 (FF /0 /1 only). */
@@ -110,6 +117,7 @@ function form(op: number, supervisor: boolean): Form {
     case 0xc3: case 0xe8: case 0xe9: case 0xeb:
     case 0x9c: case 0xfc: case 0xfd: // PUSHF, CLD, STD
     case 0x9b: // FWAIT (the x87 unit checks it, through an import)
+    case 0xa4: case 0xa5: case 0xaa: case 0xab: // MOVS, STOS (the interpreter's string code, through an import)
       return Form.Plain;
     case 0xfa: // CLI: at CPL 0 it cannot fault (at CPL 3 it depends on IOPL: the interpreter's)
       return supervisor ? Form.Plain : Form.No;
@@ -176,6 +184,12 @@ function decodeOne(mem8: Uint8Array, p0: number, end: number, eip: number, super
   let gs = false;
   let o16 = false;
   let lock = false;
+  let rep = false;
+  if (op === 0xf3) {
+    rep = true;
+    op = byte();
+    if (op < 0) return null;
+  }
   if (op === 0xf0) {
     lock = true;
     op = byte();
@@ -194,6 +208,7 @@ function decodeOne(mem8: Uint8Array, p0: number, end: number, eip: number, super
     op = byte();
     if (op < 0) return null;
   }
+  if (rep && !isStringMove(op)) return null;
   if (op === 0x0f) {
     const b = byte();
     if (b < 0) return null;
@@ -203,7 +218,7 @@ function decodeOne(mem8: Uint8Array, p0: number, end: number, eip: number, super
   if (f === Form.No) return null;
   const insn: Insn = {
     eip, len: 0, op, modrm: -1, reg: 0, rmReg: -1, mem: false, base: -1, index: -1, scale: 0, disp: 0, imm: 0,
-    end: BlockEnd.None, target: 0, gs, o16, lock,
+    end: BlockEnd.None, target: 0, gs, o16, lock, rep,
   };
   if (f === Form.ModRM) {
     const m = byte();

@@ -104,6 +104,70 @@ describe('self-modifying code', () => {
   });
 });
 
+describe('string moves inside compiled blocks', () => {
+  /** Runs `code` on the interpreter and with the JIT forced on, after `setup`; returns both CPUs, stopped. */
+  function both(code: number[], setup: (cpu: Cpu, mem: Uint8Array) => void): { cpu: Cpu; mem: Uint8Array; engine: Jit | null; stop: StopReason }[] {
+    return [false, true].map((jit) => {
+      const { cpu, host, engine } = flatMachine(code, jit);
+      const mem = new Uint8Array(host.buffer);
+      cpu.trapExceptions = true;
+      cpu.setReg32(2, 0); // reset leaves the CPU signature in EDX
+      setup(cpu, mem);
+      let stop = cpu.run(100_000);
+      while (stop === StopReason.Budget) stop = cpu.run(100_000);
+      return { cpu, mem, engine, stop };
+    });
+  }
+  const regs = (cpu: Cpu): number[] => [0, 1, 2, 3, 4, 5, 6, 7].map((r) => cpu.getReg32(r) >>> 0);
+
+  it('a REP STOSB that page-faults midway keeps the bytes and registers of the iterations before the fault', () => {
+    // jmp $+2 (so that a block starts at the MOV) / mov ebx,5 / rep stosb / hlt,
+    // storing 100 bytes from 0x20fd8 where page 0x21000 is not present.
+    const code = [0xeb, 0x00, 0xbb, 0x05, 0x00, 0x00, 0x00, 0xf3, 0xaa, 0xf4];
+    const [interp, jit] = both(code, (cpu, mem) => {
+      const dv = new DataView(mem.buffer);
+      for (let k = 0; k < 256; k++) dv.setUint32(0x31000 + 4 * k, k === 0x21 ? 0 : (k << 12) | 7, true);
+      dv.setUint32(0x30000, 0x31000 | 7, true);
+      cpu.setCr(3, 0x30000);
+      cpu.setCr(0, cpu.getCr(0) | 0x80000000);
+      cpu.setReg32(0, 0xab);
+      cpu.setReg32(1, 100);
+      cpu.setReg32(7, 0x20fd8);
+    });
+    for (const r of [interp!, jit!]) {
+      expect(r.stop).toBe(StopReason.Exception);
+      expect(r.cpu.exceptionVector).toBe(14);
+      expect(r.cpu.getCr(2) >>> 0).toBe(0x21000);
+      expect(r.cpu.getEip()).toBe(0x10007); // the REP STOSB restarts after the fault
+      expect(regs(r.cpu).slice(0, 8)).toEqual([0xab, 60, 0, 5, 0x80000, 0, 0, 0x21000]);
+      expect([...r.mem.subarray(0x20fd8, 0x21000)].every((b) => b === 0xab)).toBe(true);
+    }
+    expect(jit!.engine!.stats.instructions).toBeGreaterThan(0); // the MOV before it ran compiled
+    expect(jit!.cpu.instructionsRetired).toBe(interp!.cpu.instructionsRetired);
+  });
+
+  it('a REP MOVSD longer than the interpreter\'s chunk completes with the same registers, memory and instruction count', () => {
+    // jmp $+2 / std / rep movsd / hlt: 70,000 dwords from 0x40000 to 0x90000, backwards (a forward
+    // copy over flat segments is done in one go; this one yields every 65,536 iterations, which
+    // counts as a retired instruction each time).
+    const code = [0xeb, 0x00, 0xfd, 0xf3, 0xa5, 0xf4];
+    const [interp, jit] = both(code, (cpu, mem) => {
+      for (let k = 0; k < 280_000; k++) mem[0x40000 + k] = (k * 7) & 0xff;
+      cpu.setReg32(1, 70_000);
+      cpu.setReg32(6, 0x40000 + 280_000 - 4);
+      cpu.setReg32(7, 0x90000 + 280_000 - 4);
+    });
+    for (const r of [interp!, jit!]) {
+      expect(r.stop).toBe(StopReason.HaltedNoInterrupts);
+      expect(regs(r.cpu)).toEqual([0, 0, 0, 0, 0x80000, 0, 0x40000 - 4, 0x90000 - 4]);
+      expect(Buffer.compare(r.mem.subarray(0x90000, 0x90000 + 280_000), r.mem.subarray(0x40000, 0x40000 + 280_000))).toBe(0);
+    }
+    expect(interp!.cpu.instructionsRetired).toBe(5); // JMP, STD, two passes of REP MOVSD, HLT
+    expect(jit!.cpu.instructionsRetired).toBe(5);
+    expect(jit!.engine!.stats.instructions).toBeGreaterThanOrEqual(3);
+  });
+});
+
 describe('generated code', () => {
   it('matches the golden bytes for a compare-and-branch loop body', () => {
     // 1000: mov eax,[esi+ecx*4] / add ebx,eax / inc ecx / cmp ecx,edx / jb 1000

@@ -37,12 +37,13 @@ import { JIT_HASH_MASK, JIT_HASH_SHIFT, JIT_HASH_SIZE, JIT_WARMING as WARMING, T
 import { GUEST_FAULT } from '../cpu/exceptions.ts';
 import { materialize } from '../cpu/flags.ts';
 import { escape, fwait } from '../cpu/fpu-glue.ts';
+import { stringOp } from '../cpu/string-ops.ts';
 import { readLin8, readLin16, readLin32, writeLin8, writeLin16, writeLin32, probeWriteLin } from '../cpu/memory.ts';
 import { setEipRaw, tlbSelect } from '../cpu/tlb.ts';
 import { S_CS, S_DS, S_ES, S_GS, S_SS } from '../cpu/constants.ts';
 import { decodeBlock, BlockEnd, MAX_BLOCK, type Insn } from './block-decoder.ts';
 import { emitFlagsHelper, FLAGS_HELPER_LOCALS } from './flags-helper.ts';
-import { translateRegion, SLOW_IMPORTS, SlowType } from './translator.ts';
+import { translateRegion, SLOW_IMPORTS, SlowType, StrMoveResult } from './translator.ts';
 import { buildModule, FunctionBody, I32, Op, type ModuleSpec } from './wasm-emitter.ts';
 import { emitPageTag, emitTlbSlot } from './tlb-emit.ts';
 import {
@@ -53,7 +54,9 @@ import {
 } from './layout.ts';
 
 /** The module type index of each import signature (the `types` list in compilePending). */
-const IMPORT_TYPE: Readonly<Record<SlowType, number>> = { [SlowType.Read]: 4, [SlowType.Write]: 3, [SlowType.X87]: 5 };
+const IMPORT_TYPE: Readonly<Record<SlowType, number>> = { [SlowType.Read]: 4, [SlowType.Write]: 3, [SlowType.X87]: 5, [SlowType.StrMove]: 6 };
+/** EAX, ECX, ESI, EDI: what MOVS/STOS read or change. */
+const STRING_REGS = [0, 1, 6, 7] as const;
 
 export interface JitOptions {
   /** Visits before a block is compiled (0: compile on first sight, for tests). */
@@ -257,11 +260,43 @@ export class Jit implements JitHooks {
         return fault(e, eip, d);
       }
     };
+    // MOVS/STOS (translator.ts RegionTranslator.stringMove): the registers
+    // they use come from the state frame and go back there; a fault is not
+    // recorded but reported as Restart, with the registers as the
+    // iterations before it left them.
+    const strMove = (packed: number, flags: number, eip: number, d: number): number => {
+      cpu.runRetired = this.doneBase + this.st[w + (ST_CHAIN_DONE >> 2)]! + d;
+      const st = this.st;
+      const regs = cpu.regs;
+      for (const r of STRING_REGS) regs[r] = st[w + r]!;
+      cpu.eipStart = eip;
+      cpu.o32 = true;
+      cpu.a32 = true;
+      cpu.rep = (packed & 0x100) !== 0 ? 0xf3 : 0;
+      cpu.segOvr = packed >> 16;
+      cpu.flags = flags;
+      cpu.lop = 0;
+      let result: number = StrMoveResult.Done;
+      try {
+        stringOp(cpu, packed & 0xff);
+        if (cpu.rep !== 0 && regs[1] !== 0) result = StrMoveResult.Chunk;
+      } catch (e) {
+        if (e !== GUEST_FAULT) throw e;
+        result = StrMoveResult.Restart;
+      }
+      // The interpreter resets prefix state only after instructions that had prefixes.
+      cpu.rep = 0;
+      cpu.segOvr = -1;
+      for (const r of STRING_REGS) st[w + r] = regs[r]!;
+      after();
+      return result;
+    };
     const fns: Record<string, WebAssembly.ImportValue> = {
       rd8: read(1, false), rd16: read(2, false), rd32: read(4, false),
       wr8: write(1), wr16: write(2), wr32: write(4),
       rmw8: read(1, true), rmw32: read(4, true), rmw16: read(2, true),
       x87,
+      strMove,
     };
     this.table = new WebAssembly.Table({ element: 'anyfunc', initial: 256 });
     const imports: Record<string, WebAssembly.ImportValue> = { m: memory };
@@ -481,6 +516,7 @@ export class Jit implements JitHooks {
         { params: [I32, I32, I32, I32], results: [] },
         { params: [I32, I32, I32], results: [I32] },
         { params: [I32, I32, I32, I32, I32], results: [I32] },
+        { params: [I32, I32, I32, I32], results: [I32] },
       ],
       imports: SLOW_IMPORTS.map((imp) => ({ name: imp.name, type: IMPORT_TYPE[imp.type] })),
       memory: { shared: this.shared, maxPages: 65536 },

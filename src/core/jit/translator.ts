@@ -40,14 +40,17 @@ const L_DEC = 7;
 const L_RES = 8;
 
 /** Imported slow paths, in import order (see jit.ts). */
-export const enum Slow { Rd8 = 0, Rd16 = 1, Rd32 = 2, Wr8 = 3, Wr16 = 4, Wr32 = 5, Rmw8 = 6, Rmw32 = 7, Rmw16 = 8, X87 = 9 }
-/** Signatures of the imports: reads (lin, eip, done) -> value; writes (lin, value, eip, done); x87 (see RegionTranslator.x87). */
-export const enum SlowType { Read = 0, Write = 1, X87 = 2 }
+export const enum Slow { Rd8 = 0, Rd16 = 1, Rd32 = 2, Wr8 = 3, Wr16 = 4, Wr32 = 5, Rmw8 = 6, Rmw32 = 7, Rmw16 = 8, X87 = 9, StrMove = 10 }
+/** Signatures of the imports: reads (lin, eip, done) -> value; writes (lin, value, eip, done); x87 and strMove (see RegionTranslator). */
+export const enum SlowType { Read = 0, Write = 1, X87 = 2, StrMove = 3 }
+/** What the strMove import returns: the instruction completed; a long REP did a chunk and continues at itself; it faulted (not retired: the interpreter runs it again from the registers it left). */
+export const enum StrMoveResult { Done = 0, Chunk = 1, Restart = 2 }
 export const SLOW_IMPORTS: { name: string; type: SlowType }[] = [
   { name: 'rd8', type: SlowType.Read }, { name: 'rd16', type: SlowType.Read }, { name: 'rd32', type: SlowType.Read },
   { name: 'wr8', type: SlowType.Write }, { name: 'wr16', type: SlowType.Write }, { name: 'wr32', type: SlowType.Write },
   { name: 'rmw8', type: SlowType.Read }, { name: 'rmw32', type: SlowType.Read }, { name: 'rmw16', type: SlowType.Read },
   { name: 'x87', type: SlowType.X87 },
+  { name: 'strMove', type: SlowType.StrMove },
 ];
 
 /** Segment register numbers (the interpreter's S_SS, S_DS, S_GS) for the x87 import's memory operand. */
@@ -874,6 +877,7 @@ class RegionTranslator {
       case 0x1b7: this.readRm16(i); this.setReg(i.reg); return;
       case 0x1be: this.readRm8(i); f.op(Op.I32Extend8S); this.setReg(i.reg); return;
       case 0x1bf: this.readRm16(i); f.op(Op.I32Extend16S); this.setReg(i.reg); return;
+      case 0xa4: case 0xa5: case 0xaa: case 0xab: this.stringMove(i); return;
       case 0x9b: case 0xd8: case 0xd9: case 0xda: case 0xdb: case 0xdc: case 0xdd: case 0xde: case 0xdf: this.x87(i); return;
       default:
         throw new Error(`jit: no translation for opcode ${i.op.toString(16)}`);
@@ -917,6 +921,51 @@ class RegionTranslator {
     } else {
       f.op(Op.Drop);
     }
+  }
+
+  /**
+   * MOVS/STOS (byte, dword; with or without REP): the interpreter's string
+   * code through the `strMove` import (op | rep << 8 | segment << 16, flags
+   * for DF, eip, done), which takes EAX, ECX, ESI, EDI from the state frame
+   * and leaves them there. A fault does not leave through the fault exit:
+   * the iterations before it are done (registers advanced, memory written),
+   * so the region exits at the instruction without retiring it and the
+   * interpreter runs it again, which raises the fault with those registers.
+   */
+  private stringMove(i: Insn): void {
+    const f = this.f;
+    const st = this.layout.state;
+    for (const r of [0, 1, 6, 7]) {
+      f.i32(0); f.get(REG0 + r); f.mem(Op.I32Store, 2, st + ST_REGS + r * 4);
+    }
+    this.settleRotateHere();
+    f.i32(i.op | (i.rep ? 1 << 8 : 0) | ((i.gs ? SEG_GS : -1) << 16));
+    f.get(L_FLAGS);
+    this.slowArgs();
+    f.call(Slow.StrMove);
+    const res = this.tmp();
+    f.set(res);
+    for (const r of [1, 6, 7]) {
+      f.i32(0); f.mem(Op.I32Load, 2, st + ST_REGS + r * 4); this.setReg(r);
+    }
+    this.f.i32(0);
+    this.f.mem(Op.I32Load, 2, st + ST_EXIT_REQ);
+    f.set(L_EXITF);
+    f.get(res);
+    f.if();
+    this.open++;
+    f.get(res);
+    f.i32(StrMoveResult.Chunk);
+    f.op(Op.I32Eq);
+    f.if();
+    this.open++;
+    this.exitConst(i.eip, this.index + 1);
+    f.else();
+    this.exitConst(i.eip, this.index);
+    f.end();
+    this.open--;
+    f.end();
+    this.open--;
   }
 
   private bswap(reg: number): void {
@@ -1674,6 +1723,8 @@ function writtenRegs(i: Insn): number {
     case 0x80: case 0x88: case 0xc6: case 0xfe: case 0xc0: case 0xd0: return rm8;
     case 0x98: case 0xa0: case 0xa1: return 1;
     case 0x9c: return 1 << 4;
+    case 0xa4: case 0xa5: return (1 << 6) | (1 << 7) | (i.rep ? 1 << 1 : 0);
+    case 0xaa: case 0xab: return (1 << 7) | (i.rep ? 1 << 1 : 0);
     case 0x1ab: case 0x1b3: case 0x1bb: return rm;
     case 0x1ba: return i.reg === 4 ? 0 : rm;
     case 0x99: return 1 << 2;
