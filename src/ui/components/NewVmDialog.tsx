@@ -157,7 +157,7 @@ export function NewVmDialog({ open, taken, onCreate, onCancel, jitDefault }: New
             JIT
           </label>
           <p className="hint" id={`${id}-jit-hint`}>
-            Compiles hot guest code to WebAssembly once the VM has booted: integer work runs 3 to 30 times faster (x87 floating point stays interpreted). Off: interpreted only.
+            Compiles hot guest code to WebAssembly once the VM has booted: integer work runs 3 to 30 times faster, x87 floating point a little faster. Off: interpreted only.
           </p>
         </div>
         <div className="dialog-actions">
