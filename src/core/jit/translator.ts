@@ -616,14 +616,7 @@ class RegionTranslator {
    * helper), lop = 0.
    */
   private knowFlags(): void {
-    if (this.producer.kind !== DYNAMIC && !this.pendingRotate) return;
-    const f = this.f;
-    this.foldFlags();
-    f.set(L_FLAGS);
-    f.i32(0);
-    f.set(LOC_LOP);
-    this.producer = { kind: EAGER, sz: 2 };
-    this.pendingRotate = false;
+    if (this.producer.kind === DYNAMIC || this.pendingRotate) this.foldIntoImage();
   }
 
   /**
@@ -632,7 +625,11 @@ class RegionTranslator {
    * back: knowFlags leaves a statically known producer lazy.
    */
   private eagerFlags(): void {
-    if (this.producer.kind === EAGER && !this.pendingRotate) return;
+    if (this.producer.kind !== EAGER || this.pendingRotate) this.foldIntoImage();
+  }
+
+  /** Fold the lazy locals (and a pending rotate) into the flags image local: lop = 0, producer EAGER. */
+  private foldIntoImage(): void {
     const f = this.f;
     this.foldFlags();
     f.set(L_FLAGS);

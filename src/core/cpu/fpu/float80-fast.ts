@@ -475,17 +475,27 @@ export function fastSqrt(env: FpEnv, f: FastRegs, a: number): boolean {
 // ---- memory formats ---------------------------------------------------------------
 
 /**
+ * Rounds the normal value in slot a to `bits` significand bits (OUT as
+ * roundWords leaves it) when its exponent is within ±maxExp, so that the
+ * stored single or double is normal even after rounding up; false otherwise.
+ */
+function roundForStore(env: FpEnv, f: FastRegs, a: number, maxExp: number, bits: number): boolean {
+  const se = f.se[a]!;
+  const hi = f.hi[a]!;
+  if (!isNormal(se, hi)) return false;
+  const e0 = (se & EXP_MAX) - BIAS;
+  if (e0 < -maxExp || e0 > maxExp) return false;
+  roundWords(env, se >>> 15, e0, bits, hi, f.lo[a]!, 0, 0);
+  return true;
+}
+
+/**
  * FST m64 of the normal value in slot a whose double is normal too: rounds to
  * 53 bits per RC (PE and C1 as `toBinary`). The double goes to OUT[1] (sign,
  * exponent, top 20 fraction bits) and OUT[2].
  */
 export function fastToDouble(env: FpEnv, f: FastRegs, a: number): boolean {
-  const se = f.se[a]!;
-  const hi = f.hi[a]!;
-  if (!isNormal(se, hi)) return false;
-  const e0 = (se & EXP_MAX) - BIAS;
-  if (e0 < -1022 || e0 > 1022) return false;
-  roundWords(env, se >>> 15, e0, 53, hi, f.lo[a]!, 0, 0);
+  if (!roundForStore(env, f, a, 1022, 53)) return false;
   const top = OUT[0]!;
   const h = OUT[1]!;
   const l = OUT[2]!;
@@ -496,12 +506,7 @@ export function fastToDouble(env: FpEnv, f: FastRegs, a: number): boolean {
 
 /** FST m32 of the normal value in slot a whose single is normal too; the single goes to OUT[2]. */
 export function fastToSingle(env: FpEnv, f: FastRegs, a: number): boolean {
-  const se = f.se[a]!;
-  const hi = f.hi[a]!;
-  if (!isNormal(se, hi)) return false;
-  const e0 = (se & EXP_MAX) - BIAS;
-  if (e0 < -126 || e0 > 126) return false;
-  roundWords(env, se >>> 15, e0, 24, hi, f.lo[a]!, 0, 0);
+  if (!roundForStore(env, f, a, 126, 24)) return false;
   const top = OUT[0]!;
   OUT[2] = ((top & 0x8000) << 16) | (((top & EXP_MAX) - BIAS + 127) << 23) | ((OUT[1]! >>> 8) & 0x7fffff);
   return true;
