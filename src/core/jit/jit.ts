@@ -43,7 +43,7 @@ import { setEipRaw, tlbSelect } from '../cpu/tlb.ts';
 import { S_CS, S_DS, S_ES, S_GS, S_SS } from '../cpu/constants.ts';
 import { decodeBlock, BlockEnd, MAX_BLOCK, type Insn } from './block-decoder.ts';
 import { emitFlagsHelper, FLAGS_HELPER_LOCALS } from './flags-helper.ts';
-import { translateRegion, SLOW_IMPORTS, SlowType, StrMoveResult } from './translator.ts';
+import { translateRegion, SLOW_IMPORTS, STRING_REGS, SlowType, StrMoveResult } from './translator.ts';
 import { buildModule, FunctionBody, I32, Op, type ModuleSpec } from './wasm-emitter.ts';
 import { emitPageTag, emitTlbSlot } from './tlb-emit.ts';
 import {
@@ -55,8 +55,6 @@ import {
 
 /** The module type index of each import signature (the `types` list in compilePending). */
 const IMPORT_TYPE: Readonly<Record<SlowType, number>> = { [SlowType.Read]: 4, [SlowType.Write]: 3, [SlowType.X87]: 5, [SlowType.StrMove]: 6 };
-/** EAX, ECX, ESI, EDI: what MOVS/STOS read or change. */
-const STRING_REGS = [0, 1, 6, 7] as const;
 
 export interface JitOptions {
   /** Visits before a block is compiled (0: compile on first sight, for tests). */

@@ -22,6 +22,7 @@
  *  - A block that jumps back to its own start loops inside the function
  *    while the instruction budget allows another full iteration.
  */
+import { S_DS, S_GS, S_SS } from '../cpu/constants.ts';
 import { FunctionBody, Op } from './wasm-emitter.ts';
 import { emitPageTag, emitTlbSlot } from './tlb-emit.ts';
 import { BlockEnd, type Insn } from './block-decoder.ts';
@@ -53,10 +54,8 @@ export const SLOW_IMPORTS: { name: string; type: SlowType }[] = [
   { name: 'strMove', type: SlowType.StrMove },
 ];
 
-/** Segment register numbers (the interpreter's S_SS, S_DS, S_GS) for the x87 import's memory operand. */
-const SEG_SS = 2;
-const SEG_DS = 3;
-const SEG_GS = 5;
+/** EAX, ECX, ESI, EDI: the registers MOVS/STOS read or change, passed to the strMove import through the state frame. */
+export const STRING_REGS = [0, 1, 6, 7] as const;
 
 // Local variable indices.
 const L_ENTRY = 0; // parameter: index of the block to start with
@@ -898,7 +897,7 @@ class RegionTranslator {
     const flagsIo = x87UsesEflags(op, i.modrm);
     if (flagsIo) this.eagerFlags();
     else this.settleRotateHere();
-    const seg = i.gs ? SEG_GS : i.base === 4 || i.base === 5 ? SEG_SS : SEG_DS;
+    const seg = i.gs ? S_GS : i.base === 4 || i.base === 5 ? S_SS : S_DS;
     f.i32(op === 0x9b ? op : op | (i.modrm << 8) | (seg << 16));
     if (i.mem) this.eaNoSeg(i);
     else f.i32(0);
@@ -932,17 +931,18 @@ class RegionTranslator {
   private stringMove(i: Insn): void {
     const f = this.f;
     const st = this.layout.state;
-    for (const r of [0, 1, 6, 7]) {
+    for (const r of STRING_REGS) {
       f.i32(0); f.get(REG0 + r); f.mem(Op.I32Store, 2, st + ST_REGS + r * 4);
     }
     this.settleRotateHere();
-    f.i32(i.op | (i.rep ? 1 << 8 : 0) | ((i.gs ? SEG_GS : -1) << 16));
+    f.i32(i.op | (i.rep ? 1 << 8 : 0) | ((i.gs ? S_GS : -1) << 16));
     f.get(L_FLAGS);
     this.slowArgs();
     f.call(Slow.StrMove);
     const res = this.tmp();
     f.set(res);
-    for (const r of [1, 6, 7]) {
+    for (const r of STRING_REGS) {
+      if (r === 0) continue; // EAX is only read
       f.i32(0); f.mem(Op.I32Load, 2, st + ST_REGS + r * 4); this.setReg(r);
     }
     this.f.i32(0);
