@@ -18,7 +18,7 @@ export class FlatRamHost implements CpuHost {
   constructor(ramBytes: number, options: { wasm?: boolean } = {}) {
     this.pages = ramBytes >>> 12;
     if (options.wasm === true) {
-      const spare = 32;
+      const spare = 96; // at least JIT_FRAMES (src/core/jit/jit.ts)
       this.memory = new WebAssembly.Memory({ initial: Math.ceil((ramBytes + spare * 4096) / 65536) });
       this.buffer = this.memory.buffer;
       this.spareFrames = Array.from({ length: spare }, (_, i) => ramBytes + i * 4096);

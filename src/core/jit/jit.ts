@@ -50,7 +50,7 @@ import {
   ST_EIP, ST_LOP, ST_LDST, ST_LSRC, ST_LRES, ST_LSZ, ST_LCIN, ST_FLAGS, ST_TLBKEY, ST_FAULT_EIP, ST_FAULT_DONE, ST_EXIT_REQ, ST_CHAIN_DONE, ST_GS_BASE, ST_GS_OK,
   TLB_RD_SYS, TLB_WR_SYS, TLB_RD_USR, TLB_WR_USR, TLB_DELTA, TLB_FRAMES,
   CHAIN_FRAMES, CHAIN_SIZE, CHAIN_PER_FRAME, CHAIN_ENTRY_EIP, CHAIN_ENTRY_P, CHAIN_ENTRY_INFO, CHAIN_MAX_BLOCKS, CHAIN_MAX_TABLES, ST_CHAIN_TABLE,
-  chainSlot, chainInfo,
+  chainSlot, chainInfo, chainWay, ChainWay, CHAIN_BITS, CHAIN_HASH_MULTIPLIER,
 } from './layout.ts';
 
 /** The module type index of each import signature (the `types` list in compilePending). */
@@ -604,25 +604,35 @@ export class Jit implements JitHooks {
   }
 
   /**
-   * Put the compiled block in hash slot `h` into the chain cache (replacing
-   * whatever shares its slot). Invariant: every chain entry matches a live
-   * block of the hash table exactly; chainDrop runs wherever one dies.
+   * Put the compiled block in hash slot `h` into the chain cache. An EIP's
+   * two ways are the entry pair {slot & ~1, slot | 1} (the dispatcher probes
+   * both); chainWay picks the way. (Moving the entry of the EIP's own slot
+   * to the other way, as before, let two hot EIPs whose home slots form one
+   * pair evict each other forever through a third, one JS round trip each.)
+   * Invariant: every chain entry matches a live block of the hash table
+   * exactly; chainDrop runs wherever one dies.
    */
   private chainAdd(h: number): void {
     const eip = this.eips[h]!;
-    const i = chainSlot(eip);
+    const i = chainSlot(eip) & ~1;
     const st = this.st;
-    const e = this.chainW[i]!;
-    const e2 = this.chainW[i ^ 1]!;
-    if (this.chainUsedCount < CHAIN_SIZE) this.chainUsed[this.chainUsedCount++] = i;
-    if (st[e + (CHAIN_ENTRY_EIP >> 2)] !== eip) {
-      // Two ways: the first way's entry moves to the second (over whatever it held, an older copy of this EIP too), the new one takes the first.
-      if (this.chainUsedCount < CHAIN_SIZE) this.chainUsed[this.chainUsedCount++] = i ^ 1;
-      for (let k = 0; k < 3; k++) st[e2 + k] = st[e + k]!;
+    const e0 = this.chainW[i]!;
+    const e1 = this.chainW[i | 1]!;
+    const way = chainWay(st[e0 + (CHAIN_ENTRY_EIP >> 2)]!, st[e0 + (CHAIN_ENTRY_P >> 2)]!, st[e1 + (CHAIN_ENTRY_EIP >> 2)]!, st[e1 + (CHAIN_ENTRY_P >> 2)]!, eip);
+    if (way === ChainWay.EvenAfterMove) {
+      for (let k = 0; k < 3; k++) st[e1 + k] = st[e0 + k]!;
+      this.noteChainUsed(i | 1);
     }
+    const e = way === ChainWay.Odd ? e1 : e0;
+    this.noteChainUsed(e === e0 ? i : i | 1);
     st[e + (CHAIN_ENTRY_EIP >> 2)] = eip;
     st[e + (CHAIN_ENTRY_P >> 2)] = this.keys[h]!;
     st[e + (CHAIN_ENTRY_INFO >> 2)] = chainInfo(this.slotTable[h]!, this.lengths[h]!, this.slotBlock[h]!, this.modes[h]!);
+  }
+
+  /** Remember that chain entry `i` may hold something (clearChain empties only those, until too many were noted). */
+  private noteChainUsed(i: number): void {
+    if (this.chainUsedCount < CHAIN_SIZE) this.chainUsed[this.chainUsedCount++] = i;
   }
 
   /** The block in hash slot `h` is about to die: remove it from the chain cache if it is there. */
@@ -784,12 +794,10 @@ function buildDispatcher(memory: WebAssembly.Memory, shared: boolean, table: Web
   f.i32(0);
   f.mem(Op.I32Load, 2, at.state + ST_EIP);
   f.tee(L_EIP);
-  f.get(L_EIP);
-  f.i32(12);
+  f.i32(CHAIN_HASH_MULTIPLIER);
+  f.op(Op.I32Mul);
+  f.i32(32 - CHAIN_BITS);
   f.op(Op.I32ShrU);
-  f.op(Op.I32Xor);
-  f.i32(CHAIN_SIZE - 1);
-  f.op(Op.I32And);
   f.tee(L_SLOT);
   f.i32(8);
   f.op(Op.I32ShrU);

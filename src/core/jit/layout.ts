@@ -53,18 +53,43 @@ export const ST_CHAIN_TABLE = 128;
  * length, block index, mode), unused. The frames need not be contiguous:
  * entry k lives in frame k >> 8 (found through ST_CHAIN_TABLE) at (k & 255) * 16.
  */
-export const CHAIN_FRAMES = 16;
+export const CHAIN_FRAMES = 64;
 export const CHAIN_PER_FRAME = 256;
 export const CHAIN_SIZE = CHAIN_FRAMES * CHAIN_PER_FRAME;
 export const CHAIN_ENTRY_EIP = 0;
 export const CHAIN_ENTRY_P = 4;
 export const CHAIN_ENTRY_INFO = 8;
+export const CHAIN_BITS = 14;
+if (1 << CHAIN_BITS !== CHAIN_SIZE) throw new Error('layout: CHAIN_BITS does not match CHAIN_SIZE');
+/**
+ * Multiplicative (Fibonacci) hashing: the top bits of eip * 2^32/phi. The
+ * former page-xor-offset hash sent three of the busybox shell loop's hot
+ * return addresses to one entry pair, and each round trip through JS evicted
+ * the next one.
+ */
+export const CHAIN_HASH_MULTIPLIER = 0x9e3779b1 | 0;
 export function chainSlot(eip: number): number {
-  return (eip ^ (eip >>> 12)) & (CHAIN_SIZE - 1);
+  return Math.imul(eip, CHAIN_HASH_MULTIPLIER) >>> (32 - CHAIN_BITS);
 }
 /** CHAIN_INFO = table << 17 | length << 10 | block << 2 | mode (table < 32768, length <= 127, block <= 255, mode 1 or 2). */
 export const CHAIN_MAX_TABLES = 1 << 15;
 export const CHAIN_MAX_BLOCKS = 256;
 export function chainInfo(table: number, length: number, block: number, mode: number): number {
   return (table << 17) | (length << 10) | (block << 2) | mode;
+}
+
+/** Where chainAdd puts a new entry for `eip` in a pair: way 0, way 1, or way 0 after moving way 0's entry to way 1. */
+export const enum ChainWay { Even = 0, Odd = 1, EvenAfterMove = 2 }
+/**
+ * The replacement rule of an entry pair (way 0 = even slot, way 1 = odd):
+ * the entry already holding `eip`, else a dead way (host offset -1), else
+ * way 0 after its entry moves to way 1, so the pair keeps the two most
+ * recently added EIPs whatever their home slots.
+ */
+export function chainWay(eip0: number, p0: number, eip1: number, p1: number, eip: number): ChainWay {
+  if (eip0 === eip) return ChainWay.Even;
+  if (eip1 === eip) return ChainWay.Odd;
+  if (p0 === -1) return ChainWay.Even;
+  if (p1 === -1) return ChainWay.Odd;
+  return ChainWay.EvenAfterMove;
 }

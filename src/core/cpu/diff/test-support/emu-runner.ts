@@ -107,7 +107,7 @@ export class DiffHost implements CpuHost {
 
   constructor() {
     const pages = [...SYS_PAGES, ...USER_PAGES];
-    const spare = 32;
+    const spare = 96; // at least JIT_FRAMES (src/core/jit/jit.ts)
     this.memory = new WebAssembly.Memory({ initial: Math.ceil(((pages.length + spare) * PAGE_SIZE) / 65536) });
     this.buffer = this.memory.buffer;
     this.spareFrames = Array.from({ length: spare }, (_, i) => (pages.length + i) * PAGE_SIZE);
