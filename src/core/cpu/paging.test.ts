@@ -2,6 +2,7 @@ import { describe, it, expect } from 'vitest';
 import { StopReason } from './host.ts';
 import { FlatHost, flatCpu, PD } from './test-support/flat-host.ts';
 import type { Cpu } from './cpu.ts';
+import { fetchWouldTranslate } from './paging.ts';
 
 const CODE = 0x20000;
 const PT_HI = 0x30000; // extra page table for 0x40000000
@@ -23,6 +24,22 @@ function runToTrap(cpu: Cpu): number {
 }
 
 describe('paging', () => {
+  it('fetchWouldTranslate: present and user-accessible as CPL requires, with no A bit set', () => {
+    const { h, cpu } = setup('cc');
+    h.w32(PT_HI, 0x200000 | 1); // present, supervisor
+    h.w32(PT_HI + 4, 0x201000 | 5); // present, user
+    h.w32(PT_HI + 8, 0x202000 | 4); // not present
+    expect(fetchWouldTranslate(cpu, 0x40000010, false)).toBe(true);
+    expect(fetchWouldTranslate(cpu, 0x40000010, true)).toBe(false);
+    expect(fetchWouldTranslate(cpu, 0x40001010, true)).toBe(true);
+    expect(fetchWouldTranslate(cpu, 0x40002010, false)).toBe(false);
+    expect(fetchWouldTranslate(cpu, 0x80000000, false)).toBe(false); // no page table
+    h.w32(PDE_HI, PT_HI | 3); // the directory entry is supervisor-only
+    expect(fetchWouldTranslate(cpu, 0x40001010, true)).toBe(false);
+    expect(h.r32(PT_HI) & 0x20).toBe(0);
+    expect(h.r32(PDE_HI) & 0x20).toBe(0);
+  });
+
   it('4 KiB pages translate and set A, then D on write', () => {
     // mov eax,[0x40000123]; mov [0x40000124],eax; int3
     const { h, cpu } = setup('a1 23 01 00 40 a3 24 01 00 40 cc');

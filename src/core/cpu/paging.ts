@@ -107,6 +107,20 @@ function checkAccess(c: CpuCore, lin: number, rw: number, us: number, write: boo
 }
 
 /**
+ * Whether an instruction fetch from `lin` would translate without a #PF
+ * (present, and user-accessible for CPL 3), without side effects: the JIT's
+ * dispatcher asks before it walks on a fetch's behalf (see Jit codeTlb).
+ */
+export function fetchWouldTranslate(c: CpuCore, lin: number, user: boolean): boolean {
+  if ((c.cr0 & CR0_PG) === 0) return true;
+  const pde = physRead32(c, (c.cr3 & ~0xfff) + ((lin >>> 22) << 2));
+  if ((pde & PG_P) === 0 || (user && (pde & PG_US) === 0)) return false;
+  if ((pde & PG_PS) !== 0 && (c.cr4 & CR4_PSE) !== 0) return true;
+  const pte = physRead32(c, (pde & ~0xfff) + (((lin >>> 12) & 0x3ff) << 2));
+  return (pte & PG_P) !== 0 && (!user || (pte & PG_US) !== 0);
+}
+
+/**
  * Debugger-style translation without side effects (no A/D updates, no #PF):
  * returns the physical address or -1 when not mapped / not permitted.
  */

@@ -40,8 +40,8 @@ describe('JIT forced on for all code', () => {
 });
 
 /** A flat 32-bit ring-0 machine without paging on a wasm-backed host, code at 0x10000 (`jit`: forced on, or these options). */
-function flatMachine(code: number[], jit: boolean | JitOptions): { cpu: Cpu; host: FlatRamHost; engine: Jit | null } {
-  const host = new FlatRamHost(1 << 20, { wasm: true });
+function flatMachine(code: number[], jit: boolean | JitOptions, ramBytes = 1 << 20): { cpu: Cpu; host: FlatRamHost; engine: Jit | null } {
+  const host = new FlatRamHost(ramBytes, { wasm: true });
   new Uint8Array(host.buffer).set(code, 0x10000);
   const cpu = new Cpu(host);
   let engine: Jit | null = null;
@@ -101,6 +101,25 @@ describe('self-modifying code', () => {
     });
     expect(results[0]).toEqual({ stop: StopReason.HaltedNoInterrupts, ebx: 600, eip: 0x1001f, retired: 810 });
     expect(results[1]).toEqual(results[0]);
+  });
+});
+
+describe('chaining', () => {
+  it('goes on into a code page whose TLB slot a data access took, instead of returning to JS', () => {
+    // 10000: mov ecx,1000 / 10005: call 11000 / dec ecx / jnz 10005 / hlt
+    // 11000: mov eax,[0x411000] (page 0x411 shares the TLB slot of page 0x11) / add ebx,eax / ret
+    const code = new Array<number>(0x1008).fill(0x90);
+    code.splice(0, 14, 0xb9, 0xe8, 0x03, 0x00, 0x00, 0xe8, 0xf6, 0x0f, 0x00, 0x00, 0x49, 0x75, 0xf8, 0xf4);
+    code.splice(0x1000, 8, 0xa1, 0x00, 0x10, 0x41, 0x00, 0x01, 0xc3, 0xc3);
+    const { cpu, host, engine } = flatMachine(code, true, 8 << 20);
+    new DataView(host.buffer).setUint32(0x411000, 3, true);
+    let stop = cpu.run(1_000_000);
+    while (stop === StopReason.Budget) stop = cpu.run(1_000_000);
+    expect(stop).toBe(StopReason.HaltedNoInterrupts);
+    expect(cpu.getReg32(3)).toBe(3000);
+    expect(cpu.instructionsRetired).toBe(1 + 1000 * 6 + 1);
+    // Without the dispatcher's TLB refill every call into page 0x11 returned to JS (1,000+ block runs).
+    expect(engine!.stats.blockRuns).toBeLessThan(50);
   });
 });
 

@@ -40,6 +40,7 @@ import { escape, fwait } from '../cpu/fpu-glue.ts';
 import { stringOp } from '../cpu/string-ops.ts';
 import { readLin8, readLin16, readLin32, writeLin8, writeLin16, writeLin32, probeWriteLin } from '../cpu/memory.ts';
 import { setEipRaw, tlbSelect } from '../cpu/tlb.ts';
+import { fetchWouldTranslate, translate } from '../cpu/paging.ts';
 import { S_CS, S_DS, S_ES, S_GS, S_SS } from '../cpu/constants.ts';
 import { decodeBlock, BlockEnd, MAX_BLOCK, type Insn } from './block-decoder.ts';
 import { emitFlagsHelper, FLAGS_HELPER_LOCALS } from './flags-helper.ts';
@@ -300,7 +301,15 @@ export class Jit implements JitHooks {
     const imports: Record<string, WebAssembly.ImportValue> = { m: memory };
     for (const imp of SLOW_IMPORTS) imports[imp.name] = fns[imp.name]!;
     this.imports = { i: imports };
-    this.run = buildDispatcher(memory, shared, this.table, {
+    // The dispatcher found no TLB entry for the page of the next region's
+    // EIP (a data page took its slot): walk as the instruction fetch would,
+    // so chaining goes on instead of a round trip through JS. Only when the
+    // fetch cannot fault; the dispatcher checks the TLB again afterwards.
+    const codeTlb = (eip: number): void => {
+      const userMode = cpu.cpl === 3;
+      if (fetchWouldTranslate(cpu, eip, userMode)) translate(cpu, eip, false, userMode);
+    };
+    this.run = buildDispatcher(memory, shared, this.table, codeTlb, {
       state: frames[0]!,
       tlbDelta: frames[1 + TLB_DELTA]!,
     });
@@ -743,8 +752,9 @@ interface DispatcherLayout {
  * instructions retired, or -1 when a slow path recorded a guest fault.
  * `mode` 0 disables chaining; `tlbRd` is the read-tag array of the mode.
  */
-function buildDispatcher(memory: WebAssembly.Memory, shared: boolean, table: WebAssembly.Table, at: DispatcherLayout): (table: number, block: number, budget: number, mode: number, tlbRd: number) => number {
+function buildDispatcher(memory: WebAssembly.Memory, shared: boolean, table: WebAssembly.Table, codeTlb: (eip: number) => void, at: DispatcherLayout): (table: number, block: number, budget: number, mode: number, tlbRd: number) => number {
   const P_TABLE = 0, P_BLOCK = 1, P_BUDGET = 2, P_MODE = 3, P_TLBRD = 4;
+  const IMPORT_CODE_TLB = 0;
   const L_TOTAL = 5, L_N = 6, L_EIP = 7, L_SLOT = 8, L_INFO = 9, L_TIDX = 10;
   const f = new FunctionBody();
   /** Push the CHAIN_INFO field (L_INFO >>> shift) & mask. */
@@ -833,17 +843,28 @@ function buildDispatcher(memory: WebAssembly.Memory, shared: boolean, table: Web
   f.get(P_MODE);
   f.op(Op.I32Ne);
   f.brIf(1);
-  // The TLB must translate the EIP's page (readable in this mode) ...
-  f.get(P_TLBRD);
+  // The TLB must translate the EIP's page (readable in this mode); on a miss, codeTlb walks and
+  // the check runs once more ...
+  const tagMismatch = (): void => {
+    f.get(P_TLBRD);
+    f.get(L_TIDX);
+    f.op(Op.I32Add);
+    f.mem(Op.I32Load, 2, 0);
+    emitPageTag(f, L_EIP, () => {
+      f.i32(0);
+      f.mem(Op.I32Load, 2, at.state + ST_TLBKEY);
+    });
+    f.op(Op.I32Ne);
+  };
   emitTlbSlot(f, L_EIP, L_TIDX);
-  f.op(Op.I32Add);
-  f.mem(Op.I32Load, 2, 0);
-  emitPageTag(f, L_EIP, () => {
-    f.i32(0);
-    f.mem(Op.I32Load, 2, at.state + ST_TLBKEY);
-  });
-  f.op(Op.I32Ne);
-  f.brIf(1);
+  f.op(Op.Drop);
+  tagMismatch();
+  f.if();
+  f.get(L_EIP);
+  f.call(IMPORT_CODE_TLB);
+  tagMismatch();
+  f.brIf(2);
+  f.end();
   // ... to the host offset the block was compiled at.
   f.get(L_EIP);
   f.get(L_TIDX);
@@ -871,12 +892,12 @@ function buildDispatcher(memory: WebAssembly.Memory, shared: boolean, table: Web
   f.end(); // $out
   f.get(L_TOTAL);
   const bytes = buildModule({
-    types: [{ params: [I32, I32], results: [I32] }, { params: [I32, I32, I32, I32, I32], results: [I32] }],
-    imports: [],
+    types: [{ params: [I32, I32], results: [I32] }, { params: [I32, I32, I32, I32, I32], results: [I32] }, { params: [I32], results: [] }],
+    imports: [{ name: 'codeTlb', type: 2 }],
     memory: { shared, maxPages: 65536 },
     tableMin: 1,
     functions: [{ type: 1, locals: 6, body: f, exportName: 'run' }],
   });
-  const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { i: { m: memory, t: table } });
+  const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { i: { m: memory, t: table, codeTlb } });
   return instance.exports['run'] as (table: number, block: number, budget: number, mode: number, tlbRd: number) => number;
 }
