@@ -212,7 +212,9 @@ export class Machine {
     }
     this.ramBytes = ram;
     this.hostNowMs = options.hostNowMs ?? (() => performance.now());
-    this.pool = options.pool ?? new FramePool({ limitFrames: ram / 4096 + 2, initialFrames: 1024 });
+    // A private pool holds the RAM, the scratch frames and the JIT's frames (which must not come out of the guest's RAM).
+    const jitFrames = (options.jit ?? false) !== false ? JIT_FRAMES : 0;
+    this.pool = options.pool ?? new FramePool({ limitFrames: ram / 4096 + 2 + jitFrames, initialFrames: 1024 });
     this.memory = new GuestMemory(this.pool, {
       ramBytes: ram,
       budgetFrames: options.budgetFrames,
@@ -600,7 +602,8 @@ export class Machine {
   }
 
   private attachJit(options: JitOptions): void {
-    const frames = this.memory.allocateSystemFrames(JIT_FRAMES);
+    // Consecutive: the TLB arrays the generated code indexes span several frames each.
+    const frames = this.memory.allocateSystemRun(JIT_FRAMES);
     if (frames === null) return; // no frames left: the interpreter alone runs the guest
     const pool = this.pool;
     this.cpu.enableJit((core) => {

@@ -17,7 +17,7 @@ import type { CpuHost } from './host.ts';
 import type { FpuUnit } from './fpu/fpu-host.ts';
 import { F_FIXED1 } from './constants.ts';
 
-export const TLB_BITS = 10;
+export const TLB_BITS = 12;
 export const TLB_SIZE = 1 << TLB_BITS;
 export const TLB_MASK = TLB_SIZE - 1;
 

@@ -49,7 +49,7 @@ import { buildModule, FunctionBody, I32, Op, type ModuleSpec } from './wasm-emit
 import { emitPageTag, emitTlbSlot } from './tlb-emit.ts';
 import {
   ST_EIP, ST_LOP, ST_LDST, ST_LSRC, ST_LRES, ST_LSZ, ST_LCIN, ST_FLAGS, ST_TLBKEY, ST_FAULT_EIP, ST_FAULT_DONE, ST_EXIT_REQ, ST_CHAIN_DONE, ST_GS_BASE, ST_GS_OK,
-  TLB_RD_SYS, TLB_WR_SYS, TLB_RD_USR, TLB_WR_USR, TLB_DELTA, TLB_FRAMES,
+  TLB_RD_SYS, TLB_WR_SYS, TLB_RD_USR, TLB_WR_USR, TLB_DELTA, TLB_FRAMES, TLB_FRAMES_PER_ARRAY,
   CHAIN_FRAMES, CHAIN_SIZE, CHAIN_PER_FRAME, CHAIN_ENTRY_EIP, CHAIN_ENTRY_P, CHAIN_ENTRY_INFO, CHAIN_MAX_BLOCKS, CHAIN_MAX_TABLES, ST_CHAIN_TABLE,
   chainSlot, chainInfo, chainWay, ChainWay, CHAIN_BITS, CHAIN_HASH_MULTIPLIER,
 } from './layout.ts';
@@ -176,7 +176,10 @@ export class Jit implements JitHooks {
     options: JitOptions = {},
   ) {
     if (frames.length !== JIT_FRAMES) throw new Error(`jit: needs ${JIT_FRAMES} frames, got ${frames.length}`);
-    if (TLB_SIZE * 4 !== 4096) throw new Error('jit: the TLB arrays must fill one frame each');
+    for (let k = 0; k < TLB_FRAMES; k++) {
+      if (frames[1 + k] !== frames[1]! + k * 4096) throw new Error('jit: the TLB frames must be consecutive (generated code indexes each array directly)');
+    }
+    if (!Number.isInteger(TLB_FRAMES_PER_ARRAY)) throw new Error('jit: the TLB arrays must fill whole frames');
     if (MAX_REGION_BLOCKS > CHAIN_MAX_BLOCKS || MAX_BLOCK > 127) throw new Error('jit: region or block limits exceed the chain cache encoding');
     // High enough that run-once boot code stays interpreted (compiling a region costs milliseconds).
     this.hotThreshold = Math.min(options.threshold ?? 40, WARMING - 1);
@@ -311,11 +314,16 @@ export class Jit implements JitHooks {
     };
     this.run = buildDispatcher(memory, shared, this.table, codeTlb, {
       state: frames[0]!,
-      tlbDelta: frames[1 + TLB_DELTA]!,
+      tlbDelta: this.tlbArray(TLB_DELTA),
     });
     for (let f = 0; f < CHAIN_FRAMES; f++) this.st[this.stateWord + (ST_CHAIN_TABLE >> 2) + f] = frames[CHAIN_FRAME0 + f]!;
     this.chainUsedCount = CHAIN_SIZE; // the frames hold zeros, not "empty": clear every entry once
     this.clearChain();
+  }
+
+  /** Host byte offset of TLB array `k` (TLB_RD_SYS ... TLB_DELTA). */
+  private tlbArray(k: number): number {
+    return this.frames[1 + k * TLB_FRAMES_PER_ARRAY]!;
   }
 
   /** Move the TLB tag and delta arrays into pool frames so generated code can read them. */
@@ -324,7 +332,7 @@ export class Jit implements JitHooks {
     const buf = this.memory.buffer;
     // The first time the current contents move in; after a buffer swap the frames already hold them.
     const view = (k: number, old: Int32Array): Int32Array => {
-      const a = new Int32Array(buf, this.frames[1 + k]!, TLB_SIZE);
+      const a = new Int32Array(buf, this.tlbArray(k), TLB_SIZE);
       if (copy) a.set(old);
       return a;
     };
@@ -412,7 +420,7 @@ export class Jit implements JitHooks {
     this.doneBase = done;
     this.invalidatedDuringRun = false;
     const mode = this.modes[h]!;
-    const n = this.run(this.slotTable[h]!, this.slotBlock[h]!, left, this.chaining ? mode : 0, this.frames[1 + (mode === 2 ? TLB_RD_USR : TLB_RD_SYS)]!);
+    const n = this.run(this.slotTable[h]!, this.slotBlock[h]!, left, this.chaining ? mode : 0, this.tlbArray(mode === 2 ? TLB_RD_USR : TLB_RD_SYS));
     if (this.st[w + (ST_EXIT_REQ >> 2)] === 2) {
       // A slow path raised a guest fault: registers and flags are those from before the faulting instruction.
       const s = this.st;
@@ -501,9 +509,9 @@ export class Jit implements JitHooks {
       const user = r.mode === 2;
       const t = translateRegion(blocks, {
         state: base[0]!,
-        tlbRd: base[1 + (user ? TLB_RD_USR : TLB_RD_SYS)]!,
-        tlbWr: base[1 + (user ? TLB_WR_USR : TLB_WR_SYS)]!,
-        tlbDelta: base[1 + TLB_DELTA]!,
+        tlbRd: this.tlbArray(user ? TLB_RD_USR : TLB_RD_SYS),
+        tlbWr: this.tlbArray(user ? TLB_WR_USR : TLB_WR_SYS),
+        tlbDelta: this.tlbArray(TLB_DELTA),
         flagsHelper: SLOW_IMPORTS.length,
       });
       functions.push({ type: 1, locals: t.locals, body: t.body, exportName: 'r' + String(built.length) });

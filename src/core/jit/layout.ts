@@ -1,3 +1,5 @@
+import { TLB_SIZE } from '../cpu/state.ts';
+
 /**
  * The JIT's state frame: one 4 KiB frame of the guest memory pool that both
  * the TypeScript side and the generated WebAssembly address. The JS side
@@ -32,13 +34,15 @@ export const ST_CHAIN_DONE = 80;
 export const ST_GS_BASE = 84;
 export const ST_GS_OK = 88;
 
-/** Tag/delta arrays of the software TLB that generated code reads, one frame each (TLB_SIZE = 1024 int32). */
+/** Tag/delta arrays of the software TLB that generated code reads (TLB_SIZE int32 each, in TLB_FRAMES_PER_ARRAY consecutive frames), by index. */
 export const TLB_RD_SYS = 0;
 export const TLB_WR_SYS = 1;
 export const TLB_RD_USR = 2;
 export const TLB_WR_USR = 3;
 export const TLB_DELTA = 4;
-export const TLB_FRAMES = 5;
+export const TLB_ARRAYS = 5;
+export const TLB_FRAMES_PER_ARRAY = (TLB_SIZE * 4) / 4096;
+export const TLB_FRAMES = TLB_ARRAYS * TLB_FRAMES_PER_ARRAY;
 
 /** Host byte offsets of the CHAIN_FRAMES chain cache frames (a table the dispatcher indexes). */
 export const ST_CHAIN_TABLE = 128;

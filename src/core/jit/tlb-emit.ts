@@ -4,13 +4,14 @@
  * for it holds (page number | epoch key, as tlb.ts writes them).
  */
 import { type FunctionBody, Op } from './wasm-emitter.ts';
+import { TLB_SIZE } from '../cpu/state.ts';
 
 /** Push the byte offset of the TLB slot of the linear address in local `lin`, also kept in local `idx`. */
 export function emitTlbSlot(f: FunctionBody, lin: number, idx: number): void {
   f.get(lin);
   f.i32(10);
   f.op(Op.I32ShrU);
-  f.i32(0xffc);
+  f.i32((TLB_SIZE - 1) << 2);
   f.op(Op.I32And);
   f.tee(idx);
 }

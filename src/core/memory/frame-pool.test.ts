@@ -22,6 +22,25 @@ describe('FramePool', () => {
     expect(pool.allocate()).toBe(got[1]);
   });
 
+  it('allocateRun hands out consecutive frames above the free list, and nothing past the limit', () => {
+    const pool = new FramePool({ limitFrames: 16 });
+    const single = pool.allocate();
+    pool.free(single); // on the free list now: a run must not start there
+    const first = pool.allocateRun(5);
+    expect(first).toBeGreaterThan(single);
+    expect(pool.allocatedFrames).toBe(5);
+    for (let k = 0; k < 5; k++) expect(() => pool.free(first + k)).not.toThrow(); // each one is owned
+    expect(pool.allocatedFrames).toBe(0);
+    expect(pool.allocateRun(16)).toBe(-1); // frame 0 is never handed out
+    expect(pool.allocatedFrames).toBe(0);
+    // Frames 1..6 are free but below the high-water mark; 7..15 are left above it.
+    expect(pool.allocateRun(10)).toBe(-1);
+    expect(pool.allocatedFrames).toBe(0);
+    expect(pool.allocateRun(9)).toBe(7);
+    expect(pool.allocatedFrames).toBe(9);
+    expect(pool.allocate()).toBeGreaterThan(0); // the pool still works after refusals
+  });
+
   it('zeroes a freed frame before anyone gets it again (isolation)', () => {
     const pool = new FramePool({ limitFrames: 8 });
     const f = pool.allocate();

@@ -246,6 +246,39 @@ export class FramePool {
     return frame;
   }
 
+  /**
+   * Hands out `count` zero-filled frames at consecutive indexes (taken above
+   * the high-water mark, never from the free list) and returns the first
+   * index, or -1 when the limit or the reserved space does not allow it.
+   * For structures that generated code indexes directly (the JIT's TLB
+   * arrays span several frames). Never throws.
+   */
+  allocateRun(count: number): number {
+    if (count < 1) return -1;
+    for (;;) {
+      const a = Atomics.load(this.words, ALLOCATED);
+      if (a + count > this.limitFrames - 1) return -1;
+      if (Atomics.compareExchange(this.words, ALLOCATED, a, a + count) === a) break;
+    }
+    let first = -1;
+    for (;;) {
+      const hw = Atomics.load(this.words, HIGH_WATER);
+      if (hw + count > this.reservedFrames) break;
+      if (Atomics.compareExchange(this.words, HIGH_WATER, hw, hw + count) === hw) {
+        first = hw;
+        break;
+      }
+    }
+    if (first < 0 || !this.ensureBacked(first + count - 1)) {
+      // Frames above the old high-water mark that cannot be used go to the free list like freed ones.
+      if (first >= 0) for (let k = 0; k < count; k++) this.push(first + k);
+      Atomics.sub(this.words, ALLOCATED, count);
+      return -1;
+    }
+    for (let k = 0; k < count; k++) Atomics.store(this.owners, first + k, this.owner);
+    return first;
+  }
+
   /** Returns a frame to the pool (any attachment may free any frame); its contents are zeroed now (isolation). */
   free(frame: number): void {
     if ((frame | 0) !== frame || frame < 1 || frame >= Atomics.load(this.words, HIGH_WATER) || Atomics.exchange(this.owners, frame, 0) === 0) {

@@ -455,6 +455,15 @@ export class GuestMemory {
     return frames;
   }
 
+  /** Like allocateSystemFrames, but the frames are consecutive in the pool (see FramePool.allocateRun). */
+  allocateSystemRun(count: number): number[] | null {
+    const first = this.pool.allocateRun(count);
+    if (first < 0) return null;
+    const frames = Array.from({ length: count }, (_, k) => first + k);
+    this.systemFrames.push(...frames);
+    return frames;
+  }
+
   /** Returns every frame (including the scratch frame) to the pool; afterwards the whole space is open bus. */
   release(): void {
     if (this.released) return;
