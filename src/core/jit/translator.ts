@@ -654,6 +654,10 @@ class RegionTranslator {
 
   /** Push CF (0/1). */
   private cf(): void {
+    if (this.producer.kind === DYNAMIC && !this.pendingRotate) {
+      this.dynamicCf();
+      return;
+    }
     this.knowFlags();
     const f = this.f;
     const p = this.producer;
@@ -675,6 +679,62 @@ class RegionTranslator {
       case L_INC: case L_DEC: f.get(LOC_LCIN); return;
       default: f.get(LOC_LCIN); f.i32(1); f.op(Op.I32And); return;
     }
+  }
+
+  /**
+   * CF where an earlier block produced the flags, without folding them: the
+   * common producers inline (image, SUB/CMP, logic, ADD, INC/DEC), the
+   * module's helper for the rest. Blocks that start with INC/DEC, ADC/SBB
+   * or a JB/JAE used to call the helper for the whole image every time.
+   */
+  private dynamicCf(): void {
+    const f = this.f;
+    const isLop = (kind: number): void => { f.get(LOC_LOP); f.i32(kind); f.op(Op.I32Eq); };
+    const nest = (test: () => void, then: () => void): void => {
+      test();
+      f.ifI32();
+      this.open++;
+      then();
+      f.else();
+    };
+    nest(() => { f.get(LOC_LOP); f.op(Op.I32Eqz); }, () => { f.get(L_FLAGS); f.i32(1); f.op(Op.I32And); });
+    nest(() => isLop(L_SUB), () => { f.get(LOC_LDST); f.get(LOC_LSRC); f.op(Op.I32LtU); });
+    nest(() => isLop(L_LOGIC), () => f.i32(0));
+    nest(() => isLop(L_ADD), () => { f.get(LOC_LRES); f.get(LOC_LDST); f.op(Op.I32LtU); });
+    nest(() => { isLop(L_INC); isLop(L_DEC); f.op(Op.I32Or); }, () => f.get(LOC_LCIN));
+    this.foldFlags();
+    f.i32(1);
+    f.op(Op.I32And);
+    for (let k = 0; k < 5; k++) {
+      f.end();
+      this.open--;
+    }
+  }
+
+  /** ZF (base 2) or SF (base 4) where an earlier block produced the flags: from the image when lop = 0, else from the result, as the helper computes them. */
+  private dynamicZfSf(base: number): void {
+    const f = this.f;
+    this.flagBit(base === 2 ? 6 : 7);
+    if (base === 2) {
+      f.get(LOC_LRES);
+      f.op(Op.I32Eqz);
+    } else {
+      // sign bit of the operand size: 1 << ((8 << lsz) - 1)
+      f.get(LOC_LRES);
+      f.i32(1);
+      f.i32(8);
+      f.get(LOC_LSZ);
+      f.op(Op.I32Shl);
+      f.i32(1);
+      f.op(Op.I32Sub);
+      f.op(Op.I32Shl);
+      f.op(Op.I32And);
+      f.i32(0);
+      f.op(Op.I32Ne);
+    }
+    f.get(LOC_LOP);
+    f.op(Op.I32Eqz);
+    f.op(Op.Select);
   }
 
   private zf(): void {
@@ -741,10 +801,17 @@ class RegionTranslator {
 
   /** Push condition cc (0..15) as 0/1. */
   private cond(cc: number): void {
-    this.knowFlags();
     const f = this.f;
-    const p = this.producer;
     const base = cc >> 1;
+    if (this.producer.kind === DYNAMIC && !this.pendingRotate && (base === 1 || base === 2 || base === 4)) {
+      // JB/JAE, JE/JNE, JS/JNS at block starts (the fall-through of a Jcc testing the same flags, loop heads).
+      if (base === 1) this.dynamicCf();
+      else this.dynamicZfSf(base);
+      if ((cc & 1) !== 0) f.op(Op.I32Eqz);
+      return;
+    }
+    this.knowFlags();
+    const p = this.producer;
     if (p !== null && p.kind === L_SUB && (base === 1 || base === 3 || base === 6 || base === 7 || base === 2)) {
       // CMP/SUB followed by a condition: compare the operands directly.
       if (base === 2) {
