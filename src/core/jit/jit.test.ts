@@ -139,6 +139,46 @@ describe('string moves inside compiled blocks', () => {
   }
   const regs = (cpu: Cpu): number[] => [0, 1, 2, 3, 4, 5, 6, 7].map((r) => cpu.getReg32(r) >>> 0);
 
+  it('MOVS/STOS within one page run inline; every case the inline path refuses gives the interpreter\'s result', () => {
+    // jmp $+2 / mov dl,[esi] / mov [edi],dl (the TLB then holds both pages, as it does for a hot memcpy)
+    // / [std] / [rep] movs|stos / hlt. inline: whether the generated code may do it without the import.
+    const cases: { name: string; op: number[]; ecx: number; esi: number; edi: number; eax?: number; std?: boolean; inline: boolean }[] = [
+      { name: 'rep movsb', op: [0xf3, 0xa4], ecx: 100, esi: 0x40010, edi: 0x50020, inline: true },
+      { name: 'rep movsd', op: [0xf3, 0xa5], ecx: 1024, esi: 0x40000, edi: 0x50000, inline: true },
+      { name: 'movsb', op: [0xa4], ecx: 7, esi: 0x40003, edi: 0x50005, inline: true },
+      { name: 'movsd, destination just below the source', op: [0xa5], ecx: 7, esi: 0x40008, edi: 0x40006, inline: true },
+      { name: 'rep movsb onto itself', op: [0xf3, 0xa4], ecx: 50, esi: 0x40100, edi: 0x40100, inline: true },
+      { name: 'rep movsb, destination one after the source (a fill)', op: [0xf3, 0xa4], ecx: 50, esi: 0x40100, edi: 0x40101, inline: false },
+      { name: 'rep movsd, destination two after the source', op: [0xf3, 0xa5], ecx: 20, esi: 0x40100, edi: 0x40102, inline: false },
+      { name: 'rep movsb across a page end', op: [0xf3, 0xa4], ecx: 100, esi: 0x40fc0, edi: 0x50000, inline: false },
+      { name: 'rep movsd, 4097 bytes', op: [0xf3, 0xa5], ecx: 1025, esi: 0x40000, edi: 0x60000, inline: false },
+      { name: 'rep movsb, ECX = 0', op: [0xf3, 0xa4], ecx: 0, esi: 0x40000, edi: 0x50000, inline: false },
+      { name: 'rep movsb with DF = 1', op: [0xf3, 0xa4], ecx: 10, esi: 0x40100, edi: 0x50100, std: true, inline: false },
+      { name: 'rep stosb', op: [0xf3, 0xaa], ecx: 4096, esi: 0, edi: 0x50000, eax: 0x1234567f, inline: true },
+      { name: 'rep stosd of a repeated byte', op: [0xf3, 0xab], ecx: 300, esi: 0, edi: 0x50010, eax: 0, inline: true },
+      { name: 'rep stosd of other values', op: [0xf3, 0xab], ecx: 300, esi: 0, edi: 0x50010, eax: 0x12345678, inline: false },
+      { name: 'stosd', op: [0xab], ecx: 3, esi: 0, edi: 0x50ffc, eax: 0xabababab, inline: true },
+      { name: 'stosd across a page end', op: [0xab], ecx: 3, esi: 0, edi: 0x50ffe, eax: 0xabababab, inline: false },
+    ];
+    for (const c of cases) {
+      const code = [0xeb, 0x00, 0x8a, 0x16, 0x88, 0x17, ...(c.std === true ? [0xfd] : []), ...c.op, 0xf4];
+      const [interp, jit] = both(code, (cpu, mem) => {
+        for (let k = 0; k < 0x30000; k++) mem[0x40000 + k] = (k * 13 + (k >> 8)) & 0xff;
+        cpu.setReg32(0, c.eax ?? 0x55);
+        cpu.setReg32(1, c.ecx);
+        cpu.setReg32(6, c.esi);
+        cpu.setReg32(7, c.edi);
+      });
+      expect(jit!.stop, c.name).toBe(StopReason.HaltedNoInterrupts);
+      expect(regs(jit!.cpu), c.name).toEqual(regs(interp!.cpu));
+      expect(jit!.cpu.getEflags(), c.name).toBe(interp!.cpu.getEflags());
+      expect(Buffer.compare(jit!.mem.subarray(0x40000, 0x70000), interp!.mem.subarray(0x40000, 0x70000)), c.name).toBe(0);
+      expect(jit!.cpu.instructionsRetired, c.name).toBe(interp!.cpu.instructionsRetired);
+      expect(jit!.engine!.stats.instructions, c.name).toBeGreaterThan(0);
+      expect(jit!.engine!.stats.stringImports, c.name).toBe(c.inline ? 0 : 1);
+    }
+  });
+
   it('a REP STOSB that page-faults midway keeps the bytes and registers of the iterations before the fault', () => {
     // jmp $+2 (so that a block starts at the MOV) / mov ebx,5 / rep stosb / hlt,
     // storing 100 bytes from 0x20fd8 where page 0x21000 is not present.

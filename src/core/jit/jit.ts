@@ -78,6 +78,8 @@ export interface JitStats {
   blockRuns: number;
   instructions: number;
   compileMs: number;
+  /** MOVS/STOS that went through the `strMove` import (the rest ran inline: translator.ts stringMove). */
+  stringImports: number;
 }
 
 /**
@@ -129,7 +131,7 @@ export class Jit implements JitHooks {
   trace: ((eipIn: number, retiredAfter: number) => void) | null = null;
   /** Regions call each other through the chain cache (off: every region exit returns to JS; for A/B measurements and debugging). */
   chaining = true;
-  readonly stats: JitStats = { compiled: 0, live: 0, flushes: 0, invalidations: 0, blockRuns: 0, instructions: 0, compileMs: 0 };
+  readonly stats: JitStats = { compiled: 0, live: 0, flushes: 0, invalidations: 0, blockRuns: 0, instructions: 0, compileMs: 0, stringImports: 0 };
 
   /** Visits before compiling (the interpreter reads it at each run; WARMING until the warm-up ends). */
   threshold: number;
@@ -267,6 +269,7 @@ export class Jit implements JitHooks {
     // recorded but reported as Restart, with the registers as the
     // iterations before it left them.
     const strMove = (packed: number, flags: number, eip: number, d: number): number => {
+      this.stats.stringImports++;
       cpu.runRetired = this.doneBase + this.st[w + (ST_CHAIN_DONE >> 2)]! + d;
       const st = this.st;
       const regs = cpu.regs;
