@@ -50,7 +50,7 @@ import { emitPageTag, emitTlbSlot } from './tlb-emit.ts';
 import {
   ST_EIP, ST_LOP, ST_LDST, ST_LSRC, ST_LRES, ST_LSZ, ST_LCIN, ST_FLAGS, ST_TLBKEY, ST_FAULT_EIP, ST_FAULT_DONE, ST_EXIT_REQ, ST_CHAIN_DONE, ST_GS_BASE, ST_GS_OK,
   TLB_RD_SYS, TLB_WR_SYS, TLB_RD_USR, TLB_WR_USR, TLB_DELTA, TLB_FRAMES, TLB_FRAMES_PER_ARRAY,
-  CHAIN_FRAMES, CHAIN_SIZE, CHAIN_PER_FRAME, CHAIN_ENTRY_EIP, CHAIN_ENTRY_P, CHAIN_ENTRY_INFO, CHAIN_MAX_BLOCKS, CHAIN_MAX_TABLES, ST_CHAIN_TABLE,
+  CHAIN_FRAMES, CHAIN_SIZE, CHAIN_ENTRY_EIP, CHAIN_ENTRY_P, CHAIN_ENTRY_INFO, CHAIN_MAX_BLOCKS, CHAIN_MAX_TABLES,
   chainSlot, chainInfo, chainWay, ChainWay, CHAIN_BITS, CHAIN_HASH_MULTIPLIER,
 } from './layout.ts';
 
@@ -178,8 +178,8 @@ export class Jit implements JitHooks {
     options: JitOptions = {},
   ) {
     if (frames.length !== JIT_FRAMES) throw new Error(`jit: needs ${JIT_FRAMES} frames, got ${frames.length}`);
-    for (let k = 0; k < TLB_FRAMES; k++) {
-      if (frames[1 + k] !== frames[1]! + k * 4096) throw new Error('jit: the TLB frames must be consecutive (generated code indexes each array directly)');
+    for (let k = 1; k < JIT_FRAMES; k++) {
+      if (frames[k] !== frames[0]! + k * 4096) throw new Error('jit: the frames must be consecutive (generated code indexes the TLB arrays and the chain cache directly)');
     }
     if (!Number.isInteger(TLB_FRAMES_PER_ARRAY)) throw new Error('jit: the TLB arrays must fill whole frames');
     if (MAX_REGION_BLOCKS > CHAIN_MAX_BLOCKS || MAX_BLOCK > 127) throw new Error('jit: region or block limits exceed the chain cache encoding');
@@ -189,7 +189,7 @@ export class Jit implements JitHooks {
     this.threshold = c.instructionsRetired >= this.warmupEnd ? this.hotThreshold : WARMING;
     this.maxBlocks = options.maxBlocks ?? 32768;
     this.stateWord = frames[0]! >> 2;
-    for (let k = 0; k < CHAIN_SIZE; k++) this.chainW[k] = (frames[CHAIN_FRAME0 + Math.floor(k / CHAIN_PER_FRAME)]! + (k % CHAIN_PER_FRAME) * 16) >> 2;
+    for (let k = 0; k < CHAIN_SIZE; k++) this.chainW[k] = (frames[CHAIN_FRAME0]! + k * 16) >> 2;
     this.bufferSeen = memory.buffer;
     this.st = new Int32Array(memory.buffer);
     const maxFrames = Math.ceil(memory.buffer.byteLength / 4096);
@@ -318,8 +318,8 @@ export class Jit implements JitHooks {
     this.run = buildDispatcher(memory, shared, this.table, codeTlb, {
       state: frames[0]!,
       tlbDelta: this.tlbArray(TLB_DELTA),
+      chain: frames[CHAIN_FRAME0]!,
     });
-    for (let f = 0; f < CHAIN_FRAMES; f++) this.st[this.stateWord + (ST_CHAIN_TABLE >> 2) + f] = frames[CHAIN_FRAME0 + f]!;
     this.chainUsedCount = CHAIN_SIZE; // the frames hold zeros, not "empty": clear every entry once
     this.clearChain();
   }
@@ -751,6 +751,8 @@ export class Jit implements JitHooks {
 interface DispatcherLayout {
   state: number;
   tlbDelta: number;
+  /** Host byte offset of the chain cache (CHAIN_FRAMES consecutive frames). */
+  chain: number;
 }
 
 /**
@@ -811,7 +813,7 @@ function buildDispatcher(memory: WebAssembly.Memory, shared: boolean, table: Web
   f.op(Op.I32Or);
   f.brIf(1);
   // The chain cache slot of the next EIP must hold it, for this mode.
-  // L_SLOT = address of entry chainSlot(eip): its frame from ST_CHAIN_TABLE, then 16 bytes per entry.
+  // L_SLOT = address of entry chainSlot(eip): the cache's frames are consecutive, 16 bytes per entry.
   f.i32(0);
   f.mem(Op.I32Load, 2, at.state + ST_EIP);
   f.tee(L_EIP);
@@ -819,17 +821,9 @@ function buildDispatcher(memory: WebAssembly.Memory, shared: boolean, table: Web
   f.op(Op.I32Mul);
   f.i32(32 - CHAIN_BITS);
   f.op(Op.I32ShrU);
-  f.tee(L_SLOT);
-  f.i32(8);
-  f.op(Op.I32ShrU);
-  f.i32(2);
-  f.op(Op.I32Shl);
-  f.mem(Op.I32Load, 2, at.state + ST_CHAIN_TABLE);
-  f.get(L_SLOT);
-  f.i32(CHAIN_PER_FRAME - 1);
-  f.op(Op.I32And);
   f.i32(4);
   f.op(Op.I32Shl);
+  f.i32(at.chain);
   f.op(Op.I32Add);
   f.tee(L_SLOT);
   f.mem(Op.I32Load, 2, CHAIN_ENTRY_EIP);

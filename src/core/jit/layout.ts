@@ -44,9 +44,6 @@ export const TLB_ARRAYS = 5;
 export const TLB_FRAMES_PER_ARRAY = (TLB_SIZE * 4) / 4096;
 export const TLB_FRAMES = TLB_ARRAYS * TLB_FRAMES_PER_ARRAY;
 
-/** Host byte offsets of the CHAIN_FRAMES chain cache frames (a table the dispatcher indexes). */
-export const ST_CHAIN_TABLE = 128;
-
 /**
  * The chain cache: a two-way set-associative table of CHAIN_SIZE entries
  * (an EIP lives in slot chainSlot(eip) or its neighbour slot ^ 1) that the
@@ -54,8 +51,10 @@ export const ST_CHAIN_TABLE = 128;
  * control moves between regions without returning to JS. An entry is 16
  * bytes: the guest EIP, the host offset the block was compiled at (checked
  * against the TLB's translation of the EIP), CHAIN_INFO (table index, block
- * length, block index, mode), unused. The frames need not be contiguous:
- * entry k lives in frame k >> 8 (found through ST_CHAIN_TABLE) at (k & 255) * 16.
+ * length, block index, mode), unused. Its CHAIN_FRAMES frames are
+ * consecutive (the JIT's frames are one run), so entry k is at byte k * 16;
+ * the dispatcher used to find each entry's frame through a table in the
+ * state frame, one more dependent load on its hottest path.
  */
 export const CHAIN_FRAMES = 64;
 export const CHAIN_PER_FRAME = 256;
