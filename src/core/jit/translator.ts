@@ -1039,34 +1039,17 @@ class RegionTranslator {
     f.op(Op.I32Eqz);
     f.op(Op.I32And);
     f.set(ok);
-    // Destination: slot of EDI, tag of its last byte (one compare rejects a string that crosses a page).
     this.getReg(7);
     f.set(L_LIN);
     f.get(ok);
     f.if();
     this.open++;
-    emitTlbSlot(f, L_LIN, L_IDX);
-    f.mem(Op.I32Load, 2, this.layout.tlbWr);
-    emitPageTag(f, L_LIN, () => f.get(L_KEY), 0);
-    f.get(L_LIN); f.get(n); f.op(Op.I32Add); f.i32(1); f.op(Op.I32Sub); f.i32(12); f.op(Op.I32ShrU);
-    f.get(L_LIN); f.i32(12); f.op(Op.I32ShrU);
-    f.op(Op.I32Eq); // the string's last byte is in the same page
-    f.set(ok);
-    f.op(Op.I32Eq);
-    f.get(ok);
-    f.op(Op.I32And);
+    this.rangeHit(this.layout.tlbWr, L_LIN, L_IDX, n);
     f.set(ok);
     if (movs) {
       this.getReg(6);
       f.set(srcLin);
-      emitTlbSlot(f, srcLin, srcIdx);
-      f.mem(Op.I32Load, 2, this.layout.tlbRd);
-      emitPageTag(f, srcLin, () => f.get(L_KEY), 0);
-      f.op(Op.I32Eq);
-      f.get(srcLin); f.get(n); f.op(Op.I32Add); f.i32(1); f.op(Op.I32Sub); f.i32(12); f.op(Op.I32ShrU);
-      f.get(srcLin); f.i32(12); f.op(Op.I32ShrU);
-      f.op(Op.I32Eq);
-      f.op(Op.I32And);
+      this.rangeHit(this.layout.tlbRd, srcLin, srcIdx, n);
       // A forward byte copy differs from memory.copy when the destination starts inside the source, after it.
       f.get(L_LIN); f.get(srcLin); f.op(Op.I32Eq);
       f.get(L_LIN); f.get(srcLin); f.op(Op.I32Sub); f.get(n); f.op(Op.I32GeU);
@@ -1092,7 +1075,7 @@ class RegionTranslator {
     this.hostAddr(); // destination
     if (movs) {
       f.get(srcLin);
-      emitTlbSlot(f, srcLin, srcIdx);
+      f.get(srcIdx);
       f.mem(Op.I32Load, 2, this.layout.tlbDelta);
       f.op(Op.I32Add);
       f.get(n);
@@ -1111,6 +1094,28 @@ class RegionTranslator {
     this.stringMoveImport(i);
     f.end();
     this.open--;
+  }
+
+  /**
+   * Push 1 when the `n` bytes (local) at linear address local `lin` are one
+   * TLB hit in `tags`: the tag of the last byte compared in the slot of the
+   * first (as tlbHit does for a constant size), so a range that runs into the
+   * next page fails too. Leaves the slot's byte offset in local `idx`.
+   */
+  private rangeHit(tags: number, lin: number, idx: number, n: number): void {
+    const f = this.f;
+    emitTlbSlot(f, lin, idx);
+    f.mem(Op.I32Load, 2, tags);
+    f.get(lin);
+    f.get(n);
+    f.op(Op.I32Add);
+    f.i32(1);
+    f.op(Op.I32Sub);
+    f.i32(12);
+    f.op(Op.I32ShrU);
+    f.get(L_KEY);
+    f.op(Op.I32Or);
+    f.op(Op.I32Eq);
   }
 
   /** MOVS/STOS through the `strMove` import (the interpreter's string code). */
