@@ -164,8 +164,8 @@ export class Jit implements JitHooks {
   /** Compiled regions live in this table; `run` calls through it. */
   private readonly table: WebAssembly.Table;
   private readonly run: (table: number, block: number, budget: number, mode: number, tlbRd: number) => number;
-  /** Int32 index (into `st`) of each chain cache entry's first word. */
-  private readonly chainW = new Int32Array(CHAIN_SIZE);
+  /** Int32 index (into `st`) of chain cache entry 0's first word; entry k's is 4 words further per entry. */
+  private readonly chainWord0: number;
   /** Chain slots filled since the last clear, so a clear touches only those; once CHAIN_SIZE fills were recorded, a clear empties every slot. */
   private readonly chainUsed = new Int32Array(CHAIN_SIZE);
   private chainUsedCount = 0;
@@ -189,7 +189,7 @@ export class Jit implements JitHooks {
     this.threshold = c.instructionsRetired >= this.warmupEnd ? this.hotThreshold : WARMING;
     this.maxBlocks = options.maxBlocks ?? 32768;
     this.stateWord = frames[0]! >> 2;
-    for (let k = 0; k < CHAIN_SIZE; k++) this.chainW[k] = (frames[CHAIN_FRAME0]! + k * 16) >> 2;
+    this.chainWord0 = frames[CHAIN_FRAME0]! >> 2;
     this.bufferSeen = memory.buffer;
     this.st = new Int32Array(memory.buffer);
     const maxFrames = Math.ceil(memory.buffer.byteLength / 4096);
@@ -636,18 +636,23 @@ export class Jit implements JitHooks {
     const eip = this.eips[h]!;
     const i = chainSlot(eip) & ~1;
     const st = this.st;
-    const e0 = this.chainW[i]!;
-    const e1 = this.chainW[i | 1]!;
+    const e0 = this.chainEntry(i);
+    const e1 = this.chainEntry(i | 1);
     const way = chainWay(st[e0 + (CHAIN_ENTRY_EIP >> 2)]!, st[e0 + (CHAIN_ENTRY_P >> 2)]!, st[e1 + (CHAIN_ENTRY_EIP >> 2)]!, st[e1 + (CHAIN_ENTRY_P >> 2)]!, eip);
     if (way === ChainWay.EvenAfterMove) {
       for (let k = 0; k < 3; k++) st[e1 + k] = st[e0 + k]!;
       this.noteChainUsed(i | 1);
     }
     const e = way === ChainWay.Odd ? e1 : e0;
-    this.noteChainUsed(e === e0 ? i : i | 1);
+    this.noteChainUsed(way === ChainWay.Odd ? i | 1 : i);
     st[e + (CHAIN_ENTRY_EIP >> 2)] = eip;
     st[e + (CHAIN_ENTRY_P >> 2)] = this.keys[h]!;
     st[e + (CHAIN_ENTRY_INFO >> 2)] = chainInfo(this.slotTable[h]!, this.lengths[h]!, this.slotBlock[h]!, this.modes[h]!);
+  }
+
+  /** Int32 index (into `st`) of chain cache entry `i`'s first word (16 bytes per entry). */
+  private chainEntry(i: number): number {
+    return this.chainWord0 + i * 4;
   }
 
   /** Remember that chain entry `i` may hold something (clearChain empties only those, until too many were noted). */
@@ -659,8 +664,8 @@ export class Jit implements JitHooks {
   private chainDrop(h: number): void {
     const eip = this.eips[h]!;
     const i = chainSlot(eip);
-    this.chainDropAt(this.chainW[i]!, eip, this.keys[h]!);
-    this.chainDropAt(this.chainW[i ^ 1]!, eip, this.keys[h]!);
+    this.chainDropAt(this.chainEntry(i), eip, this.keys[h]!);
+    this.chainDropAt(this.chainEntry(i ^ 1), eip, this.keys[h]!);
   }
 
   private chainDropAt(e: number, eip: number, p: number): void {
@@ -670,9 +675,9 @@ export class Jit implements JitHooks {
   /** Empty the chain cache (host offset -1 never matches). */
   private clearChain(): void {
     if (this.chainUsedCount < CHAIN_SIZE) {
-      for (let k = 0; k < this.chainUsedCount; k++) this.st[this.chainW[this.chainUsed[k]!]! + (CHAIN_ENTRY_P >> 2)] = -1;
+      for (let k = 0; k < this.chainUsedCount; k++) this.st[this.chainEntry(this.chainUsed[k]!) + (CHAIN_ENTRY_P >> 2)] = -1;
     } else {
-      for (let k = 0; k < CHAIN_SIZE; k++) this.st[this.chainW[k]! + (CHAIN_ENTRY_P >> 2)] = -1;
+      for (let k = 0; k < CHAIN_SIZE; k++) this.st[this.chainEntry(k) + (CHAIN_ENTRY_P >> 2)] = -1;
     }
     this.chainUsedCount = 0;
   }
