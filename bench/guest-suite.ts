@@ -12,6 +12,7 @@ import type { EngineResult } from './report/compare.ts';
 import type { BenchImage } from './workloads/bench-image.ts';
 import type { Workload } from './workloads/definitions.ts';
 import { runNativeOnce } from './workloads/native.ts';
+import { hostRunsI386, NO_I386_REASON } from '../src/core/cpu/test-support/i386-exec.ts';
 import { qemuVersion, runQemuOnce } from './workloads/qemu.ts';
 import type { GuestRun } from './workloads/results.ts';
 import { v86Version } from './workloads/v86-page.ts';
@@ -53,7 +54,9 @@ export async function runGuestSuite({ parts, runs, image, workloads, variants = 
     onProgress?.(engines);
   };
 
-  if (parts.has('native')) {
+  if (parts.has('native') && !hostRunsI386()) {
+    progress(`native: not measured: ${NO_I386_REASON}\n`);
+  } else if (parts.has('native')) {
     await timed('native', () => {
       progress('native (i386 binaries on the host) ');
       const r: GuestRun[] = [];

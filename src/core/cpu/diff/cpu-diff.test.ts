@@ -9,11 +9,13 @@
  *   TABVISOR_SOAK=5 npx vitest run src/core/cpu/diff/cpu-diff.test.ts
  * Reproduce one case: node --import tsx src/core/cpu/diff/test-support/repro.ts SEED ID
  *
- * Needs an x86 Linux host with `gcc -m32` (gcc-multilib).
+ * Needs an x86 Linux host with `gcc -m32` (gcc-multilib) whose kernel runs
+ * i386 binaries.
  */
 import { describe, expect, it } from 'vitest';
 import { Cpu } from '../index.ts';
 import { runDiff, formatDiffMismatch, formatSummary, type DiffSummary } from './test-support/diff-run.ts';
+import { hostRunsI386 } from '../test-support/i386-exec.ts';
 
 const CI_SEED = 0x7ab1;
 const CI_CASES = 200_000;
@@ -25,7 +27,8 @@ function report(s: DiffSummary): void {
   }
 }
 
-describe('CPU vs host CPU (differential)', () => {
+// Skipped, with the reason printed, where the kernel runs no i386 code (test-support/i386-exec.ts).
+describe.skipIf(!hostRunsI386())('CPU vs host CPU (differential)', () => {
   const soak = Number(process.env['TABVISOR_SOAK'] ?? '0');
 
   if (soak === 0) it(`${CI_CASES} fixed-seed cases across every instruction group`, () => {

@@ -45,6 +45,21 @@ export interface DiffOptions {
   batch?: number;
   keep?: number;
   onBatch?: (done: number, s: DiffSummary) => void;
+  /**
+   * Where the expected outcomes come from: the host CPU (default), or another
+   * emulator (`emulatorReference`), e.g. the interpreter as the JIT's
+   * reference on a host that runs no i386 code.
+   */
+  reference?: (cases: readonly GenCase[]) => Outcome[];
+}
+
+/** Expected outcomes from a CPU made by `factory` instead of the host CPU. */
+export function emulatorReference(factory: CpuFactory): (cases: readonly GenCase[]) => Outcome[] {
+  let runner: EmuRunner | undefined;
+  return (cases) => {
+    runner ??= new EmuRunner(factory);
+    return cases.map((c) => runner!.run(c));
+  };
 }
 
 export function emptySummary(seed: number, groups: readonly Group[] = GROUPS): DiffSummary {
@@ -66,7 +81,7 @@ export function runDiff(o: DiffOptions): DiffSummary {
     const cases = generateCases(o.seed, at, n, groups);
     s.ms.generate += performance.now() - t;
     t = performance.now();
-    const nat = runNative(cases);
+    const nat = (o.reference ?? runNative)(cases);
     s.ms.native += performance.now() - t;
     t = performance.now();
     for (let i = 0; i < n; i++) {
