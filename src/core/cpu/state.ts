@@ -16,6 +16,7 @@
 import type { CpuHost } from './host.ts';
 import type { FpuUnit } from './fpu/fpu-host.ts';
 import { F_FIXED1 } from './constants.ts';
+import { DOUBLE_ZERO } from '../util/number-fields.ts';
 
 export const TLB_BITS = 12;
 export const TLB_SIZE = 1 << TLB_BITS;
@@ -74,9 +75,9 @@ export class CpuCore {
   /** 1 when any read (resp. write) through this segment needs no check at all (flat, usable). */
   readonly segOkR = new Int32Array(6);
   readonly segOkW = new Int32Array(6);
-  gdtBase = 0;
+  gdtBase = DOUBLE_ZERO;
   gdtLimit = 0;
-  idtBase = 0;
+  idtBase = DOUBLE_ZERO;
   idtLimit = 0;
 
   // --- mode ---
@@ -89,25 +90,25 @@ export class CpuCore {
   ss32 = false;
 
   // --- control / debug registers ---
-  cr0 = 0;
-  cr2 = 0;
-  cr3 = 0;
+  cr0 = DOUBLE_ZERO;
+  cr2 = DOUBLE_ZERO;
+  cr3 = DOUBLE_ZERO;
   cr4 = 0;
   readonly dr = new Int32Array(8);
 
   // --- MSRs ---
   sysenterCs = 0;
-  sysenterEsp = 0;
-  sysenterEip = 0;
+  sysenterEsp = DOUBLE_ZERO;
+  sysenterEip = DOUBLE_ZERO;
   /** Added to host.readTsc() (WRMSR 0x10 / snapshots). */
-  tscOffset = 0;
+  tscOffset = DOUBLE_ZERO;
 
   // --- EFLAGS and lazy flags (flags.ts) ---
   flags = F_FIXED1;
   lop = 0;
-  ldst = 0;
-  lsrc = 0;
-  lres = 0;
+  ldst = DOUBLE_ZERO;
+  lsrc = DOUBLE_ZERO;
+  lres = DOUBLE_ZERO;
   /** Operand size of the lazy op: 0 = 8, 1 = 16, 2 = 32 bits. */
   lsz = 0;
   /** Carry-in (ADC/SBB), preserved CF (INC/DEC), or CF | OF << 1 (shift/mul kinds). */
@@ -117,9 +118,9 @@ export class CpuCore {
   fp = 0;
   fpEnd = 0;
   fpStart = 0;
-  fpEipBase = 0;
+  fpEipBase = DOUBLE_ZERO;
   /** EIP of the instruction being executed (faults restart here). */
-  eipStart = 0;
+  eipStart = DOUBLE_ZERO;
 
   // --- per-instruction decode state (decoder.ts) ---
   /** Non-zero when the last instruction had prefixes, so they must be reset. */
@@ -132,7 +133,7 @@ export class CpuCore {
   rep = 0;
   lock = false;
   /** Effective address offset and segment of the current memory operand. */
-  ea = 0;
+  ea = DOUBLE_ZERO;
   eaSeg = 0;
   /** The SIB base of the last decoded address was ESP (POP r/m quirk). */
   sibBaseEsp = false;
@@ -156,13 +157,13 @@ export class CpuCore {
   readonly tlbGlobal = new Uint8Array(TLB_SIZE);
   readonly tlbGlobalList = new Int32Array(TLB_SIZE);
   tlbGlobalCount = 0;
-  /** Current epoch << 20; bumping it invalidates every slot at once. */
-  tlbKey = 1 << 20;
+  /** Current epoch << 20 (set in the constructor); bumping it invalidates every slot at once. */
+  tlbKey = DOUBLE_ZERO;
   /** The tag arrays for the current privilege (user or supervisor). */
   tlbRd: Int32Array<ArrayBufferLike>;
   tlbWr: Int32Array<ArrayBufferLike>;
   /** Physical address of the last translate() that could not be cached (frame -1). */
-  physAddr = 0;
+  physAddr = DOUBLE_ZERO;
   /** CR0.AM && EFLAGS.AC && CPL 3: alignment checks are on. */
   acActive = false;
 
@@ -198,11 +199,11 @@ export class CpuCore {
   /** Triple fault happened: run() returns Shutdown until reset(). */
   shutdown = false;
   stopReason = 0;
-  instructionsRetired = 0;
+  instructionsRetired = DOUBLE_ZERO;
 
   // --- scratch for descriptor reads (avoid allocating) ---
-  descLo = 0;
-  descHi = 0;
+  descLo = DOUBLE_ZERO;
+  descHi = DOUBLE_ZERO;
 
   constructor(host: CpuHost, fpu: FpuUnit | null) {
     this.host = host;
@@ -212,5 +213,6 @@ export class CpuCore {
     this.bufGen = host.bufferGeneration;
     this.tlbRd = this.tlbRdSys;
     this.tlbWr = this.tlbWrSys;
+    this.tlbKey = 1 << 20;
   }
 }

@@ -27,6 +27,7 @@ import type { Device, DeviceState, IrqLine, MachineServices } from './device.ts'
 import { NO_IRQ } from './device.ts';
 import type { GuestClock } from '../time/clock.ts';
 import { stateBoolean, stateNumber, stateNumbers } from './state.ts';
+import { DOUBLE_ZERO } from '../util/number-fields.ts';
 
 const REG_A = 0x0a;
 const REG_B = 0x0b;
@@ -132,16 +133,16 @@ export class CmosRtc implements Device {
   private index = 0;
   private nmiMasked = false;
   /** Unix seconds (fractional) at guest time baseNs. */
-  private baseSeconds = 0;
-  private baseNs = 0;
+  private baseSeconds = DOUBLE_ZERO;
+  private baseNs = DOUBLE_ZERO;
   /** While SET is 1: the time being loaded by the guest. */
   private held: DateTime = dateTimeFromUnix(0);
   private flags = 0;
   private irqLevel = false;
   /** Guest time up to which periodic / update / alarm events have been accounted. */
-  private syncedNs = 0;
+  private syncedNs = DOUBLE_ZERO;
   /** Periodic ticks count from here (set when the rate changes). */
-  private periodicOriginNs = 0;
+  private periodicOriginNs = DOUBLE_ZERO;
   private interrupts = 0;
 
   constructor(options: CmosRtcOptions) {

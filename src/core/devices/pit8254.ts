@@ -26,6 +26,7 @@ import type { Device, DeviceState, IrqLine, MachineServices } from './device.ts'
 import { NO_IRQ } from './device.ts';
 import type { GuestClock } from '../time/clock.ts';
 import { stateBoolean, stateNumber, stateObjects, stateTime, timeToState } from './state.ts';
+import { DOUBLE_ZERO } from '../util/number-fields.ts';
 
 /** Input clock of every channel, Hz (the value Linux uses as PIT_TICK_RATE). */
 export const PIT_HZ = 1_193_182;
@@ -68,7 +69,7 @@ class Channel {
   phase = Phase.Idle;
   gate = true;
   /** While counting: the guest time the current countdown (or period) started and the counter value then. */
-  startNs = 0;
+  startNs = DOUBLE_ZERO;
   startValue = 0x10000;
   /** Modes 0, 1, 4, 5: terminal count (and its OUT change) already happened for this count. */
   terminalDone = false;

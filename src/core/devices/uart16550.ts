@@ -37,6 +37,7 @@ import type { Device, DeviceState, IrqLine, MachineServices } from './device.ts'
 import { NO_IRQ } from './device.ts';
 import type { GuestClock } from '../time/clock.ts';
 import { stateBoolean, stateNumber, stateNumbers } from './state.ts';
+import { DOUBLE_ZERO } from '../util/number-fields.ts';
 
 const FIFO_SIZE = 16;
 /** Base clock of the PC's UARTs: 1.8432 MHz / 16 = 115,200 baud at divisor 1. */
@@ -119,7 +120,7 @@ export class Uart16550 implements Device {
   private threPending = false;
   private timeoutPending = false;
   /** Last RX FIFO activity (a character arrived or was read): the timeout counts from here. */
-  private lastRxActivityNs = 0;
+  private lastRxActivityNs = DOUBLE_ZERO;
 
   private txBytes = 0;
   private rxBytes = 0;

@@ -16,6 +16,7 @@
  * The TSC is guest nanoseconds times the TSC frequency; with the default of
  * 1 GHz one tick is one guest nanosecond.
  */
+import { DOUBLE_ZERO } from '../util/number-fields.ts';
 
 /** Default time-stamp counter frequency: 1 GHz, so TSC ticks = guest ns. */
 export const DEFAULT_TSC_HZ = 1_000_000_000;
@@ -59,7 +60,7 @@ export class RealTimeClock implements GuestClock {
   private baseNs: number;
   private anchorMs: number;
   private pausedFlag = false;
-  private last = 0;
+  private last = DOUBLE_ZERO;
 
   /** `hostNowMs` must be monotonic (performance.now(), not Date.now()). */
   constructor(hostNowMs: () => number, options: { startNs?: number; tscHz?: number; startPaused?: boolean } = {}) {

@@ -30,6 +30,7 @@ import {
   writeF80, writeU64,
 } from './x87-env.ts';
 import { isControlInstruction } from './x87-decode.ts';
+import { DOUBLE_ZERO } from '../../util/number-fields.ts';
 
 export { isValidX87 } from './x87-decode.ts';
 
@@ -74,10 +75,10 @@ export class X87 implements FpuUnit {
   private readonly regSE = this.regs.se;
   private readonly regHi = this.regs.hi;
   private readonly regLo = this.regs.lo;
-  private fip = 0;
+  private fip = DOUBLE_ZERO;
   private fcs = 0;
   private fop = 0;
-  private fdp = 0;
+  private fdp = DOUBLE_ZERO;
   private fds = 0;
   private readonly env = new FpEnv();
 
