@@ -78,13 +78,28 @@ export interface WarmUpCpu extends CpuCore {
   requestStop(): void;
 }
 
+/** `mov eax,5 / mov ecx,3` in the first chunk, and the same with 0xC0000005 / 0xC0000003. */
+const WIDE_IMMEDIATES = { at: CODE[0]![1].indexOf('b805000000b903000000') / 2, wide: 'b8050000c0b9030000c0' };
+
+function patchHex(mem: Uint8Array, addr: number, hex: string): void {
+  for (let i = 0; i < hex.length; i += 2) mem[addr + i / 2] = parseInt(hex.slice(i, i + 2), 16);
+}
+
+/** One pass over the program with the given data-segment flags (limit 4 GiB or 1 MiB) and code base / start EIP. */
+function runPass(cpu: WarmUpCpu, dataFlags: number, codeBase: number, eip: number): void {
+  const limit = dataFlags === 0xc93 ? 0xffffffff : 0xfffff;
+  cpu.setSegment(1, 0x08, codeBase, 0xffffffff, 0xc9b);
+  for (const s of [0, 2, 3, 4, 5]) cpu.setSegment(s, 0x10, 0, limit, dataFlags);
+  cpu.setEip(eip);
+  cpu.run(5); // ends on the budget
+  cpu.run(10_000); // ends on UD2 (#UD, trapped)
+}
+
 /** Runs the warm-up program on a scratch CPU made by `make`. */
 export function warmUpInterpreter(make: (host: CpuHost) => WarmUpCpu): void {
   const host = new FlatRamHost(RAM);
   const mem = new Uint8Array(host.buffer);
-  for (const [addr, hex] of CODE) {
-    for (let i = 0; i < hex.length; i += 2) mem[addr + i / 2] = parseInt(hex.slice(i, i + 2), 16);
-  }
+  for (const [addr, hex] of CODE) patchHex(mem, addr, hex);
   const cpu = make(host);
   cpu.trapExceptions = true;
   cpu.setCr(0, 0x60000031); // PE, ET, NE
@@ -93,13 +108,18 @@ export function warmUpInterpreter(make: (host: CpuHost) => WarmUpCpu): void {
   // need a few calls before they record anything. Then 1 MiB data and stack
   // segments, which send every memory access through the segment-checked paths.
   for (const dataFlags of [0xc93, 0xc93, 0xc93, 0xc93, 0xc93, 0xc93, 0xc93, 0xc93, 0x493, 0x493]) {
-    const limit = dataFlags === 0xc93 ? 0xffffffff : 0xfffff;
-    cpu.setSegment(1, 0x08, 0, 0xffffffff, 0xc9b);
-    for (const s of [0, 2, 3, 4, 5]) cpu.setSegment(s, 0x10, 0, limit, dataFlags);
-    cpu.setEip(0x10000);
-    cpu.run(5); // ends on the budget
-    cpu.run(10_000); // ends on UD2 (#UD, trapped)
+    runPass(cpu, dataFlags, 0, 0x10000);
   }
+  // Then with values outside ±2^30, as a Linux kernel has them everywhere
+  // (its EIPs, stack and data addresses are 0xC0000000 and up). Chromium's V8
+  // keeps only 31-bit integers unboxed, so an operation that has seen only
+  // small ones is compiled for small ones and deoptimises at the first wide
+  // value: after the first pass only, the boot in Chromium recompiled
+  // execute() five more times (0.3-0.7 s of a core each). Code runs at EIP
+  // 0xC0010000 (CS base 0x40000000 wraps it to 0x10000) and EAX/ECX start at
+  // 0xC0000005/0xC0000003.
+  patchHex(mem, 0x10000 + WIDE_IMMEDIATES.at, WIDE_IMMEDIATES.wide);
+  for (let pass = 0; pass < 4; pass++) runPass(cpu, 0xc93, 0x40000000, 0xc0010000);
   cpu.requestStop();
   cpu.run(10);
 }
