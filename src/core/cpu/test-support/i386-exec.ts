@@ -10,11 +10,12 @@
  * mode works). execve then fails with ENOEXEC, and Node's spawn, through
  * execvp, hands the binary to /bin/sh.
  *
- * There the tests that need the real CPU are skipped, visibly and with this
- * reason, rather than run against a stand-in: qemu-i386 was tried, and in
- * 6,086 of the 28,160 x87 cases it disagreed with our core, which had matched
- * the host FPU bit for bit on every earlier machine; it cannot serve as the
- * bit-exact reference.
+ * There the tests that need the real CPU in 32-bit mode (the integer
+ * differential test) are skipped, visibly and with this reason, rather than
+ * run against a stand-in: qemu-i386 was tried, and in 6,086 of the 28,160 x87
+ * cases it disagreed with our core, which matches the host FPU bit for bit; it
+ * cannot serve as the bit-exact reference. (The x87 oracle needs no i386
+ * process: it is built as an x86-64 binary.)
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';

@@ -354,7 +354,12 @@ const LOAD_ADDR = 0x200;
 const MEM_ADDR = 0x1000;
 const SAVE_ADDR = 0x2000;
 
-export function runEmulated(c: Case): Observed {
+/**
+ * Runs the case on our X87. `memRm`: the ModRM r/m field the native oracle
+ * executes memory forms with (its FOP holds it): 5 (disp32) as an i386
+ * binary, 4 (SIB, disp32) as an x86-64 one.
+ */
+export function runEmulated(c: Case, memRm: 4 | 5 = 5): Observed {
   const host = new MockFpuHost();
   const x = new X87(host);
   x.reset();
@@ -370,7 +375,7 @@ export function runEmulated(c: Case): Observed {
   host.eflags = (c.eflags & 0x8d5) | 0x202;
   host.mem.set(c.mem, MEM_ADDR);
   const isMem = (c.op.modrm & 0xc0) !== 0xc0;
-  x.execute(c.op.opc, c.op.modrm, isMem ? 0 : -1, MEM_ADDR, true, 0x23, 0x1000);
+  x.execute(c.op.opc, isMem ? (c.op.modrm & 0x38) | memRm : c.op.modrm, isMem ? 0 : -1, MEM_ADDR, true, 0x23, 0x1000);
   x.execute(0xdd, 0x35, 0, SAVE_ADDR, true, 0x23, 0);
   return { save: host.bytes(SAVE_ADDR, 108), mem: host.bytes(MEM_ADDR, 32), eflags: host.eflags };
 }

@@ -1,6 +1,7 @@
 /**
- * Builds and runs x87-native.c (the host-FPU oracle for x87.diff.test.ts).
- * Needs `gcc -m32`; when it is missing the test fails with instructions.
+ * Builds and runs x87-native.c (the host-FPU oracle for x87.diff.test.ts),
+ * as an x86-64 binary on x86-64 hosts. Needs gcc with static glibc; when the
+ * build fails the test fails with instructions.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -11,9 +12,12 @@ import { fileURLToPath } from 'node:url';
 const SOURCE = fileURLToPath(new URL('./x87-native.c', import.meta.url));
 
 export const GCC_MULTILIB_HELP =
-  'The x87 differential test needs a 32-bit C toolchain to run instructions on the host FPU, ' +
-  'but `gcc -m32 -static` failed. Install it with `sudo apt-get install -y gcc-multilib` ' +
-  '(Debian/Ubuntu; other distributions: the 32-bit glibc static libraries and gcc 32-bit support), then re-run.';
+  'The x87 differential test needs a C toolchain with static glibc to run instructions on the host FPU, ' +
+  'but `gcc -static` failed. Install it with `sudo apt-get install -y gcc libc6-dev` ' +
+  '(Debian/Ubuntu; on a 32-bit host also gcc-multilib), then re-run.';
+
+/** The ModRM r/m field the oracle executes memory forms with (see x87-native.c): 4 as an x86-64 binary. */
+export const ORACLE_MEM_RM: 4 | 5 = process.arch === 'ia32' ? 5 : 4;
 
 export interface NativeOracle {
   run(input: string[]): string[];
@@ -25,7 +29,9 @@ export function buildNativeOracle(): NativeOracle {
   const dir = mkdtempSync(join(tmpdir(), 'x87-native-'));
   const exe = join(dir, 'x87-native');
   try {
-    execFileSync('gcc', ['-m32', '-static', '-O1', '-fno-pie', '-no-pie', '-o', exe, SOURCE], { stdio: 'pipe' });
+    // An x86-64 binary on x86-64 hosts: it runs even where the kernel refuses i386 code.
+    const mode = process.arch === 'ia32' ? ['-m32'] : [];
+    execFileSync('gcc', [...mode, '-static', '-O1', '-fno-pie', '-no-pie', '-Wall', '-Wextra', '-Werror', '-o', exe, SOURCE], { stdio: 'pipe' });
   } catch (e) {
     rmSync(dir, { recursive: true, force: true });
     const detail = e instanceof Error && 'stderr' in e ? String((e as { stderr: unknown }).stderr) : String(e);

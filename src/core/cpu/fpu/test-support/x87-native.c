@@ -1,13 +1,19 @@
 /*
  * x87-native.c — runs x87 instructions on the host FPU for the differential
- * test (x87.diff.test.ts). Built with `gcc -m32 -static -O1`; i386 only.
+ * test (x87.diff.test.ts). Built with `gcc -static -O1 -no-pie` as an x86-64
+ * binary (or with -m32 as an i386 one): the x87 executes the same in both
+ * modes, and x86-64 binaries run on hosts whose kernel refuses i386 code.
+ * Only the instruction stub differs: in 64-bit mode the absolute operands use
+ * a SIB byte (mod=00 rm=101 would be RIP-relative), PUSHF/POPF move 64 bits,
+ * and the FNSAVE image's FIP/FCS (not compared) hold RIP's low half and the
+ * 64-bit CS.
  *
  * stdin, one case per line (all numbers hex):
  *   OPC MODRM CW EFLAGS N ST0 .. ST(N-1) MEM
  *     OPC/MODRM  the instruction (D8..DF and its ModRM). For memory forms
  *                (mod != 3) the effective address is always the 32-byte
- *                scratch buffer `mem` (the ModRM is rewritten to mod=00
- *                rm=101 disp32 = &mem, keeping its reg field).
+ *                scratch buffer `mem` (the ModRM is rewritten to an
+ *                absolute disp32 = &mem, keeping its reg field).
  *     CW         control word loaded (after FNINIT) with FLDCW.
  *     EFLAGS     EFLAGS value (only CF/PF/ZF matter, for FCMOVcc) popped
  *                right before the instruction.
@@ -38,7 +44,7 @@
 unsigned char mem[32] __attribute__((aligned(16)));
 static unsigned char stk[80];
 static unsigned char save[108];
-unsigned int flags_in, flags_out;
+unsigned long flags_in, flags_out; /* PUSHF/POPF width: 32 or 64 bits */
 
 #define C0 0x0100u
 #define C1 0x0200u
@@ -119,6 +125,20 @@ static void put32(unsigned char *p, unsigned v) {
   p[0] = v; p[1] = v >> 8; p[2] = v >> 16; p[3] = v >> 24;
 }
 
+/* Emits `opc` with a ModRM (reg field `reg`) addressing [addr] absolutely. */
+static unsigned char *absolute(unsigned char *p, unsigned opc, unsigned reg, const void *addr) {
+  unsigned long a = (unsigned long)addr;
+  if (a > 0x7fffffffu) { fprintf(stderr, "%p is not a 31-bit address (build with -no-pie)\n", addr); exit(2); }
+  *p++ = (unsigned char)opc;
+#if defined(__x86_64__)
+  *p++ = (unsigned char)(reg | 4); *p++ = 0x25;   /* SIB: no base, no index, disp32 */
+#else
+  *p++ = (unsigned char)(reg | 5);                /* disp32 */
+#endif
+  put32(p, (unsigned)a);
+  return p + 4;
+}
+
 int main(void) {
   unsigned char *code = mmap(0, 4096, PROT_READ | PROT_WRITE | PROT_EXEC,
                              MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -137,45 +157,54 @@ int main(void) {
     s = parse_bytes(s, mem, 32);
 
     unsigned char *p = code;
-    *p++ = 0xFF; *p++ = 0x35; put32(p, (unsigned)&flags_in); p += 4;   /* push [flags_in] */
-    *p++ = 0x9D;                                                      /* popfd */
-    *p++ = (unsigned char)opc;
+    p = absolute(p, 0xFF, 6 << 3, &flags_in);                         /* push [flags_in] */
+    *p++ = 0x9D;                                                      /* popf */
     if ((modrm >> 6) == 3) {
+      *p++ = (unsigned char)opc;
       *p++ = (unsigned char)modrm;
     } else {
-      *p++ = (unsigned char)((modrm & 0x38) | 5);
-      put32(p, (unsigned)mem); p += 4;
+      p = absolute(p, opc, modrm & 0x38, mem);
     }
-    *p++ = 0x9C;                                                      /* pushfd */
-    *p++ = 0x8F; *p++ = 0x05; put32(p, (unsigned)&flags_out); p += 4;  /* pop [flags_out] */
+    *p++ = 0x9C;                                                      /* pushf */
+    p = absolute(p, 0x8F, 0, &flags_out);                             /* pop [flags_out] */
     *p++ = 0xC3;
     __builtin___clear_cache((char *)code, (char *)p);
 
     flags_in = (fl & 0x8D5u) | 0x202u;   /* CF PF AF ZF SF OF, IF and bit 1 */
     unsigned short cwv = (unsigned short)cw;
     unsigned char *last = stk + 10 * (n ? n - 1 : 0);
+    /* RED_ZONE: the call's return address must not land on data the compiler keeps below the stack pointer. */
+#if defined(__x86_64__)
+#define RED_ZONE_ENTER "sub $128, %%rsp\n\t"
+#define RED_ZONE_LEAVE "add $128, %%rsp\n\t"
+#else
+#define RED_ZONE_ENTER ""
+#define RED_ZONE_LEAVE ""
+#endif
     __asm__ volatile(
       "fninit\n\t"
       "fldcw %[cw]\n\t"
-      "testl %%ecx, %%ecx\n\t"
+      "test %[n], %[n]\n\t"
       "jz 2f\n"
       "1:\n\t"
-      "fldt (%%eax)\n\t"
-      "subl $10, %%eax\n\t"
-      "decl %%ecx\n\t"
+      "fldt (%[last])\n\t"
+      "sub $10, %[last]\n\t"
+      "dec %[n]\n\t"
       "jnz 1b\n"
       "2:\n\t"
-      "call *%%esi\n\t"
+      RED_ZONE_ENTER
+      "call *%[code]\n\t"
+      RED_ZONE_LEAVE
       "fnsave %[save]\n\t"
-      : [save] "=m"(save), "+a"(last), "+c"(n)
-      : [cw] "m"(cwv), "S"(code)
-      : "memory", "cc", "edx");
+      : [save] "=m"(save), [last] "+r"(last), [n] "+r"(n)
+      : [cw] "m"(cwv), [code] "r"(code)
+      : "memory", "cc");
 
     char *o = out;
     for (int i = 0; i < 108; i++) o += sprintf(o, "%02x", save[i]);
     *o++ = ' ';
     for (int i = 0; i < 32; i++) o += sprintf(o, "%02x", mem[i]);
-    o += sprintf(o, " %x %x\n", flags_out, 0xFFFFu & ~undefined_bits(opc, modrm));
+    o += sprintf(o, " %x %x\n", (unsigned)flags_out, 0xFFFFu & ~undefined_bits(opc, modrm));
     fputs(out, stdout);
   }
   return 0;
