@@ -163,7 +163,10 @@ export function execute(c: CpuCore, budget: number): number {
           if (p < c.fpEnd) {
             // JIT: compiled code starts here, or this address just became hot (jit.ts).
             const h = (p ^ (p >>> JIT_HASH_SHIFT)) & JIT_HASH_MASK;
-            const blockStart = jitCountAll || ((p - jitLastP) >>> 0) > 15 || jitAfterExit > 0;
+            // A step back or more than 15 bytes forward (signed compares: an unsigned
+            // one would produce numbers above 2^31, which V8 does not keep unboxed).
+            const step = p - jitLastP;
+            const blockStart = jitCountAll || step < 0 || step > 15 || jitAfterExit > 0;
             jitLastP = p;
             if (jitAfterExit > 0) jitAfterExit--;
             if (jitKeys![h] === p || jitKeys![h ^ 1] === p || (blockStart && ++jitHot![h]! > jitThreshold)) {
