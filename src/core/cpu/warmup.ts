@@ -78,8 +78,14 @@ export interface WarmUpCpu extends CpuCore {
   requestStop(): void;
 }
 
-/** `mov eax,5 / mov ecx,3` in the first chunk, and the same with 0xC0000005 / 0xC0000003. */
-const WIDE_IMMEDIATES = { at: CODE[0]![1].indexOf('b805000000b903000000') / 2, wide: 'b8050000c0b9030000c0' };
+/** Where `mov eax,5 / mov ecx,3` sits in the first chunk, and the same instructions with 0xC0000005 / 0xC0000003. */
+const WIDE_IMMEDIATES = { at: byteOffsetOf(CODE[0]![1], 'b805000000b903000000'), wide: 'b8050000c0b9030000c0' };
+
+function byteOffsetOf(hex: string, part: string): number {
+  const i = hex.indexOf(part);
+  if (i < 0 || i % 2 !== 0) throw new Error(`warm-up program: ${part} not found`);
+  return i / 2;
+}
 
 function patchHex(mem: Uint8Array, addr: number, hex: string): void {
   for (let i = 0; i < hex.length; i += 2) mem[addr + i / 2] = parseInt(hex.slice(i, i + 2), 16);
@@ -115,7 +121,7 @@ export function warmUpInterpreter(make: (host: CpuHost) => WarmUpCpu): void {
   // keeps only 31-bit integers unboxed, so an operation that has seen only
   // small ones is compiled for small ones and deoptimises at the first wide
   // value: after the first pass only, the boot in Chromium recompiled
-  // execute() five more times (0.3-0.7 s of a core each). Code runs at EIP
+  // execute() four more times (0.25-0.7 s of a core each). Code runs at EIP
   // 0xC0010000 (CS base 0x40000000 wraps it to 0x10000) and EAX/ECX start at
   // 0xC0000005/0xC0000003.
   patchHex(mem, 0x10000 + WIDE_IMMEDIATES.at, WIDE_IMMEDIATES.wide);
