@@ -56,11 +56,20 @@ describe('ImageLoader', () => {
     await expect(loader.prepare(findImage('echo')!)).resolves.toMatchObject({ kind: 'synthetic', synthetic: { behaviour: 'idle' } });
   });
 
+  test('where the platform cannot hash, the spec carries no digests (the worker hashes what it loads)', async () => {
+    const loader = new ImageLoader({ ...deps(goodFiles()), sha256: async () => undefined });
+    const spec = await loader.prepare(linux);
+    expect(spec).toEqual({ kind: 'linux', kernelUrl: `blob:test/${KERNEL.length}`, initrdUrl: `blob:test/${INITRD.length}`, cmdline: 'console=ttyS0' });
+  });
+
   test('downloads kernel and initrd with progress, verifies them and hands blob URLs to the worker', async () => {
     const progress: DownloadProgress[] = [];
     const loader = new ImageLoader(deps(goodFiles()));
     const spec = await loader.prepare(linux, (p) => progress.push(p));
-    expect(spec).toEqual({ kind: 'linux', kernelUrl: `blob:test/${KERNEL.length}`, initrdUrl: `blob:test/${INITRD.length}`, cmdline: 'console=ttyS0' });
+    expect(spec).toEqual({
+      kind: 'linux', kernelUrl: `blob:test/${KERNEL.length}`, initrdUrl: `blob:test/${INITRD.length}`, cmdline: 'console=ttyS0',
+      kernelSha256: sha(KERNEL), initrdSha256: sha(INITRD),
+    });
     const total = KERNEL.length + INITRD.length;
     const downloading = progress.filter((p) => p.current !== 'image manifest');
     expect(downloading.every((p) => p.total === total)).toBe(true);

@@ -61,7 +61,15 @@ export interface SyntheticSpec {
 export type ImageSpec =
   | { kind: 'synthetic'; synthetic: SyntheticSpec }
   /** The default x86 guest; served once src/core/machine.ts exists. */
-  | { kind: 'linux'; kernelUrl: string; initrdUrl?: string; cmdline?: string };
+  | {
+    kind: 'linux'; kernelUrl: string; initrdUrl?: string; cmdline?: string;
+    /**
+     * Lower-case hex SHA-256 of the kernel / initrd, where whoever published
+     * the URLs has verified the bytes behind them (the page checks downloads
+     * against the image manifest); the worker hashes what it loads otherwise.
+     */
+    kernelSha256?: string; initrdSha256?: string;
+  };
 
 /** What the worker needs to build a machine. */
 export interface GuestConfig {

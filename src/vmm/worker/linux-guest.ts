@@ -81,8 +81,8 @@ export async function createLinuxGuest(config: GuestConfig, spec: LinuxImageSpec
   ]);
   const [initrd, kernelSha, initrdSha] = await Promise.all([
     packedInitrd && prepareInitrd(packedInitrd),
-    sha256Hex(kernel),
-    packedInitrd && sha256Hex(packedInitrd),
+    spec.kernelSha256 ?? sha256Hex(kernel),
+    packedInitrd && (spec.initrdSha256 ?? sha256Hex(packedInitrd)),
   ]);
   const cmdline = spec.cmdline ?? DEFAULT_CMDLINE;
   const meta: SnapshotMeta = {
