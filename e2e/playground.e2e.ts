@@ -168,8 +168,11 @@ test('pausing one VM stops its clock while the other keeps running', async () =>
   const first1 = await guestUptime('vm-1');
   const second1 = await guestUptime('second');
   expect(first1 - first0).toBeGreaterThan(2.8);
-  // The paused guest missed the 3 s it was paused.
-  expect(second1 - second0).toBeLessThan(first1 - first0 - 2.5);
+  // The paused guest missed the 3 s it was paused (a clock that kept running
+  // would miss ~0 s). Each reading lands some time after its command is sent,
+  // and on a slow host that delay varies by a few tenths of a second per
+  // reading (a CI run measured 2.43 s missed), so the bound is 2 s, not 3.
+  expect((first1 - first0) - (second1 - second0)).toBeGreaterThan(2);
 });
 
 test('Pause and Resume change the state shown and which buttons are enabled', async () => {
