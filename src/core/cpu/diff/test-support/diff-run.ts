@@ -48,7 +48,7 @@ export interface DiffOptions {
   /**
    * Where the expected outcomes come from: the host CPU (default), or another
    * emulator (`emulatorReference`), e.g. the interpreter as the JIT's
-   * reference on a host that runs no i386 code.
+   * reference on a host that runs no i386 code. Undefined: the host CPU.
    */
   reference?: (cases: readonly GenCase[]) => Outcome[];
 }

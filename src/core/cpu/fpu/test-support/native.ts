@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const SOURCE = fileURLToPath(new URL('./x87-native.c', import.meta.url));
+/** The oracle is an i386 binary only on an i386 host; elsewhere x86-64. */
+const I386_HOST = process.arch === 'ia32';
 
 export const GCC_MULTILIB_HELP =
   'The x87 differential test needs a C toolchain with static glibc to run instructions on the host FPU, ' +
@@ -17,7 +19,7 @@ export const GCC_MULTILIB_HELP =
   '(Debian/Ubuntu; on a 32-bit host also gcc-multilib), then re-run.';
 
 /** The ModRM r/m field the oracle executes memory forms with (see x87-native.c): 4 as an x86-64 binary. */
-export const ORACLE_MEM_RM: 4 | 5 = process.arch === 'ia32' ? 5 : 4;
+export const ORACLE_MEM_RM: 4 | 5 = I386_HOST ? 5 : 4;
 
 export interface NativeOracle {
   run(input: string[]): string[];
@@ -30,7 +32,7 @@ export function buildNativeOracle(): NativeOracle {
   const exe = join(dir, 'x87-native');
   try {
     // An x86-64 binary on x86-64 hosts: it runs even where the kernel refuses i386 code.
-    const mode = process.arch === 'ia32' ? ['-m32'] : [];
+    const mode = I386_HOST ? ['-m32'] : [];
     execFileSync('gcc', [...mode, '-static', '-O1', '-fno-pie', '-no-pie', '-Wall', '-Wextra', '-Werror', '-o', exe, SOURCE], { stdio: 'pipe' });
   } catch (e) {
     rmSync(dir, { recursive: true, force: true });
