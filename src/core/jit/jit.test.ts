@@ -240,7 +240,7 @@ describe('generated code', () => {
     const bytes = new Uint8Array([0x8b, 0x04, 0x8e, 0x01, 0xc3, 0x41, 0x39, 0xd1, 0x72, 0xf6]);
     const block = decodeBlock(bytes, 0, bytes.length, 0x1000, true);
     expect(block.map((i) => i.op)).toEqual([0x8b, 0x01, 0x41, 0x39, 0x72]);
-    const t = translateRegion([block], { state: 0x1000, tlbRd: 0x2000, tlbWr: 0x3000, tlbDelta: 0x4000, flagsHelper: 8 });
+    const t = translateRegion([block], { state: 0x1000, tlbRd: 0x2000, tlbWr: 0x3000, tlbDelta: 0x4000, flagsHelper: 8, x87Helpers: -1 });
     const hex = Array.from(t.body.view(), (b) => b.toString(16).padStart(2, '0')).join('');
     expect({ locals: t.locals, bytes: t.body.length, hex }).toMatchSnapshot();
   });

@@ -41,14 +41,16 @@ import { stringOp } from '../cpu/string-ops.ts';
 import { readLin8, readLin16, readLin32, writeLin8, writeLin16, writeLin32, probeWriteLin } from '../cpu/memory.ts';
 import { setEipRaw, tlbSelect } from '../cpu/tlb.ts';
 import { fetchWouldTranslate, translate } from '../cpu/paging.ts';
-import { S_CS, S_DS, S_ES, S_GS, S_SS } from '../cpu/constants.ts';
+import { CR0_EM, CR0_TS, S_CS, S_DS, S_ES, S_GS, S_SS } from '../cpu/constants.ts';
 import { decodeBlock, BlockEnd, MAX_BLOCK, type Insn } from './block-decoder.ts';
 import { emitFlagsHelper, FLAGS_HELPER_LOCALS } from './flags-helper.ts';
+import { emitX87Helpers, X87_HELPER_LOCALS, X87_HELPER_LOCALS64, X87_HELPER_PARAMS } from './x87-emit.ts';
 import { translateRegion, SLOW_IMPORTS, STRING_REGS, SlowType, StrMoveResult } from './translator.ts';
 import { buildModule, FunctionBody, I32, Op, type ModuleSpec } from './wasm-emitter.ts';
 import { emitPageTag, emitTlbSlot } from './tlb-emit.ts';
 import {
   ST_EIP, ST_LOP, ST_LDST, ST_LSRC, ST_LRES, ST_LSZ, ST_LCIN, ST_FLAGS, ST_TLBKEY, ST_FAULT_EIP, ST_FAULT_DONE, ST_EXIT_REQ, ST_CHAIN_DONE, ST_GS_BASE, ST_GS_OK,
+  ST_X87_OK, ST_CS_SEL, ST_X87,
   TLB_RD_SYS, TLB_WR_SYS, TLB_RD_USR, TLB_WR_USR, TLB_DELTA, TLB_FRAMES, TLB_FRAMES_PER_ARRAY,
   CHAIN_FRAMES, CHAIN_SIZE, CHAIN_ENTRY_EIP, CHAIN_ENTRY_P, CHAIN_ENTRY_INFO, CHAIN_MAX_BLOCKS, CHAIN_MAX_TABLES,
   chainSlot, chainInfo, chainWay, ChainWay, CHAIN_BITS, CHAIN_HASH_MULTIPLIER,
@@ -56,6 +58,8 @@ import {
 
 /** The module type index of each import signature (the `types` list in compilePending). */
 const IMPORT_TYPE: Readonly<Record<SlowType, number>> = { [SlowType.Read]: 4, [SlowType.Write]: 3, [SlowType.X87]: 5, [SlowType.StrMove]: 6 };
+/** The module's type index of an (i32 x n) -> i32 function, by n. */
+const PARAMS_TYPE: Readonly<Record<number, number>> = { 2: 1, 3: 4, 4: 6, 5: 5, 6: 7, 7: 2 };
 
 export interface JitOptions {
   /** Visits before a block is compiled (0: compile on first sight, for tests). */
@@ -80,6 +84,8 @@ export interface JitStats {
   compileMs: number;
   /** MOVS/STOS that went through the `strMove` import (the rest ran inline: translator.ts stringMove). */
   stringImports: number;
+  /** x87 instructions run through the `x87` import (the interpreter's code) rather than a helper in WebAssembly. */
+  x87Imports: number;
 }
 
 /**
@@ -131,7 +137,7 @@ export class Jit implements JitHooks {
   trace: ((eipIn: number, retiredAfter: number) => void) | null = null;
   /** Regions call each other through the chain cache (off: every region exit returns to JS; for A/B measurements and debugging). */
   chaining = true;
-  readonly stats: JitStats = { compiled: 0, live: 0, flushes: 0, invalidations: 0, blockRuns: 0, instructions: 0, compileMs: 0, stringImports: 0 };
+  readonly stats: JitStats = { compiled: 0, live: 0, flushes: 0, invalidations: 0, blockRuns: 0, instructions: 0, compileMs: 0, stringImports: 0, x87Imports: 0 };
 
   /** Visits before compiling (the interpreter reads it at each run; WARMING until the warm-up ends). */
   threshold: number;
@@ -157,6 +163,8 @@ export class Jit implements JitHooks {
   private frameInvalidations: Uint8Array;
   private st: Int32Array;
   private bufferSeen: ArrayBufferLike;
+  /** The x87 helper functions (x87-emit.ts) for this JIT's state frame, built on first use. */
+  private x87HelperBodies: FunctionBody[] | null = null;
   private readonly stateWord: number;
   private readonly imports: WebAssembly.Imports;
   private invalidatedDuringRun = false;
@@ -196,6 +204,7 @@ export class Jit implements JitHooks {
     this.codeFrames = new Uint8Array(maxFrames);
     this.frameInvalidations = new Uint8Array(maxFrames);
     this.homeTlb(true);
+    c.fpu?.home?.(memory.buffer, frames[0]! + ST_X87, true);
     const cpu = c;
     const w = this.stateWord;
     // Slow paths never throw through WebAssembly: a guest fault is recorded
@@ -241,6 +250,7 @@ export class Jit implements JitHooks {
     // them), so the flags image comes in as an argument and goes back as the
     // result; FNSTSW AX returns the status word instead.
     const x87 = (packed: number, offset: number, flags: number, eip: number, d: number): number => {
+      this.stats.x87Imports++;
       cpu.runRetired = this.doneBase + this.st[w + (ST_CHAIN_DONE >> 2)]! + d;
       try {
         const op = packed & 0xff;
@@ -354,6 +364,7 @@ export class Jit implements JitHooks {
     this.bufferSeen = buf;
     this.st = new Int32Array(buf);
     this.homeTlb(false);
+    this.c.fpu?.home?.(buf, this.frames[0]! + ST_X87, false);
     const maxFrames = Math.ceil(buf.byteLength / 4096);
     if (maxFrames > this.codeFrames.length) {
       const cf = new Uint8Array(maxFrames);
@@ -420,6 +431,8 @@ export class Jit implements JitHooks {
     st[w + (ST_LOP >> 2)] = 0;
     st[w + (ST_GS_BASE >> 2)] = c.segBase[S_GS]!;
     st[w + (ST_GS_OK >> 2)] = c.segOkR[S_GS]! & c.segOkW[S_GS]!;
+    st[w + (ST_X87_OK >> 2)] = c.fpu !== null && (c.cr0 & (CR0_EM | CR0_TS)) === 0 ? 1 : 0;
+    st[w + (ST_CS_SEL >> 2)] = c.segSel[S_CS]!;
     this.doneBase = done;
     this.invalidatedDuringRun = false;
     const mode = this.modes[h]!;
@@ -501,14 +514,28 @@ export class Jit implements JitHooks {
     const t0 = performance.now();
     const base = this.frames;
     const functions: ModuleSpec['functions'] = [{ type: 2, locals: FLAGS_HELPER_LOCALS, body: emitFlagsHelper() }];
-    const built: { r: Region; blocks: Insn[][]; starts: number[] }[] = [];
+    const explored: { r: Region; blocks: Insn[][]; starts: number[] }[] = [];
     let total = this.stats.live;
+    let floatingPoint = false;
     for (const r of this.dirty) {
       r.dirty = false;
       if (this.regions.get(r.key) !== r) continue; // dropped meanwhile
       const { blocks, starts } = this.explore(r);
       if (blocks.length === 0) continue;
       total += blocks.length;
+      if (!floatingPoint) floatingPoint = blocks.some((b) => b.some((i) => i.op >= 0xd8 && i.op <= 0xdf));
+      explored.push({ r, blocks, starts });
+    }
+    // The x87 helpers only go into modules with floating-point code (they would lengthen every other compile).
+    const x87Helpers = floatingPoint && this.c.fpu !== null ? functions.length + SLOW_IMPORTS.length : -1;
+    if (x87Helpers >= 0) {
+      this.x87HelperBodies ??= emitX87Helpers(base[0]!);
+      this.x87HelperBodies.forEach((body, k) => {
+        functions.push({ type: PARAMS_TYPE[X87_HELPER_PARAMS[k]!]!, locals: X87_HELPER_LOCALS, locals64: X87_HELPER_LOCALS64, body });
+      });
+    }
+    const built: { r: Region; blocks: Insn[][]; starts: number[] }[] = [];
+    for (const { r, blocks, starts } of explored) {
       const user = r.mode === 2;
       const t = translateRegion(blocks, {
         state: base[0]!,
@@ -516,6 +543,7 @@ export class Jit implements JitHooks {
         tlbWr: this.tlbArray(user ? TLB_WR_USR : TLB_WR_SYS),
         tlbDelta: this.tlbArray(TLB_DELTA),
         flagsHelper: SLOW_IMPORTS.length,
+        x87Helpers,
       });
       functions.push({ type: 1, locals: t.locals, body: t.body, exportName: 'r' + String(built.length) });
       built.push({ r, blocks, starts });
@@ -535,6 +563,7 @@ export class Jit implements JitHooks {
         { params: [I32, I32, I32], results: [I32] },
         { params: [I32, I32, I32, I32, I32], results: [I32] },
         { params: [I32, I32, I32, I32], results: [I32] },
+        { params: [I32, I32, I32, I32, I32, I32], results: [I32] },
       ],
       imports: SLOW_IMPORTS.map((imp) => ({ name: imp.name, type: IMPORT_TYPE[imp.type] })),
       memory: { shared: this.shared, maxPages: 65536 },

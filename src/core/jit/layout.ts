@@ -1,4 +1,5 @@
 import { TLB_SIZE } from '../cpu/state.ts';
+import { X87_BYTES } from '../cpu/fpu/x87-storage.ts';
 
 /**
  * The JIT's state frame: one 4 KiB frame of the guest memory pool that both
@@ -33,6 +34,12 @@ export const ST_CHAIN_DONE = 80;
 /** GS base, and 1 when GS is usable by generated code (flat limit, readable and writable); set at every entry from JS (no translated instruction loads a segment). */
 export const ST_GS_BASE = 84;
 export const ST_GS_OK = 88;
+/** 1 when generated code may run x87 instructions itself: the CPU has an FPU and CR0.EM and CR0.TS are clear (else ESC raises #NM or #UD); set at every entry from JS. */
+export const ST_X87_OK = 92;
+/** The CS selector, set at every entry from JS (no translated instruction loads CS): the x87's last-instruction selector. */
+export const ST_CS_SEL = 96;
+/** The x87 unit's state block (fpu/x87-storage.ts), homed here when the JIT attaches. */
+export const ST_X87 = 128;
 
 /** Tag/delta arrays of the software TLB that generated code reads (TLB_SIZE int32 each, in TLB_FRAMES_PER_ARRAY consecutive frames), by index. */
 export const TLB_RD_SYS = 0;
@@ -96,3 +103,5 @@ export function chainWay(eip0: number, p0: number, eip1: number, p1: number, eip
   if (p1 === -1) return ChainWay.Odd;
   return ChainWay.EvenAfterMove;
 }
+
+if (ST_X87 + X87_BYTES > 4096) throw new Error('layout: the x87 block does not fit in the state frame');

@@ -25,6 +25,7 @@
 import { S_DS, S_GS, S_SS } from '../cpu/constants.ts';
 import { FunctionBody, Op } from './wasm-emitter.ts';
 import { emitPageTag, emitTlbSlot } from './tlb-emit.ts';
+import { X87Helper, X87_HELPER_PARAMS, planX87 } from './x87-emit.ts';
 import { BlockEnd, type Insn } from './block-decoder.ts';
 import {
   ST_REGS, ST_EIP, ST_LOP, ST_LDST, ST_LSRC, ST_LRES, ST_LSZ, ST_LCIN, ST_FLAGS, ST_TLBKEY, ST_EXIT_REQ, ST_GS_BASE, ST_GS_OK,
@@ -91,6 +92,8 @@ export interface TranslatorLayout {
   tlbDelta: number;
   /** Function index of the module's materialise-flags helper (see emitFlagsHelper). */
   flagsHelper: number;
+  /** Function index of the first x87 helper (x87-emit.ts), or -1 when the module has none (every x87 instruction calls the import). */
+  x87Helpers: number;
 }
 
 export interface Translation {
@@ -948,22 +951,107 @@ class RegionTranslator {
   }
 
   /**
-   * x87 (D8-DF) and FWAIT: the interpreter's x87 unit runs the instruction
-   * through the `x87` import (op | modrm << 8 | segment << 16, offset,
-   * flags, eip, done) -> i32, so floating-point code stays inside the region
-   * instead of ending it (an exit and re-entry per instruction made the JIT
-   * slower than the interpreter on x87 code). The import does the CPU's
-   * checks (#NM, #MF) and raises faults the way the memory slow paths do.
-   * FCMOVcc reads and FCOMI/FUCOMI write EFLAGS: they get the folded flags
-   * image and return the new one; FNSTSW AX returns the status word;
-   * everything else touches no CPU register.
+   * x87 (D8-DF) and FWAIT. The common instructions (x87-emit.ts planX87)
+   * call a helper of the module that runs them on the x87 state in the state
+   * frame when the case is a simple one, and fall back to the import when the
+   * helper declines (it then changed nothing) or the memory operand misses
+   * the TLB; everything else calls the import. An exit and re-entry per
+   * instruction made the JIT slower than the interpreter on x87 code, so
+   * neither path ends the region.
    */
   private x87(i: Insn): void {
-    const f = this.f;
-    const op = i.op;
-    const flagsIo = x87UsesEflags(op, i.modrm);
+    const flagsIo = x87UsesEflags(i.op, i.modrm);
     if (flagsIo) this.eagerFlags();
     else this.settleRotateHere();
+    const plan = this.layout.x87Helpers >= 0 && i.op !== 0x9b && !i.gs ? planX87(i.op, i.modrm) : null;
+    if (plan === null) {
+      this.x87Import(i, flagsIo);
+      return;
+    }
+    const f = this.f;
+    const helper = this.layout.x87Helpers + plan.helper;
+    // The helper's arguments after the plan's own: eip, fop, and the memory operand's offset.
+    const tail = (): void => {
+      f.i32(i.eip);
+      f.i32(((i.op & 7) << 8) | i.modrm);
+      if (plan.mem !== 'none') f.get(L_LIN); // flat segments: the linear address is the offset
+      else if (plan.args.length + 2 < X87_HELPER_PARAMS[plan.helper]!) f.i32(0); // no memory operand: the helper ignores fdp
+    };
+    const consts = (args: number[]): void => { for (const a of args) f.i32(a); };
+    let result = -1;
+    if (plan.mem === 'none') {
+      consts(plan.args);
+      tail();
+      f.call(helper);
+      if (plan.flags) {
+        result = this.tmp();
+        f.tee(result);
+        f.i32(-1);
+        f.op(Op.I32Ne);
+      }
+    } else {
+      // The whole operand must hit the TLB (one page, readable or writable), else the import runs it.
+      this.eaNoSeg(i);
+      f.set(L_LIN);
+      this.tlbHit(plan.mem === 'store' ? this.layout.tlbWr : this.layout.tlbRd, plan.size);
+      f.ifI32();
+      this.open++;
+      if (plan.mem === 'load') {
+        this.hostAddr();
+        f.i32(plan.kind);
+        f.call(this.layout.x87Helpers + X87Helper.LoadMem);
+        f.ifI32();
+        this.open++;
+        consts(plan.args);
+        tail();
+        f.call(helper);
+        f.else();
+        f.i32(0);
+        f.end();
+        this.open--;
+      } else {
+        this.hostAddr();
+        consts(plan.args);
+        tail();
+        f.call(helper);
+      }
+      f.else();
+      f.i32(0);
+      f.end();
+      this.open--;
+    }
+    f.if();
+    this.open++;
+    if (plan.flags) {
+      // FCOMI/FUCOMI: ZF, PF, CF from the compare; OF, SF, AF cleared.
+      f.get(L_FLAGS);
+      f.i32(~0x8d5);
+      f.op(Op.I32And);
+      f.get(result);
+      f.op(Op.I32Or);
+      f.set(L_FLAGS);
+    }
+    this.noExitRequest();
+    f.else();
+    this.x87Import(i, flagsIo);
+    f.end();
+    this.open--;
+  }
+
+  /**
+   * x87 (D8-DF) and FWAIT through the `x87` import: the interpreter's x87
+   * unit runs the instruction (op | modrm << 8 | segment << 16, offset,
+   * flags, eip, done) -> i32, so floating-point code stays inside the
+   * region instead of ending it. The import does the CPU's checks (#NM,
+   * #MF) and raises faults the way the memory slow paths do. FCMOVcc reads
+   * and FCOMI/FUCOMI write EFLAGS: they get the folded flags image and
+   * return the new one; FNSTSW AX returns the status word; everything else
+   * touches no CPU register. The caller has folded the flags (`flagsIo`) or
+   * settled a pending rotate.
+   */
+  private x87Import(i: Insn, flagsIo: boolean): void {
+    const f = this.f;
+    const op = i.op;
     const seg = i.gs ? S_GS : i.base === 4 || i.base === 5 ? S_SS : S_DS;
     f.i32(op === 0x9b ? op : op | (i.modrm << 8) | (seg << 16));
     if (i.mem) this.eaNoSeg(i);

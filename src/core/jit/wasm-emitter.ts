@@ -20,15 +20,18 @@ export const enum Op {
   Br = 0x0c, BrIf = 0x0d, BrTable = 0x0e, Return = 0x0f, Call = 0x10, CallIndirect = 0x11, Drop = 0x1a, Select = 0x1b,
   LocalGet = 0x20, LocalSet = 0x21, LocalTee = 0x22,
   I32Load = 0x28, I32Load8S = 0x2c, I32Load8U = 0x2d, I32Load16S = 0x2e, I32Load16U = 0x2f,
-  I32Store = 0x36, I32Store8 = 0x3a, I32Store16 = 0x3b,
-  I32Const = 0x41, I64Const = 0x42,
+  I64Load = 0x29, I32Store = 0x36, I64Store = 0x37, I32Store8 = 0x3a, I32Store16 = 0x3b,
+  I32Const = 0x41, I64Const = 0x42, F64Const = 0x44,
   I32Eqz = 0x45, I32Eq = 0x46, I32Ne = 0x47, I32LtS = 0x48, I32LtU = 0x49, I32GtS = 0x4a, I32GtU = 0x4b,
   I32LeS = 0x4c, I32LeU = 0x4d, I32GeS = 0x4e, I32GeU = 0x4f,
+  I64Eqz = 0x50, I64Eq = 0x51, I64Ne = 0x52, I64LtS = 0x53, I64LtU = 0x54, I64GtU = 0x56, I64GeU = 0x5a,
   I32Clz = 0x67, I32Ctz = 0x68, I32Popcnt = 0x69,
   I32Add = 0x6a, I32Sub = 0x6b, I32Mul = 0x6c, I32DivS = 0x6d, I32DivU = 0x6e, I32RemS = 0x6f, I32RemU = 0x70,
   I32And = 0x71, I32Or = 0x72, I32Xor = 0x73, I32Shl = 0x74, I32ShrS = 0x75, I32ShrU = 0x76, I32Rotl = 0x77, I32Rotr = 0x78,
-  I64Mul = 0x7e, I64DivU = 0x80, I64RemU = 0x82, I64Or = 0x84, I64Shl = 0x86, I64ShrS = 0x87, I64ShrU = 0x88,
-  I32WrapI64 = 0xa7, I64ExtendI32S = 0xac, I64ExtendI32U = 0xad,
+  I64Clz = 0x79, I64Add = 0x7c, I64Sub = 0x7d,
+  I64Mul = 0x7e, I64DivU = 0x80, I64RemU = 0x82, I64And = 0x83, I64Or = 0x84, I64Xor = 0x85, I64Shl = 0x86, I64ShrS = 0x87, I64ShrU = 0x88,
+  F64Sqrt = 0x9f, F64Add = 0xa0, F64Mul = 0xa2, F64Div = 0xa3, F64Min = 0xa4,
+  I32WrapI64 = 0xa7, I64TruncF64S = 0xb0, I64TruncF64U = 0xb1, F64ConvertI64S = 0xb9, F64ConvertI64U = 0xba, I64ExtendI32S = 0xac, I64ExtendI32U = 0xad,
   I32Extend8S = 0xc0, I32Extend16S = 0xc1,
 }
 
@@ -103,6 +106,23 @@ export class ByteWriter {
 export class FunctionBody extends ByteWriter {
   op(o: Op): void { this.byte(o); }
   i32(v: number): void { this.byte(Op.I32Const); this.s32(v); }
+  /** f64.const (little-endian IEEE 754 bits). */
+  f64(v: number): void {
+    this.byte(Op.F64Const);
+    const b = new Uint8Array(new Float64Array([v]).buffer);
+    for (let k = 0; k < 8; k++) this.byte(b[k]!);
+  }
+  /** i64.const of a value given as a BigInt (two's complement for negative i64 values). */
+  i64(v: bigint): void {
+    this.byte(Op.I64Const);
+    let x = BigInt.asIntN(64, v);
+    for (;;) {
+      const b = Number(x & 0x7fn);
+      x >>= 7n;
+      if ((x === 0n && (b & 0x40) === 0) || (x === -1n && (b & 0x40) !== 0)) { this.byte(b); return; }
+      this.byte(b | 0x80);
+    }
+  }
   get(l: number): void { this.byte(Op.LocalGet); this.u32(l); }
   set(l: number): void { this.byte(Op.LocalSet); this.u32(l); }
   tee(l: number): void { this.byte(Op.LocalTee); this.u32(l); }
@@ -138,7 +158,7 @@ export interface ModuleSpec {
   /** Import a funcref table "i"."t" of at least this many entries (table 0). */
   tableMin?: number;
   /** Defined functions (indexes continue after the imports). */
-  functions: { type: number; locals: number; body: FunctionBody; exportName?: string }[];
+  functions: { type: number; locals: number; locals64?: number; body: FunctionBody; exportName?: string }[];
 }
 
 const MAGIC = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
@@ -206,12 +226,13 @@ export function buildModule(spec: ModuleSpec): Uint8Array<ArrayBuffer> {
   code.u32(spec.functions.length);
   for (const f of spec.functions) {
     const body = new ByteWriter();
-    if (f.locals > 0) {
-      body.u32(1);
-      body.u32(f.locals);
-      body.byte(I32);
-    } else {
-      body.u32(0);
+    // i32 locals first, then i64 ones (indexes continue after the parameters in that order).
+    const groups: [number, number][] = [[f.locals, I32], [f.locals64 ?? 0, I64]];
+    const used = groups.filter(([n]) => n > 0);
+    body.u32(used.length);
+    for (const [n, t] of used) {
+      body.u32(n);
+      body.byte(t);
     }
     body.bytes(f.body.view());
     body.byte(Op.End);

@@ -19,17 +19,16 @@
  * what the slow path would have left: PE if inexact and `roundedUp` (C1).
  */
 import { BIAS, EXP_MAX, EXT_EMAX, EXT_EMIN, type FpEnv, PE, RC_DOWN, RC_NEAREST, RC_UP } from './float80.ts';
+import { X87Storage } from './x87-storage.ts';
 
 /**
- * A register file in the layout the fast paths read: slots 0..7 hold the
- * physical registers (sign/exponent word and the significand's uint32
- * halves), slot MEM a memory operand widened to 80 bits.
+ * A register file in the layout the fast paths read (the x87 unit's state
+ * block, x87-storage.ts): slots 0..7 hold the physical registers
+ * (sign/exponent word and the significand's uint32 halves), slot MEM a
+ * memory operand widened to 80 bits.
  */
-export class FastRegs {
-  readonly se = new Uint16Array(9);
-  readonly hi = new Uint32Array(9);
-  readonly lo = new Uint32Array(9);
-}
+export const FastRegs = X87Storage;
+export type FastRegs = X87Storage;
 export const MEM = 8;
 
 /**

@@ -45,6 +45,12 @@ export interface FpuUnit {
   /** FXSAVE / FXRSTOR of the 512-byte area at seg:offset (x87 part; XMM/MXCSR fields are stored as zero/default since there is no SSE). */
   fxsave(seg: number, offset: number): void;
   fxrstor(seg: number, offset: number): void;
+  /**
+   * Optional: keep the state in the x87 block (fpu/x87-storage.ts layout) at
+   * `byteOffset` of `buffer` from now on, copying it there when `copy`; the
+   * JIT homes it in its state frame so generated code can use it.
+   */
+  home?(buffer: ArrayBufferLike, byteOffset: number, copy: boolean): void;
   /** Snapshot support: named plain fields. */
   saveState(): Record<string, unknown>;
   restoreState(state: Record<string, unknown>): void;

@@ -19,7 +19,7 @@ import {
 } from './float80-arith.ts';
 import { fromBCD, fromFloat32, fromFloat64, fromInteger, toBCD, toBinary, toInteger } from './float80-convert.ts';
 import {
-  FastRegs, MEM, OUT, fastAdd, fastCompare, fastDiv, fastFromDouble, fastFromInt32, fastFromSingle, fastMul, fastSqrt,
+  MEM, OUT, fastAdd, fastCompare, fastDiv, fastFromDouble, fastFromInt32, fastFromSingle, fastMul, fastSqrt,
   fastToDouble, fastToSingle,
 } from './float80-fast.ts';
 import {
@@ -30,7 +30,7 @@ import {
   writeF80, writeU64,
 } from './x87-env.ts';
 import { isControlInstruction } from './x87-decode.ts';
-import { DOUBLE_ZERO } from '../../util/number-fields.ts';
+import { CTL_CW, CTL_EMPTY, CTL_FCS, CTL_FDP, CTL_FDS, CTL_FIP, CTL_FOP, CTL_SW, CTL_TOP, X87Storage } from './x87-storage.ts';
 
 export { isValidX87 } from './x87-decode.ts';
 
@@ -59,30 +59,61 @@ const CONSTANTS: FpConstant[] = [
 const ABORT = 1;
 
 export class X87 implements FpuUnit {
-  private cw = 0x037f;
-  /** Status word without TOP (bits 13:11 live in `top`). */
-  private sw = 0;
-  private top = 0;
-  /** Bit i set: physical register i is empty. */
-  private emptyMask = 0xff;
   /**
-   * The registers by physical number: sign/exponent word and the significand
-   * as uint32 halves (not BigInt), so that the fast paths of float80-fast.ts
-   * work on them by slot index; `st()` builds the BigInt form for the
-   * reference code. Slot MEM holds a widened memory operand.
+   * All state lives in one block of typed arrays (x87-storage.ts) that the
+   * JIT can move into its state frame (`home`), where generated code runs
+   * the common instructions on it. The registers are kept by physical
+   * number: sign/exponent word and the significand as uint32 halves (not
+   * BigInt), so that the fast paths of float80-fast.ts work on them by slot
+   * index; `st()` builds the BigInt form for the reference code. Slot MEM
+   * holds a widened memory operand.
    */
-  private readonly regs = new FastRegs();
-  private readonly regSE = this.regs.se;
-  private readonly regHi = this.regs.hi;
-  private readonly regLo = this.regs.lo;
-  private fip = DOUBLE_ZERO;
-  private fcs = 0;
-  private fop = 0;
-  private fdp = DOUBLE_ZERO;
-  private fds = 0;
+  private regs = new X87Storage();
+  private regSE = this.regs.se;
+  private regHi = this.regs.hi;
+  private regLo = this.regs.lo;
+  private ctl = this.regs.ctl;
   private readonly env = new FpEnv();
 
-  constructor(private readonly host: FpuHost) {}
+  private get cw(): number { return this.ctl[CTL_CW]!; }
+  private set cw(v: number) { this.ctl[CTL_CW] = v; }
+  /** Status word without TOP (bits 13:11 live in `top`). */
+  private get sw(): number { return this.ctl[CTL_SW]!; }
+  private set sw(v: number) { this.ctl[CTL_SW] = v; }
+  private get top(): number { return this.ctl[CTL_TOP]!; }
+  private set top(v: number) { this.ctl[CTL_TOP] = v; }
+  /** Bit i set: physical register i is empty. */
+  private get emptyMask(): number { return this.ctl[CTL_EMPTY]!; }
+  private set emptyMask(v: number) { this.ctl[CTL_EMPTY] = v; }
+  private get fip(): number { return this.ctl[CTL_FIP]! >>> 0; }
+  private set fip(v: number) { this.ctl[CTL_FIP] = v; }
+  private get fcs(): number { return this.ctl[CTL_FCS]!; }
+  private set fcs(v: number) { this.ctl[CTL_FCS] = v; }
+  private get fop(): number { return this.ctl[CTL_FOP]!; }
+  private set fop(v: number) { this.ctl[CTL_FOP] = v; }
+  private get fdp(): number { return this.ctl[CTL_FDP]! >>> 0; }
+  private set fdp(v: number) { this.ctl[CTL_FDP] = v; }
+  private get fds(): number { return this.ctl[CTL_FDS]!; }
+  private set fds(v: number) { this.ctl[CTL_FDS] = v; }
+
+  constructor(private readonly host: FpuHost) {
+    this.reset();
+  }
+
+  /**
+   * Moves the state into the block at `byteOffset` of `buffer` (the JIT's
+   * state frame). `copy` carries the current state over; without it the
+   * block already holds it (a grown memory's new buffer).
+   */
+  home(buffer: ArrayBufferLike, byteOffset: number, copy: boolean): void {
+    const next = new X87Storage(buffer, byteOffset);
+    if (copy) next.bytes.set(this.regs.bytes);
+    this.regs = next;
+    this.regSE = next.se;
+    this.regHi = next.hi;
+    this.regLo = next.lo;
+    this.ctl = next.ctl;
+  }
 
   // ---- FpuUnit --------------------------------------------------------------
 
