@@ -44,7 +44,7 @@ import { fetchWouldTranslate, translate } from '../cpu/paging.ts';
 import { CR0_EM, CR0_TS, S_CS, S_DS, S_ES, S_GS, S_SS } from '../cpu/constants.ts';
 import { decodeBlock, BlockEnd, MAX_BLOCK, type Insn } from './block-decoder.ts';
 import { emitFlagsHelper, FLAGS_HELPER_LOCALS } from './flags-helper.ts';
-import { emitX87Helpers, X87_HELPER_LOCALS, X87_HELPER_LOCALS64, X87_HELPER_PARAMS } from './x87-emit.ts';
+import { X87_HELPER_PARAMS, x87HelperModule, x87HelperName } from './x87-emit.ts';
 import { translateRegion, SLOW_IMPORTS, STRING_REGS, SlowType, StrMoveResult } from './translator.ts';
 import { buildModule, FunctionBody, I32, Op, type ModuleSpec } from './wasm-emitter.ts';
 import { emitPageTag, emitTlbSlot } from './tlb-emit.ts';
@@ -163,8 +163,8 @@ export class Jit implements JitHooks {
   private frameInvalidations: Uint8Array;
   private st: Int32Array;
   private bufferSeen: ArrayBufferLike;
-  /** The x87 helper functions (x87-emit.ts) for this JIT's state frame, built on first use. */
-  private x87HelperBodies: FunctionBody[] | null = null;
+  /** The x87 helpers (x87-emit.ts) are in `imports` once a module with floating-point code was compiled. */
+  private x87Linked = false;
   private readonly stateWord: number;
   private readonly imports: WebAssembly.Imports;
   private invalidatedDuringRun = false;
@@ -332,6 +332,17 @@ export class Jit implements JitHooks {
     });
     this.chainUsedCount = CHAIN_SIZE; // the frames hold zeros, not "empty": clear every entry once
     this.clearChain();
+  }
+
+  /** Instantiates the x87 helpers over this JIT's memory and offers them as imports to the region modules. */
+  private linkX87Helpers(): void {
+    if (this.x87Linked) return;
+    const helpers = new WebAssembly.Instance(x87HelperModule(this.frames[0]!, this.shared), { i: { m: this.memory } });
+    const imports = this.imports['i'] as Record<string, WebAssembly.ImportValue>;
+    X87_HELPER_PARAMS.forEach((_, k) => {
+      imports[x87HelperName(k)] = helpers.exports[x87HelperName(k)] as WebAssembly.ExportValue;
+    });
+    this.x87Linked = true;
   }
 
   /** Host byte offset of TLB array `k` (TLB_RD_SYS ... TLB_DELTA). */
@@ -527,13 +538,10 @@ export class Jit implements JitHooks {
       explored.push({ r, blocks, starts });
     }
     // The x87 helpers only go into modules with floating-point code (they would lengthen every other compile).
-    const x87Helpers = floatingPoint && this.c.fpu !== null ? functions.length + SLOW_IMPORTS.length : -1;
-    if (x87Helpers >= 0) {
-      this.x87HelperBodies ??= emitX87Helpers(base[0]!);
-      this.x87HelperBodies.forEach((body, k) => {
-        functions.push({ type: PARAMS_TYPE[X87_HELPER_PARAMS[k]!]!, locals: X87_HELPER_LOCALS, locals64: X87_HELPER_LOCALS64, body });
-      });
-    }
+    // Modules with floating-point code import the x87 helpers (compiled once, in their own module) after the slow paths.
+    const x87Helpers = floatingPoint && this.c.fpu !== null ? SLOW_IMPORTS.length : -1;
+    if (x87Helpers >= 0) this.linkX87Helpers();
+    const importCount = SLOW_IMPORTS.length + (x87Helpers >= 0 ? X87_HELPER_PARAMS.length : 0);
     const built: { r: Region; blocks: Insn[][]; starts: number[] }[] = [];
     for (const { r, blocks, starts } of explored) {
       const user = r.mode === 2;
@@ -542,7 +550,7 @@ export class Jit implements JitHooks {
         tlbRd: this.tlbArray(user ? TLB_RD_USR : TLB_RD_SYS),
         tlbWr: this.tlbArray(user ? TLB_WR_USR : TLB_WR_SYS),
         tlbDelta: this.tlbArray(TLB_DELTA),
-        flagsHelper: SLOW_IMPORTS.length,
+        flagsHelper: importCount,
         x87Helpers,
       });
       functions.push({ type: 1, locals: t.locals, body: t.body, exportName: 'r' + String(built.length) });
@@ -565,7 +573,10 @@ export class Jit implements JitHooks {
         { params: [I32, I32, I32, I32], results: [I32] },
         { params: [I32, I32, I32, I32, I32, I32], results: [I32] },
       ],
-      imports: SLOW_IMPORTS.map((imp) => ({ name: imp.name, type: IMPORT_TYPE[imp.type] })),
+      imports: [
+        ...SLOW_IMPORTS.map((imp) => ({ name: imp.name, type: IMPORT_TYPE[imp.type] })),
+        ...(x87Helpers >= 0 ? X87_HELPER_PARAMS.map((n, k) => ({ name: x87HelperName(k), type: PARAMS_TYPE[n]! })) : []),
+      ],
       memory: { shared: this.shared, maxPages: 65536 },
       functions,
     });

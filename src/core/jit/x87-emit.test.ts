@@ -12,10 +12,7 @@ import { X87 } from '../cpu/fpu/x87.ts';
 import { MockFpuHost } from '../cpu/fpu/test-support/mock-host.ts';
 import { X87_BYTES, X87_CTL, X87_HI, X87_LO, X87_SE, X87_SLOTS } from '../cpu/fpu/x87-storage.ts';
 import { ST_CS_SEL, ST_X87, ST_X87_OK } from './layout.ts';
-import { buildModule, I32 } from './wasm-emitter.ts';
-import {
-  X87Helper, X87_HELPER_LOCALS, X87_HELPER_LOCALS64, X87_HELPER_PARAMS, emitX87Helpers, planX87, type X87Plan,
-} from './x87-emit.ts';
+import { X87Helper, X87_HELPER_PARAMS, planX87, type X87Plan, x87HelperModule, x87HelperName } from './x87-emit.ts';
 
 const STATE = 0x1000;
 const BLOCK = STATE + ST_X87;
@@ -43,19 +40,10 @@ interface Helpers { memory: WebAssembly.Memory; call: (h: X87Helper, args: numbe
 
 function instantiate(): Helpers {
   const memory = new WebAssembly.Memory({ initial: 1 });
-  const counts = [...new Set(X87_HELPER_PARAMS)];
-  const bytes = buildModule({
-    types: counts.map((n) => ({ params: new Array<number>(n).fill(I32), results: [I32] })),
-    imports: [],
-    memory: { shared: false, maxPages: 1 },
-    functions: emitX87Helpers(STATE).map((body, k) => ({
-      type: counts.indexOf(X87_HELPER_PARAMS[k]!), locals: X87_HELPER_LOCALS, locals64: X87_HELPER_LOCALS64, body, exportName: `h${k}`,
-    })),
-  });
-  const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { i: { m: memory } });
+  const instance = new WebAssembly.Instance(x87HelperModule(STATE, false), { i: { m: memory } });
   return {
     memory,
-    call: (h, args) => (instance.exports[`h${h}`] as (...a: number[]) => number)(...args),
+    call: (h, args) => (instance.exports[x87HelperName(h)] as (...a: number[]) => number)(...args),
   };
 }
 

@@ -35,7 +35,7 @@
  *  - Comi(i, pop, eip, fop): FCOMI/FUCOMI(P) of normal or zero operands:
  *    returns the EFLAGS bits (ZF, CF) to set, or -1.
  */
-import { FunctionBody, Op } from './wasm-emitter.ts';
+import { buildModule, FunctionBody, I32, Op } from './wasm-emitter.ts';
 import { ST_CS_SEL, ST_X87, ST_X87_OK } from './layout.ts';
 import {
   X87_CW, X87_EMPTY, X87_FCS, X87_FDP, X87_FDS, X87_FIP, X87_FOP, X87_HI, X87_LO, X87_SE, X87_SW, X87_TOP,
@@ -122,6 +122,36 @@ export function planX87(op: number, modrm: number): X87Plan | null {
 }
 
 // ------------------------------------------------------------------ helpers
+
+/** The export (and import) name of helper k. */
+export function x87HelperName(k: number): string {
+  return `x87_${k}`;
+}
+
+const compiled = new Map<string, WebAssembly.Module>();
+
+/**
+ * The helpers as a module of their own (compiled once per state frame
+ * address and memory kind, then instantiated per JIT): region modules import
+ * them, so they are not compiled again with every batch of regions.
+ */
+export function x87HelperModule(state: number, shared: boolean): WebAssembly.Module {
+  const key = `${state}:${shared}`;
+  let module = compiled.get(key);
+  if (module === undefined) {
+    const counts = [...new Set(X87_HELPER_PARAMS)];
+    module = new WebAssembly.Module(buildModule({
+      types: counts.map((n) => ({ params: new Array<number>(n).fill(I32), results: [I32] })),
+      imports: [],
+      memory: { shared, maxPages: 65536 },
+      functions: emitX87Helpers(state).map((body, k) => ({
+        type: counts.indexOf(X87_HELPER_PARAMS[k]!), locals: X87_HELPER_LOCALS, locals64: X87_HELPER_LOCALS64, body, exportName: x87HelperName(k),
+      })),
+    }));
+    compiled.set(key, module);
+  }
+  return module;
+}
 
 /** The helper functions, in X87Helper order, for a state frame at host offset `state`. */
 export function emitX87Helpers(state: number): FunctionBody[] {
