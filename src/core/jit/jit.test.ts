@@ -1,8 +1,6 @@
 /**
- * The JIT against the interpreter and the host CPU:
- *  - the CPU differential cases (the host CPU as reference, or the
- *    interpreter where the kernel runs no i386 code) and the fuzz streams
- *    with the JIT forced on for all code (threshold 0);
+ * The JIT against the interpreter (the differential cases and fuzz streams
+ * with the JIT forced on are in jit-diff.test.ts and jit-fuzz-*.test.ts):
  *  - self-modifying code: a store into the running loop's own page takes
  *    effect at once;
  *  - golden bytes for the generated WebAssembly of a representative block;
@@ -12,39 +10,14 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { X87 } from '../cpu/fpu/x87.ts';
 import { Cpu } from '../cpu/cpu.ts';
 import { StopReason } from '../cpu/host.ts';
 import { FlatRamHost } from '../cpu/flat-ram-host.ts';
-import { runDiff, emulatorReference, formatDiffMismatch, formatSummary } from '../cpu/diff/test-support/diff-run.ts';
-import { hostRunsI386 } from '../cpu/test-support/i386-exec.ts';
-import { fuzz } from '../cpu/diff/test-support/fuzz-run.ts';
 import { Machine } from '../machine.ts';
 import { prepareInitrd } from '../boot/initrd.ts';
 import { decodeBlock } from './block-decoder.ts';
 import { translateRegion } from './translator.ts';
 import { Jit, JIT_FRAMES, type JitOptions } from './jit.ts';
-import { jitCpu } from './test-support/jit-cpu.ts';
-
-describe('JIT forced on for all code', () => {
-  // Against the host CPU where it runs i386 code; elsewhere against the
-  // interpreter, which is the JIT's specification (the interpreter's own
-  // comparison with the real CPU, cpu-diff.test.ts, is skipped there).
-  const onHost = hostRunsI386();
-  it(`agrees with ${onHost ? 'the host CPU' : 'the interpreter'} on 200,000 differential cases`, () => {
-    const reference = onHost ? undefined : emulatorReference((h) => new Cpu(h));
-    const s = runDiff({ seed: 0x7ab1, count: 200_000, factory: (h) => jitCpu(h), keep: 10, reference });
-    if (s.mismatches > 0) console.log(formatSummary(s), s.first.map((m) => formatDiffMismatch(m, s.seed)).join('\n\n'));
-    expect(s.total).toBe(200_000);
-    expect(s.mismatches).toBe(0);
-  }, 900_000);
-
-  it('never raises a host exception on 50,000 random instruction streams', () => {
-    const { failures, count } = fuzz(0xf022, 50_000, (h) => jitCpu(h, (fh) => new X87(fh)));
-    expect(count).toBe(50_000);
-    expect(failures.map((f) => f.error)).toEqual([]);
-  }, 600_000);
-});
 
 /** A flat 32-bit ring-0 machine without paging on a wasm-backed host, code at 0x10000 (`jit`: forced on, or these options). */
 function flatMachine(code: number[], jit: boolean | JitOptions, ramBytes = 1 << 20): { cpu: Cpu; host: FlatRamHost; engine: Jit | null } {

@@ -1,0 +1,9 @@
+/** Random instruction streams with the JIT forced on (half a of 50,000; see test-support/jit-fuzz.ts). */
+import { describe, it } from 'vitest';
+import { expectNoHostException } from './test-support/jit-fuzz.ts';
+
+describe('JIT forced on for all code', () => {
+  it('never raises a host exception on 25,000 random instruction streams (seed 0xf022)', () => {
+    expectNoHostException(0xf022, 25_000);
+  }, 600_000);
+});
