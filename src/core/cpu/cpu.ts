@@ -305,6 +305,8 @@ export class Cpu extends CpuCore {
   // ------------------------------------------------------------------ snapshots
 
   saveState(): CpuState {
+    // The x87 state may live in the JIT's frame of a memory that grew since the last run.
+    refreshViews(this);
     const seg = (s: number): SegmentState => ({
       selector: this.segSel[s], base: this.segBase[s] >>> 0, limit: this.segLimit[s] >>> 0, flags: this.segFlags[s],
     });
@@ -333,6 +335,7 @@ export class Cpu extends CpuCore {
 
   restoreState(st: CpuState): void {
     if (st.version !== 1) throw new Error(`CpuState version ${String(st.version)} is not supported`);
+    refreshViews(this);
     for (let i = 0; i < 8; i++) this.regs[i] = st.regs[i] | 0;
     this.cr0 = st.cr0 | 0;
     this.pe = this.cr0 & 1;
