@@ -530,6 +530,7 @@ export class Coordinator implements Disposable {
         config: { vmId: entry.id, name: config.name, ramMiB: config.ramMiB, image: config.image, jit: config.jit },
         channels: { mode: link.mode, control: link.control.buffer, consoleIn: link.input.buffer, consoleOut: link.output.buffer },
       };
+      if (restoreFrom) request.restoreFollows = true;
       const pool = this.sharedPool();
       if (pool) {
         const handle = pool.share();

@@ -124,6 +124,12 @@ export interface CreateRequest {
   channels: GuestChannels;
   /** Present when guest RAM comes from the coordinator's shared frame pool. */
   memory?: GuestMemoryChannel;
+  /**
+   * A restore replaces the machine before it runs (instant boot, clones):
+   * the machine may leave loading its boot images until its first slice,
+   * which then never comes. Optional: older coordinators do not send it.
+   */
+  restoreFollows?: boolean;
 }
 
 export interface CreateResponse {

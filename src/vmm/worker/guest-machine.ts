@@ -75,5 +75,11 @@ export interface GuestMemoryResources {
   map: Int32Array;
 }
 
+/** How the machine will be used right after it is built. */
+export interface MachineFactoryOptions {
+  /** A snapshot restore replaces it before its first slice (CreateRequest.restoreFollows). */
+  restoreFollows?: boolean;
+}
+
 /** Builds a machine from its config (may load the image asynchronously); `memory` when RAM comes from the shared pool. */
-export type MachineFactory = (config: GuestConfig, memory?: GuestMemoryResources) => GuestMachine | Promise<GuestMachine>;
+export type MachineFactory = (config: GuestConfig, memory?: GuestMemoryResources, options?: MachineFactoryOptions) => GuestMachine | Promise<GuestMachine>;

@@ -45,7 +45,7 @@ import {
 import { SpscRing } from '../shared/spsc-ring.ts';
 import { waitAsyncFunction, waitAsyncOn, waitBlocking, type WakeWord } from '../shared/wake.ts';
 import { FramePool } from '../../core/memory/frame-pool.ts';
-import type { GuestMachine, GuestMemoryResources, MachineFactory, SliceResult } from './guest-machine.ts';
+import type { GuestMachine, GuestMemoryResources, MachineFactory, MachineFactoryOptions, SliceResult } from './guest-machine.ts';
 import { createYield } from './yield.ts';
 
 /** Longest slice: bounds the latency of pause/stop requests and of token accounting. */
@@ -160,7 +160,7 @@ export class GuestRuntime implements GuestWorkerApi {
     if (request.memory) {
       this.memory = { pool: FramePool.attachShared(request.memory.pool), map: new Int32Array(request.memory.map) };
     }
-    await this.buildMachine();
+    await this.buildMachine({ restoreFollows: request.restoreFollows === true });
     this.publish();
     const response: CreateResponse = { vmId: request.config.vmId, waitMode: this.waitMode(this.mode) };
     if (this.memory && this.machine?.pooledMemory) response.pooledMemory = true;
@@ -574,8 +574,8 @@ export class GuestRuntime implements GuestWorkerApi {
 
   // ---- machine, memory, state --------------------------------------------
 
-  private async buildMachine(): Promise<void> {
-    const machine = await this.factory(this.config!, this.memory);
+  private async buildMachine(options: MachineFactoryOptions = {}): Promise<void> {
+    const machine = await this.factory(this.config!, this.memory, options);
     machine.onConsoleOutput = (bytes) => this.queueOutput(bytes);
     this.machine = machine;
     this.control!.bumpGeneration();

@@ -1,7 +1,11 @@
 /**
- * createLinuxGuest's image identities: the SHA-256 a snapshot records, and a
- * restore compares, is the one the image spec brings when it brings one (the
- * page verified those bytes against the manifest), else the worker's own.
+ * createLinuxGuest:
+ *  - image identities: the SHA-256 a snapshot records, and a restore
+ *    compares, is the one the image spec brings when it brings one (the page
+ *    verified those bytes against the manifest), else the worker's own;
+ *  - with `restoreFollows` the images are loaded into RAM at the first slice
+ *    only: a restore before it never loads them, and a machine that runs
+ *    without one boots as usual.
  */
 import { readFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
@@ -31,5 +35,29 @@ describe('createLinuxGuest image identities', () => {
     const other = await createLinuxGuest(config, { ...base, kernelSha256: 'f'.repeat(64) }, load);
     await expect(other.restore(snapshot)).rejects.toThrow(/another kernel/);
     other.dispose();
+  }, 60_000);
+});
+
+describe('createLinuxGuest with restoreFollows', () => {
+  it('loads the kernel only when the machine first runs, and not at all when a restore comes first', async () => {
+    const booted = await createLinuxGuest(config, base, load);
+    const bootedFrames = booted.residentFrames();
+    expect(bootedFrames).toBeGreaterThan(1000); // kernel and initrd in RAM
+    const snapshot = await booted.snapshot();
+    booted.dispose();
+
+    const deferred = await createLinuxGuest(config, base, load, undefined, { restoreFollows: true });
+    expect(deferred.residentFrames()).toBe(0);
+    const restored = await deferred.restore(snapshot);
+    expect(deferred.residentFrames()).toBe(0); // replaced without ever loading
+    restored.dispose();
+    deferred.dispose();
+
+    // Run without a restore: the first slice loads the images and the kernel starts.
+    const late = await createLinuxGuest(config, base, load, undefined, { restoreFollows: true });
+    const slice = late.runSlice(200_000, 1000);
+    expect(slice.instructions).toBeGreaterThan(0);
+    expect(late.residentFrames()).toBeGreaterThanOrEqual(bootedFrames);
+    late.dispose();
   }, 60_000);
 });
