@@ -165,6 +165,8 @@ export class Jit implements JitHooks {
   private bufferSeen: ArrayBufferLike;
   /** The x87 helpers (x87-emit.ts) are in `imports` once a module with floating-point code was compiled. */
   private x87Linked = false;
+  /** The CPU's x87 unit keeps its state in the state frame (FpuUnit.home). */
+  private readonly x87Homed: boolean;
   private readonly stateWord: number;
   private readonly imports: WebAssembly.Imports;
   private invalidatedDuringRun = false;
@@ -204,6 +206,8 @@ export class Jit implements JitHooks {
     this.codeFrames = new Uint8Array(maxFrames);
     this.frameInvalidations = new Uint8Array(maxFrames);
     this.homeTlb(true);
+    // The x87 helpers work on the state block in the state frame: only with an x87 unit that keeps its state there.
+    this.x87Homed = c.fpu?.home !== undefined;
     c.fpu?.home?.(memory.buffer, frames[0]! + ST_X87, true);
     const cpu = c;
     const w = this.stateWord;
@@ -442,7 +446,7 @@ export class Jit implements JitHooks {
     st[w + (ST_LOP >> 2)] = 0;
     st[w + (ST_GS_BASE >> 2)] = c.segBase[S_GS]!;
     st[w + (ST_GS_OK >> 2)] = c.segOkR[S_GS]! & c.segOkW[S_GS]!;
-    st[w + (ST_X87_OK >> 2)] = c.fpu !== null && (c.cr0 & (CR0_EM | CR0_TS)) === 0 ? 1 : 0;
+    st[w + (ST_X87_OK >> 2)] = this.x87Homed && (c.cr0 & (CR0_EM | CR0_TS)) === 0 ? 1 : 0;
     st[w + (ST_CS_SEL >> 2)] = c.segSel[S_CS]!;
     this.doneBase = done;
     this.invalidatedDuringRun = false;
@@ -539,7 +543,7 @@ export class Jit implements JitHooks {
     }
     // The x87 helpers only go into modules with floating-point code (they would lengthen every other compile).
     // Modules with floating-point code import the x87 helpers (compiled once, in their own module) after the slow paths.
-    const x87Helpers = floatingPoint && this.c.fpu !== null ? SLOW_IMPORTS.length : -1;
+    const x87Helpers = floatingPoint && this.x87Homed ? SLOW_IMPORTS.length : -1;
     if (x87Helpers >= 0) this.linkX87Helpers();
     const importCount = SLOW_IMPORTS.length + (x87Helpers >= 0 ? X87_HELPER_PARAMS.length : 0);
     const built: { r: Region; blocks: Insn[][]; starts: number[] }[] = [];
