@@ -8,6 +8,10 @@
  */
 import type { FpuHost } from './fpu-host.ts';
 import { F80, MASK64 } from './float80.ts';
+import type { X87Storage } from './x87-storage.ts';
+
+/** loadFxsave's scratch: the eight registers' words, read before any is written. */
+const FX_WORDS = new Uint32Array(24);
 
 /** The architectural fields of the environment; `sw` includes TOP, `tw` is the full 16-bit tag word. */
 export interface X87Environment {
@@ -100,7 +104,13 @@ export const FXSAVE_MXCSR = 0x1f80;
 export const FXSAVE_MXCSR_MASK = 0x0000ffbf;
 
 /** Writes the 512-byte FXSAVE image (bytes 288..511 are left untouched). `regs` are ST(0)..ST(7). */
-export function storeFxsave(host: FpuHost, seg: number, off: number, e: X87Environment, abridgedTag: number, regs: F80[]): void {
+/**
+ * The FXSAVE image of the x87 part: environment (its tag word unused: the
+ * abridged tag goes in), then ST(0)..ST(7) from the register file `regs`
+ * (physical register (top + k) & 7 for ST(k)) as raw words, no BigInt: the
+ * kernel saves the FPU state at every context switch.
+ */
+export function storeFxsave(host: FpuHost, seg: number, off: number, e: X87Environment, abridgedTag: number, regs: X87Storage, top: number): void {
   host.writeU16(seg, off, e.cw);
   host.writeU16(seg, off + 2, e.sw);
   host.writeU8(seg, off + 4, abridgedTag);
@@ -112,16 +122,19 @@ export function storeFxsave(host: FpuHost, seg: number, off: number, e: X87Envir
   host.writeU32(seg, off + 20, e.fds & 0xffff);
   host.writeU32(seg, off + 24, FXSAVE_MXCSR);
   host.writeU32(seg, off + 28, FXSAVE_MXCSR_MASK);
-  for (let i = 0; i < 8; i++) {
-    const p = off + 32 + 16 * i;
-    writeF80(host, seg, p, regs[i]!);
-    host.writeU16(seg, p + 10, 0);
-    host.writeU32(seg, p + 12, 0);
+  for (let k = 0; k < 8; k++) {
+    const p = (top + k) & 7;
+    const at = off + 32 + 16 * k;
+    host.writeU32(seg, at, regs.lo[p]!);
+    host.writeU32(seg, at + 4, regs.hi[p]!);
+    host.writeU32(seg, at + 8, regs.se[p]!); // the sign/exponent word, then two zero bytes
+    host.writeU32(seg, at + 12, 0);
   }
   for (let p = 160; p < 288; p += 4) host.writeU32(seg, off + p, 0);
 }
 
-export function loadFxsave(host: FpuHost, seg: number, off: number): { env: X87Environment; abridgedTag: number; regs: F80[] } {
+/** Reads an FXSAVE image's environment and abridged tag, and its registers into `regs` (ST(k) to physical (TOP + k) & 7 of the image's TOP). */
+export function loadFxsave(host: FpuHost, seg: number, off: number, regs: X87Storage): { env: X87Environment; abridgedTag: number } {
   const env: X87Environment = {
     cw: host.readU16(seg, off),
     sw: host.readU16(seg, off + 2),
@@ -133,7 +146,20 @@ export function loadFxsave(host: FpuHost, seg: number, off: number): { env: X87E
     fds: host.readU16(seg, off + 20),
   };
   const abridgedTag = host.readU8(seg, off + 4);
-  const regs: F80[] = [];
-  for (let i = 0; i < 8; i++) regs.push(readF80(host, seg, off + 32 + 16 * i));
-  return { env, abridgedTag, regs };
+  // Read everything before writing anything: a fault leaves the registers as they were.
+  const top = (env.sw >> 11) & 7;
+  const words = FX_WORDS;
+  for (let k = 0; k < 8; k++) {
+    const at = off + 32 + 16 * k;
+    words[3 * k] = host.readU32(seg, at);
+    words[3 * k + 1] = host.readU32(seg, at + 4);
+    words[3 * k + 2] = host.readU16(seg, at + 8);
+  }
+  for (let k = 0; k < 8; k++) {
+    const p = (top + k) & 7;
+    regs.lo[p] = words[3 * k]!;
+    regs.hi[p] = words[3 * k + 1]!;
+    regs.se[p] = words[3 * k + 2]!;
+  }
+  return { env, abridgedTag };
 }

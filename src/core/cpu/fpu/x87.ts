@@ -179,16 +179,17 @@ export class X87 implements FpuUnit {
 
   fxsave(seg: number, offset: number): void {
     this.host.probeWrite(seg, offset, 512);
-    let tag = 0;
-    for (let p = 0; p < 8; p++) if (((this.emptyMask >> p) & 1) === 0) tag |= 1 << p;
-    const regs: F80[] = [];
-    for (let k = 0; k < 8; k++) regs.push(this.st(k));
-    storeFxsave(this.host, seg, offset, this.environment(), tag, regs);
+    // The abridged tag: one bit per physical register, set when it is not empty (the full tag word is not needed).
+    const tag = ~this.emptyMask & 0xff;
+    const env: X87Environment = {
+      cw: this.cw, sw: this.readStatusWord(), tw: 0, fip: this.fip, fcs: this.fcs, fop: this.fop, fdp: this.fdp, fds: this.fds,
+    };
+    storeFxsave(this.host, seg, offset, env, tag, this.regs, this.top);
   }
 
   fxrstor(seg: number, offset: number): void {
     this.host.probeRead(seg, offset, 512);
-    const { env, abridgedTag, regs } = loadFxsave(this.host, seg, offset);
+    const { env, abridgedTag } = loadFxsave(this.host, seg, offset, this.regs);
     this.cw = env.cw;
     this.setStatusWordFrom(env.sw);
     this.fop = env.fop;
@@ -197,7 +198,6 @@ export class X87 implements FpuUnit {
     this.fdp = env.fdp;
     this.fds = env.fds;
     this.emptyMask = ~abridgedTag & 0xff;
-    for (let k = 0; k < 8; k++) this.setRaw((this.top + k) & 7, regs[k]!);
     this.updateES();
   }
 
