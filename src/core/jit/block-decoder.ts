@@ -112,6 +112,7 @@ function form(op: number, supervisor: boolean): Form {
   if (op < 0x60) return Form.Plain; // INC/DEC/PUSH/POP r32
   if (op >= 0x70 && op <= 0x7f) return Form.Plain;
   if (op >= 0xb0 && op <= 0xbf) return Form.Plain;
+  if (op >= 0x91 && op <= 0x97) return Form.Plain; // XCHG EAX, r32 (the kernel's syscall paths)
   switch (op) {
     case 0x68: case 0x6a: case 0x90: case 0x98: case 0x99: case 0xa0: case 0xa1: case 0xa2: case 0xa3: case 0xa8: case 0xa9:
     case 0xc3: case 0xe8: case 0xe9: case 0xeb:

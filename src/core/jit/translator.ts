@@ -885,6 +885,13 @@ class RegionTranslator {
       case 0x8b: this.movLoad(i, i.o16 ? 1 : 2); return;
       case 0x8d: this.ea(i); this.setReg(i.reg); return;
       case 0x90: return;
+      case 0x91: case 0x92: case 0x93: case 0x94: case 0x95: case 0x96: case 0x97: { // XCHG EAX, r32
+        const t = this.tmp();
+        this.getReg(0); f.set(t);
+        this.getReg(i.op & 7); this.setReg(0);
+        f.get(t); this.setReg(i.op & 7);
+        return;
+      }
       case 0x98: this.getReg(0); f.op(Op.I32Extend16S); this.setReg(0); return;
       case 0x9c: // PUSHF: the image with the lazy flags folded in, bit 1 set, VM and RF clear
         this.push(() => { this.foldFlags(); f.i32(2); f.op(Op.I32Or); f.i32(~0x30000); f.op(Op.I32And); });
@@ -1987,6 +1994,7 @@ function writtenRegs(i: Insn): number {
   if (op >= 0x140 && op <= 0x14f) return reg;
   if (op >= 0x190 && op <= 0x19f) return rm8;
   if (op >= 0x1c8 && op <= 0x1cf) return 1 << (op & 7);
+  if (op >= 0x91 && op <= 0x97) return 1 | (1 << (op & 7));
   if (op >= 0xd8 && op <= 0xdf) return op === 0xdf && i.modrm === 0xe0 ? 1 : 0; // x87: only FNSTSW AX writes a register
   switch (op) {
     case 0x68: case 0x6a: case 0xc3: case 0xe8: return 1 << 4;
