@@ -9,6 +9,7 @@
  *    is the faulting instruction's and the instructions before it are done.
  */
 import { describe, expect, it } from 'vitest';
+import { Rng } from './test-support/xorshift.ts';
 import { Cpu } from '../cpu/cpu.ts';
 import { StopReason } from '../cpu/host.ts';
 import { FlatRamHost } from '../cpu/flat-ram-host.ts';
@@ -170,23 +171,6 @@ const le32 = (v: number): number[] => [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 
 const movImm = (reg: number, v: number): number[] => [0xb8 + reg, ...le32(v)];
 
 // ------------------------------------------------------------------ random programs
-
-/** xorshift32: small, deterministic, good enough to pick instructions. */
-class Rng {
-  private s: number;
-  constructor(seed: number) { this.s = seed >>> 0 || 1; }
-  next(): number {
-    let x = this.s;
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    this.s = x >>> 0;
-    return this.s;
-  }
-  int(n: number): number { return this.next() % n; }
-  chance(p: number): boolean { return this.next() / 0x100000000 < p; }
-  pick<T>(a: readonly T[]): T { return a[this.int(a.length)]!; }
-}
 
 type Kind = 'f32' | 'f64' | 'f80' | 'i16' | 'i32' | 'i64' | 'bcd';
 const SIZE: Record<Kind, number> = { f32: 4, f64: 8, f80: 10, i16: 2, i32: 4, i64: 8, bcd: 10 };

@@ -984,12 +984,24 @@ class RegionTranslator {
       if (plan.mem !== 'none') f.get(L_LIN); // flat segments: the linear address is the offset
       else if (plan.args.length + 2 < X87_HELPER_PARAMS[plan.helper]!) f.i32(0); // no memory operand: the helper ignores fdp
     };
-    const consts = (args: number[]): void => { for (const a of args) f.i32(a); };
-    let result = -1;
-    if (plan.mem === 'none') {
-      consts(plan.args);
+    const callHelper = (): void => {
+      for (const a of plan.args) f.i32(a);
       tail();
       f.call(helper);
+    };
+    /** `cond ? body() : 0` for the i32 `cond` on the stack. */
+    const orZero = (body: () => void): void => {
+      f.ifI32();
+      this.open++;
+      body();
+      f.else();
+      f.i32(0);
+      f.end();
+      this.open--;
+    };
+    let result = -1;
+    if (plan.mem === 'none') {
+      callHelper();
       if (plan.flags) {
         result = this.tmp();
         f.tee(result);
@@ -1001,31 +1013,16 @@ class RegionTranslator {
       this.eaNoSeg(i);
       f.set(L_LIN);
       this.tlbHit(plan.mem === 'store' ? this.layout.tlbWr : this.layout.tlbRd, plan.size);
-      f.ifI32();
-      this.open++;
-      if (plan.mem === 'load') {
+      orZero(() => {
         this.hostAddr();
+        if (plan.mem === 'store') {
+          callHelper(); // the host address is its first argument
+          return;
+        }
         f.i32(plan.kind);
         f.call(this.layout.x87Helpers + X87Helper.LoadMem);
-        f.ifI32();
-        this.open++;
-        consts(plan.args);
-        tail();
-        f.call(helper);
-        f.else();
-        f.i32(0);
-        f.end();
-        this.open--;
-      } else {
-        this.hostAddr();
-        consts(plan.args);
-        tail();
-        f.call(helper);
-      }
-      f.else();
-      f.i32(0);
-      f.end();
-      this.open--;
+        orZero(callHelper);
+      });
     }
     f.if();
     this.open++;

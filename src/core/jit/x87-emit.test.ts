@@ -8,6 +8,7 @@
  * declines, it must have changed nothing.
  */
 import { describe, expect, it } from 'vitest';
+import { Rng } from './test-support/xorshift.ts';
 import { X87 } from '../cpu/fpu/x87.ts';
 import { MockFpuHost } from '../cpu/fpu/test-support/mock-host.ts';
 import { X87_BYTES, X87_CTL, X87_HI, X87_LO, X87_SE, X87_SLOTS } from '../cpu/fpu/x87-storage.ts';
@@ -20,21 +21,6 @@ const OPERAND = 0x800;
 const CS = 0x73;
 const MEM_SLOT = 8;
 
-class Rng {
-  private s: number;
-  constructor(seed: number) { this.s = seed >>> 0 || 1; }
-  next(): number {
-    let x = this.s;
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    this.s = x >>> 0;
-    return this.s;
-  }
-  int(n: number): number { return this.next() % n; }
-  chance(p: number): boolean { return this.next() / 0x100000000 < p; }
-  pick<T>(a: readonly T[]): T { return a[this.int(a.length)]!; }
-}
 
 interface Helpers { memory: WebAssembly.Memory; call: (h: X87Helper, args: number[]) => number }
 

@@ -285,6 +285,18 @@ class Helper {
     f.set(sig);
   }
 
+  /** ST(0) and ST(i) (i in parameter `iParam`) into new locals, leaving through $fail unless both are valid; q is ST(i)'s physical register. */
+  loadTopAndSti(iParam: number): { q: number; seA: number; sigA: number; seB: number; sigB: number } {
+    const f = this.f;
+    const r = { q: this.i32Local(), seA: this.i32Local(), seB: this.i32Local(), sigA: this.i64Local(), sigB: this.i64Local() };
+    this.failIfEmpty(this.top);
+    this.phys(() => f.get(iParam)); f.set(r.q);
+    this.failIfEmpty(r.q);
+    this.loadSlot(this.top, r.seA, r.sigA);
+    this.loadSlot(r.q, r.seB, r.sigB);
+    return r;
+  }
+
   /** Locals `se` and `sig` into slot `p` (local). */
   storeSlot(p: number, se: number, sig: number): void {
     const f = this.f;
@@ -450,6 +462,14 @@ class Helper {
     f.br(0);
     f.end(); this.open--;
     f.end(); this.open--;
+  }
+
+  /** The end of a helper that took its case: `finish`, then return 1; the body is complete. */
+  complete(opts: Parameters<Helper['finish']>[0]): FunctionBody {
+    this.finish(opts);
+    this.f.i32(1);
+    this.succeed();
+    return this.done();
   }
 
   /** Round the 128-bit significand hi:lo to 64 bits, to nearest even: c1 = rounded up, pe = inexact; a carry out gives 1.0 and exponent e + 1. */
@@ -885,10 +905,7 @@ function sqrt(state: number): FunctionBody {
   f.set(lo);
   h.round64(q, lo, e, c1, pe);
   h.storeSlot(h.top, e, q);
-  h.finish({ pe, c1, eip: P_EIP, fop: P_FOP });
-  f.i32(1);
-  h.succeed();
-  return h.done();
+  return h.complete({ pe, c1, eip: P_EIP, fop: P_FOP });
 }
 
 function ld(state: number): FunctionBody {
@@ -923,13 +940,10 @@ function ld(state: number): FunctionBody {
   h.storeSlot(q, se, sig);
   h.markValid(q);
   f.get(q); f.set(h.top);
-  h.finish({
+  return h.complete({
     eip: P_EIP, fop: P_FOP, fdp: P_FDP,
     fdpWhen: () => { f.get(P_SRC); f.i32(MEM); f.op(Op.I32Eq); },
   });
-  f.i32(1);
-  h.succeed();
-  return h.done();
 }
 
 /** FST(P) m64 (kind 0) or m32 (kind 1) of a normal ST(0) whose rounded value is a normal double or single. */
@@ -988,10 +1002,7 @@ function stMem(state: number): FunctionBody {
   h.else();
   format(53, 1023);
   h.end();
-  h.finish({ pe, c1, pop: P_POP, eip: P_EIP, fop: P_FOP, fdp: P_FDP });
-  f.i32(1);
-  h.succeed();
-  return h.done();
+  return h.complete({ pe, c1, pop: P_POP, eip: P_EIP, fop: P_FOP, fdp: P_FDP });
 }
 
 function stReg(state: number): FunctionBody {
@@ -1007,33 +1018,17 @@ function stReg(state: number): FunctionBody {
   h.loadSlot(h.top, se, sig);
   h.storeSlot(p, se, sig);
   h.markValid(p);
-  h.finish({ pop: P_POP, eip: P_EIP, fop: P_FOP });
-  f.i32(1);
-  h.succeed();
-  return h.done();
+  return h.complete({ pop: P_POP, eip: P_EIP, fop: P_FOP });
 }
 
 function xch(state: number): FunctionBody {
   const P_I = 0, P_EIP = 1, P_FOP = 2;
   const h = new Helper(state, 3);
-  const f = h.f;
   h.prologue();
-  const q = h.i32Local();
-  const seA = h.i32Local();
-  const seB = h.i32Local();
-  const sigA = h.i64Local();
-  const sigB = h.i64Local();
-  h.failIfEmpty(h.top);
-  h.phys(() => f.get(P_I)); f.set(q);
-  h.failIfEmpty(q);
-  h.loadSlot(h.top, seA, sigA);
-  h.loadSlot(q, seB, sigB);
+  const { q, seA, seB, sigA, sigB } = h.loadTopAndSti(P_I);
   h.storeSlot(h.top, seB, sigB);
   h.storeSlot(q, seA, sigA);
-  h.finish({ raise: false, eip: P_EIP, fop: P_FOP });
-  f.i32(1);
-  h.succeed();
-  return h.done();
+  return h.complete({ raise: false, eip: P_EIP, fop: P_FOP });
 }
 
 function sign(state: number): FunctionBody {
@@ -1053,10 +1048,7 @@ function sign(state: number): FunctionBody {
   f.get(P_KIND);
   f.op(Op.Select); // kind 1 (FABS) picks the first
   f.mem(Op.I32Store16, 1, state + ST_X87 + X87_SE);
-  h.finish({ eip: P_EIP, fop: P_FOP });
-  f.i32(1);
-  h.succeed();
-  return h.done();
+  return h.complete({ eip: P_EIP, fop: P_FOP });
 }
 
 function comi(state: number): FunctionBody {
@@ -1064,19 +1056,10 @@ function comi(state: number): FunctionBody {
   const h = new Helper(state, 4, -1);
   const f = h.f;
   h.prologue();
-  const q = h.i32Local();
-  const seA = h.i32Local();
-  const seB = h.i32Local();
+  const { seA, seB, sigA, sigB } = h.loadTopAndSti(P_I);
   const sa = h.i32Local();
   const sb = h.i32Local();
   const r = h.i32Local();
-  const sigA = h.i64Local();
-  const sigB = h.i64Local();
-  h.failIfEmpty(h.top);
-  h.phys(() => f.get(P_I)); f.set(q);
-  h.failIfEmpty(q);
-  h.loadSlot(h.top, seA, sigA);
-  h.loadSlot(q, seB, sigB);
   // Normal or zero operands only (no exception possible).
   h.isNormal(seA, sigA); h.isZero(seA, sigA); f.op(Op.I32Or);
   h.isNormal(seB, sigB); h.isZero(seB, sigB); f.op(Op.I32Or);
