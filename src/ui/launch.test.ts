@@ -21,6 +21,13 @@ import { VmStore } from './vm-store.ts';
 const notFound = async (): Promise<Response> => new Response('gone', { status: 404 });
 const loaderDeps = { baseUrl: 'http://example.test/', fetch: notFound, publish: () => 'blob:unused', sha256: async () => undefined };
 
+/**
+ * How long a started VM may take to reach 'running' (a worker starts). Other
+ * test files run beside this one; under that load vitest's default poll
+ * timeout of 1 s failed once on CI.
+ */
+const STARTED_WITHIN_MS = 30_000;
+
 let coordinator: Coordinator;
 let store: VmStore;
 
@@ -92,19 +99,19 @@ describe('launchFirstVm', () => {
     const message = 'The snapshot link is not usable: “ftp://x” is not the http(s) URL of a snapshot file.';
     const first = await launchFirstVm(deps(), { kind: 'invalid', message }, { imageId: 'echo' });
     expect(store.getSnapshot().pending).toMatchObject([{ error: message }]);
-    await expect.poll(() => coordinator.get(first.id).state).toBe('running');
+    await expect.poll(() => coordinator.get(first.id).state, { timeout: STARTED_WITHIN_MS }).toBe('running');
     expect(coordinator.list()).toHaveLength(1);
   });
 
   test('a snapshot URL that cannot be fetched: the sentence, and a VM of the default image', async () => {
     const first = await launchFirstVm(deps(), { kind: 'url', url: 'https://files.example/vm.tabvm' }, { imageId: 'echo' });
     expect(store.getSnapshot().pending).toMatchObject([{ error: 'There is no snapshot at https://files.example/vm.tabvm (404).' }]);
-    await expect.poll(() => coordinator.get(first.id).state).toBe('running');
+    await expect.poll(() => coordinator.get(first.id).state, { timeout: STARTED_WITHIN_MS }).toBe('running');
   });
 
   test('?boot=cold and pages without a request boot the kernel without a note', async () => {
     const first = await launchFirstVm(deps(), { kind: 'cold-boot' }, { imageId: 'echo' });
-    await expect.poll(() => coordinator.get(first.id).state).toBe('running');
+    await expect.poll(() => coordinator.get(first.id).state, { timeout: STARTED_WITHIN_MS }).toBe('running');
     expect(store.getSnapshot().failures.size).toBe(0);
   });
 });
