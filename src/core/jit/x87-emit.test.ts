@@ -129,6 +129,15 @@ function comparable(b: Uint8Array): number[] {
 
 const hex = (b: ArrayLike<number>): string => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
 
+describe('x87 helper modules', () => {
+  it('are compiled once per state-frame address, and only the last 8 addresses are kept', () => {
+    const first = x87HelperModule(0x40000, false);
+    expect(x87HelperModule(0x40000, false)).toBe(first);
+    for (let k = 1; k <= 8; k++) x87HelperModule(0x40000 + k * 4096, false);
+    expect(x87HelperModule(0x40000, false)).not.toBe(first);
+  });
+});
+
 describe('x87 helpers in WebAssembly', () => {
   it('leave the interpreter\'s state where they take a case, and nothing changed where they decline', () => {
     const r = new Rng(0x87);

@@ -128,7 +128,9 @@ export function x87HelperName(k: number): string {
   return `x87_${k}`;
 }
 
+/** Compiled helper modules by state-frame address and memory kind; VMs of one pool have frames at different addresses, so the oldest are dropped. */
 const compiled = new Map<string, WebAssembly.Module>();
+const COMPILED_KEPT = 8;
 
 /**
  * The helpers as a module of their own (compiled once per state frame
@@ -148,6 +150,7 @@ export function x87HelperModule(state: number, shared: boolean): WebAssembly.Mod
         type: counts.indexOf(X87_HELPER_PARAMS[k]!), locals: X87_HELPER_LOCALS, locals64: X87_HELPER_LOCALS64, body, exportName: x87HelperName(k),
       })),
     }));
+    if (compiled.size >= COMPILED_KEPT) compiled.delete(compiled.keys().next().value!);
     compiled.set(key, module);
   }
   return module;
