@@ -2,14 +2,17 @@ import { configDefaults, defineConfig } from 'vitest/config';
 
 /**
  * Tests that compare measured host time with bounds (CPU shares, throttling,
- * relative timings). They run on their own, after the rest, so that the
- * other test files' load on the two cores cannot push them out of bounds.
+ * relative timings, guest clocks against wall time) or that declare a worker
+ * hung after a short silence. They run on their own, after the rest, so that
+ * the other test files' load on the two cores cannot push them out of bounds.
  */
 const TIMING = [
   'src/vmm/scheduler.share.test.ts',
   'src/vmm/worker/guest-runtime.test.ts',
   'src/vmm/shared/spsc-ring.test.ts',
   'src/core/snapshot/machine-snapshot.test.ts',
+  'src/vmm/coordinator.test.ts',
+  'src/vmm/linux-guests.test.ts',
 ];
 
 export default defineConfig({
