@@ -46,7 +46,7 @@ import { decodeBlock, BlockEnd, MAX_BLOCK, type Insn } from './block-decoder.ts'
 import { emitFlagsHelper, FLAGS_HELPER_LOCALS } from './flags-helper.ts';
 import { X87_HELPER_PARAMS, x87HelperModule, x87HelperName } from './x87-emit.ts';
 import { translateRegion, SLOW_IMPORTS, STRING_REGS, SlowType, StrMoveResult } from './translator.ts';
-import { buildModule, FunctionBody, I32, Op, type ModuleSpec } from './wasm-emitter.ts';
+import { buildModule, FunctionBody, I32, Op, type FuncType, type ModuleSpec } from './wasm-emitter.ts';
 import { emitPageTag, emitTlbSlot } from './tlb-emit.ts';
 import {
   ST_EIP, ST_LOP, ST_LDST, ST_LSRC, ST_LRES, ST_LSZ, ST_LCIN, ST_FLAGS, ST_TLBKEY, ST_FAULT_EIP, ST_FAULT_DONE, ST_EXIT_REQ, ST_CHAIN_DONE, ST_GS_BASE, ST_GS_OK,
@@ -58,8 +58,23 @@ import {
 
 /** The module type index of each import signature (the `types` list in compilePending). */
 const IMPORT_TYPE: Readonly<Record<SlowType, number>> = { [SlowType.Read]: 4, [SlowType.Write]: 3, [SlowType.X87]: 5, [SlowType.StrMove]: 6 };
-/** The module's type index of an (i32 x n) -> i32 function, by n. */
-const PARAMS_TYPE: Readonly<Record<number, number>> = { 2: 1, 3: 4, 4: 6, 5: 5, 6: 7, 7: 2 };
+/** The function types of every region module, by index (IMPORT_TYPE, the region functions' type 1, the flags helper's type 2). */
+const MODULE_TYPES: FuncType[] = [
+  { params: [I32], results: [I32] },
+  { params: [I32, I32], results: [I32] },
+  { params: [I32, I32, I32, I32, I32, I32, I32], results: [I32] },
+  { params: [I32, I32, I32, I32], results: [] },
+  { params: [I32, I32, I32], results: [I32] },
+  { params: [I32, I32, I32, I32, I32], results: [I32] },
+  { params: [I32, I32, I32, I32], results: [I32] },
+  { params: [I32, I32, I32, I32, I32, I32], results: [I32] },
+];
+/** The type index of an (i32 x n) -> i32 function in MODULE_TYPES (the x87 helpers' signatures). */
+function i32FunctionType(n: number): number {
+  const k = MODULE_TYPES.findIndex((t) => t.results.length === 1 && t.params.length === n && t.params.every((p) => p === I32));
+  if (k < 0) throw new Error(`jit: no module type for ${n} i32 parameters`);
+  return k;
+}
 
 export interface JitOptions {
   /** Visits before a block is compiled (0: compile on first sight, for tests). */
@@ -446,8 +461,11 @@ export class Jit implements JitHooks {
     st[w + (ST_LOP >> 2)] = 0;
     st[w + (ST_GS_BASE >> 2)] = c.segBase[S_GS]!;
     st[w + (ST_GS_OK >> 2)] = c.segOkR[S_GS]! & c.segOkW[S_GS]!;
-    st[w + (ST_X87_OK >> 2)] = this.x87Homed && (c.cr0 & (CR0_EM | CR0_TS)) === 0 ? 1 : 0;
-    st[w + (ST_CS_SEL >> 2)] = c.segSel[S_CS]!;
+    if (this.x87Linked) {
+      // Read by the x87 helpers only.
+      st[w + (ST_X87_OK >> 2)] = this.x87Homed && (c.cr0 & (CR0_EM | CR0_TS)) === 0 ? 1 : 0;
+      st[w + (ST_CS_SEL >> 2)] = c.segSel[S_CS]!;
+    }
     this.doneBase = done;
     this.invalidatedDuringRun = false;
     const mode = this.modes[h]!;
@@ -541,7 +559,6 @@ export class Jit implements JitHooks {
       if (!floatingPoint) floatingPoint = blocks.some((b) => b.some((i) => i.op >= 0xd8 && i.op <= 0xdf));
       explored.push({ r, blocks, starts });
     }
-    // The x87 helpers only go into modules with floating-point code (they would lengthen every other compile).
     // Modules with floating-point code import the x87 helpers (compiled once, in their own module) after the slow paths.
     const x87Helpers = floatingPoint && this.x87Homed ? SLOW_IMPORTS.length : -1;
     if (x87Helpers >= 0) this.linkX87Helpers();
@@ -567,19 +584,10 @@ export class Jit implements JitHooks {
       return;
     }
     const bytes = buildModule({
-      types: [
-        { params: [I32], results: [I32] },
-        { params: [I32, I32], results: [I32] },
-        { params: [I32, I32, I32, I32, I32, I32, I32], results: [I32] },
-        { params: [I32, I32, I32, I32], results: [] },
-        { params: [I32, I32, I32], results: [I32] },
-        { params: [I32, I32, I32, I32, I32], results: [I32] },
-        { params: [I32, I32, I32, I32], results: [I32] },
-        { params: [I32, I32, I32, I32, I32, I32], results: [I32] },
-      ],
+      types: MODULE_TYPES,
       imports: [
         ...SLOW_IMPORTS.map((imp) => ({ name: imp.name, type: IMPORT_TYPE[imp.type] })),
-        ...(x87Helpers >= 0 ? X87_HELPER_PARAMS.map((n, k) => ({ name: x87HelperName(k), type: PARAMS_TYPE[n]! })) : []),
+        ...(x87Helpers >= 0 ? X87_HELPER_PARAMS.map((n, k) => ({ name: x87HelperName(k), type: i32FunctionType(n) })) : []),
       ],
       memory: { shared: this.shared, maxPages: 65536 },
       functions,

@@ -25,7 +25,7 @@
 import { S_DS, S_GS, S_SS } from '../cpu/constants.ts';
 import { FunctionBody, Op } from './wasm-emitter.ts';
 import { emitPageTag, emitTlbSlot } from './tlb-emit.ts';
-import { X87Helper, X87_HELPER_PARAMS, planX87 } from './x87-emit.ts';
+import { X87Helper, planX87 } from './x87-emit.ts';
 import { BlockEnd, type Insn } from './block-decoder.ts';
 import {
   ST_REGS, ST_EIP, ST_LOP, ST_LDST, ST_LSRC, ST_LRES, ST_LSZ, ST_LCIN, ST_FLAGS, ST_TLBKEY, ST_EXIT_REQ, ST_GS_BASE, ST_GS_OK,
@@ -982,7 +982,7 @@ class RegionTranslator {
       f.i32(i.eip);
       f.i32(((i.op & 7) << 8) | i.modrm);
       if (plan.mem !== 'none') f.get(L_LIN); // flat segments: the linear address is the offset
-      else if (plan.args.length + 2 < X87_HELPER_PARAMS[plan.helper]!) f.i32(0); // no memory operand: the helper ignores fdp
+      else if (plan.fdp) f.i32(0); // no memory operand: the helper ignores fdp
     };
     const callHelper = (): void => {
       for (const a of plan.args) f.i32(a);

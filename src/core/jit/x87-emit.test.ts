@@ -13,7 +13,7 @@ import { X87 } from '../cpu/fpu/x87.ts';
 import { MockFpuHost } from '../cpu/fpu/test-support/mock-host.ts';
 import { X87_BYTES, X87_CTL, X87_HI, X87_LO, X87_SE, X87_SLOTS } from '../cpu/fpu/x87-storage.ts';
 import { ST_CS_SEL, ST_X87, ST_X87_OK } from './layout.ts';
-import { X87Helper, X87_HELPER_PARAMS, planX87, type X87Plan, x87HelperModule, x87HelperName } from './x87-emit.ts';
+import { X87Helper, planX87, type X87Plan, x87HelperModule, x87HelperName } from './x87-emit.ts';
 
 const STATE = 0x1000;
 const BLOCK = STATE + ST_X87;
@@ -173,7 +173,7 @@ describe('x87 helpers in WebAssembly', () => {
       wasmBytes.set(operand, OPERAND);
       wasmView.setInt32(STATE + ST_X87_OK, x87Ok, true);
       wasmView.setInt32(STATE + ST_CS_SEL, CS, true);
-      const tail = plan.mem !== 'none' ? [eip, fop, OPERAND] : plan.args.length + 2 < X87_HELPER_PARAMS[plan.helper]! ? [eip, fop, 0] : [eip, fop];
+      const tail = plan.mem !== 'none' ? [eip, fop, OPERAND] : plan.fdp ? [eip, fop, 0] : [eip, fop];
       let result: number;
       if (plan.mem === 'load') {
         result = call(X87Helper.LoadMem, [OPERAND, plan.kind]);

@@ -62,14 +62,16 @@ const J_BIT = -(1n << 63n);
 
 /** What the translator emits for one x87 instruction: memory access, then helper calls. */
 export interface X87Plan {
-  /** Memory operand: 'none', a read of `size` bytes widened into slot MEM first, or a store of 8 bytes. */
+  /** Memory operand: 'none', a read of `size` bytes widened into slot MEM first, or a store of `size` bytes. */
   mem: 'none' | 'load' | 'store';
   size: number;
   /** LoadMem's kind for loads (0 double, 1 single, 2 int32, 3 int16). */
   kind: number;
   helper: X87Helper;
-  /** The helper's leading arguments; eip, fop (and fdp for memory forms) follow. */
+  /** The helper's leading arguments; eip and fop follow, then fdp when `fdp`. */
   args: number[];
+  /** The helper takes the memory operand's offset last (0 for its register forms). */
+  fdp: boolean;
   /** Writes EFLAGS (Comi). */
   flags: boolean;
 }
@@ -79,7 +81,7 @@ export function planX87(op: number, modrm: number): X87Plan | null {
   const reg = (modrm >> 3) & 7;
   const i = modrm & 7;
   const plan = (helper: X87Helper, args: number[], mem: X87Plan['mem'] = 'none', size = 0, kind = 0, flags = false): X87Plan =>
-    ({ mem, size, kind, helper, args, flags });
+    ({ mem, size, kind, helper, args, flags, fdp: helper === X87Helper.Arith || helper === X87Helper.Ld || helper === X87Helper.StMem });
   const arithOp = reg !== 2 && reg !== 3; // FCOM/FCOMP go through the import
   if (modrm < 0xc0) {
     switch (op) {

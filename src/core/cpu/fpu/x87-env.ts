@@ -103,12 +103,12 @@ export function readU64(host: FpuHost, seg: number, off: number): bigint {
 export const FXSAVE_MXCSR = 0x1f80;
 export const FXSAVE_MXCSR_MASK = 0x0000ffbf;
 
-/** Writes the 512-byte FXSAVE image (bytes 288..511 are left untouched). `regs` are ST(0)..ST(7). */
 /**
- * The FXSAVE image of the x87 part: environment (its tag word unused: the
- * abridged tag goes in), then ST(0)..ST(7) from the register file `regs`
- * (physical register (top + k) & 7 for ST(k)) as raw words, no BigInt: the
- * kernel saves the FPU state at every context switch.
+ * Writes the 512-byte FXSAVE image (bytes 288..511 are left untouched): the
+ * environment (its tag word unused: the abridged tag goes in), then
+ * ST(0)..ST(7) from the register file `regs` (physical register
+ * (top + k) & 7 for ST(k)) as raw words, no BigInt: the kernel saves the FPU
+ * state at every context switch.
  */
 export function storeFxsave(host: FpuHost, seg: number, off: number, e: X87Environment, abridgedTag: number, regs: X87Storage, top: number): void {
   host.writeU16(seg, off, e.cw);

@@ -181,10 +181,7 @@ export class X87 implements FpuUnit {
     this.host.probeWrite(seg, offset, 512);
     // The abridged tag: one bit per physical register, set when it is not empty (the full tag word is not needed).
     const tag = ~this.emptyMask & 0xff;
-    const env: X87Environment = {
-      cw: this.cw, sw: this.readStatusWord(), tw: 0, fip: this.fip, fcs: this.fcs, fop: this.fop, fdp: this.fdp, fds: this.fds,
-    };
-    storeFxsave(this.host, seg, offset, env, tag, this.regs, this.top);
+    storeFxsave(this.host, seg, offset, this.environment(0), tag, this.regs, this.top);
   }
 
   fxrstor(seg: number, offset: number): void {
@@ -303,9 +300,10 @@ export class X87 implements FpuUnit {
     this.sw = sw & ~SW_TOP;
   }
 
-  private environment(): X87Environment {
+  /** The environment fields; `tw` defaults to the full tag word (FXSAVE stores an abridged tag instead and passes 0). */
+  private environment(tw = this.tagWord()): X87Environment {
     return {
-      cw: this.cw, sw: this.readStatusWord(), tw: this.tagWord(),
+      cw: this.cw, sw: this.readStatusWord(), tw,
       fip: this.fip, fcs: this.fcs, fop: this.fop, fdp: this.fdp, fds: this.fds,
     };
   }
