@@ -56,6 +56,42 @@ export interface Insn {
   lock: boolean;
   /** REP prefix (F3): accepted only on MOVS/STOS. */
   rep: boolean;
+  /**
+   * CALL rel32 to a PC thunk (`mov reg,[esp]; ret`, see pcThunkRegister): the
+   * register the thunk loads, else -1. Such a call does not end the block: it
+   * runs as the three instructions it executes (the thunk's bytes checked at
+   * run time), so position-independent code stays in its block.
+   */
+  thunk: number;
+}
+
+/** Instructions an Insn retires when it runs to its end: a CALL to a PC thunk also runs the thunk's two. */
+export function insnWeight(insn: Insn): number {
+  return insn.thunk >= 0 ? 3 : 1;
+}
+
+/** Instructions a block retires when it runs to its end. */
+export function blockWeight(insns: Insn[]): number {
+  let n = 0;
+  for (const i of insns) n += insnWeight(i);
+  return n;
+}
+
+/**
+ * The first four bytes of a PC thunk loading register `reg`: `mov reg,[esp]`
+ * (8B /r, ModRM 00 reg 100, SIB 0x24) then `ret` (C3), as little-endian i32.
+ * i386 position-independent code (busybox, glibc) calls one at the start of
+ * nearly every function to learn its own address; each call and return
+ * crossed pages, two region transitions per function call.
+ */
+export function pcThunkWord(reg: number): number {
+  return 0x8b | ((0x04 | (reg << 3)) << 8) | (0x24 << 16) | (0xc3 << 24);
+}
+
+/** The register a PC thunk whose first bytes are the little-endian `word` loads, or -1 (ESP itself is not a thunk). */
+export function pcThunkRegister(word: number): number {
+  const reg = (word >>> 11) & 7;
+  return reg !== 4 && word === pcThunkWord(reg) ? reg : -1;
 }
 
 /** MOVSB, MOVSD, STOSB, STOSD: translated as a call to the interpreter's string code. */
@@ -162,14 +198,23 @@ function groupOk(op: number, reg: number, mod: number): boolean {
 /**
  * Decode from host offset `p` (guest EIP `eip`) while `p < end`. Returns the
  * instructions (possibly none). `mem8` is the pool's byte view; `supervisor`:
- * the code runs at CPL 0 (the JIT's mode 1).
+ * the code runs at CPL 0 (the JIT's mode 1). `pcThunk`, when given, says
+ * which register the code at a CALL target loads if it is a PC thunk (-1
+ * otherwise): such calls continue the block (Insn.thunk). A block retires
+ * at most MAX_BLOCK instructions (blockWeight).
  */
-export function decodeBlock(mem8: Uint8Array, p: number, end: number, eip: number, supervisor: boolean): Insn[] {
+export function decodeBlock(mem8: Uint8Array, p: number, end: number, eip: number, supervisor: boolean, pcThunk?: (target: number) => number): Insn[] {
   const out: Insn[] = [];
-  while (out.length < MAX_BLOCK) {
+  let weight = 0;
+  while (weight < MAX_BLOCK) {
     const insn = decodeOne(mem8, p, end, eip, supervisor);
     if (insn === null) break;
+    if (insn.end === BlockEnd.Call && pcThunk !== undefined && weight + 3 <= MAX_BLOCK) {
+      insn.thunk = pcThunk(insn.target);
+      if (insn.thunk >= 0) insn.end = BlockEnd.None;
+    }
     out.push(insn);
+    weight += insnWeight(insn);
     if (insn.end !== BlockEnd.None) break;
     p += insn.len;
     eip = (eip + insn.len) | 0;
@@ -219,7 +264,7 @@ function decodeOne(mem8: Uint8Array, p0: number, end: number, eip: number, super
   if (f === Form.No) return null;
   const insn: Insn = {
     eip, len: 0, op, modrm: -1, reg: 0, rmReg: -1, mem: false, base: -1, index: -1, scale: 0, disp: 0, imm: 0,
-    end: BlockEnd.None, target: 0, gs, o16, lock, rep,
+    end: BlockEnd.None, target: 0, gs, o16, lock, rep, thunk: -1,
   };
   if (f === Form.ModRM) {
     const m = byte();

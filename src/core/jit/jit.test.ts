@@ -103,6 +103,53 @@ describe('chaining', () => {
   });
 });
 
+describe('calls to PC thunks', () => {
+  // 10000 mov ecx,1000 / 10005 call 11000 / 1000a add esi,ebx / 1000c xor ebx,ebx / 1000e cmp ecx,400
+  // 10014 jne 1001d / 10016 mov byte [0x11001],0x14 (the thunk now loads EDX) / 1001d dec ecx
+  // 1001e jnz 10005 / 10020 hlt; 11000: mov ebx,[esp] / ret
+  const code = new Array<number>(0x1004).fill(0x90);
+  code.splice(0, 0x21,
+    0xb9, 0xe8, 0x03, 0x00, 0x00, 0xe8, 0xf6, 0x0f, 0x00, 0x00, 0x01, 0xde, 0x31, 0xdb,
+    0x81, 0xf9, 0x90, 0x01, 0x00, 0x00, 0x75, 0x07, 0xc6, 0x05, 0x01, 0x10, 0x01, 0x00, 0x14,
+    0x49, 0x75, 0xe5, 0xf4);
+  code.splice(0x1000, 4, 0x8b, 0x1c, 0x24, 0xc3);
+  const state = (cpu: Cpu): number[] => [...[0, 1, 2, 3, 4, 5, 6, 7].map((r) => cpu.getReg32(r) >>> 0), cpu.getEip(), cpu.instructionsRetired];
+
+  it('run in place while the thunk\'s bytes are there, and as a plain call once the guest rewrote them', () => {
+    // Compiled once the loop is warm, as hot code is: the thunk's page is in the TLB by then.
+    const runs = [false, { threshold: 20, warmupInstructions: 0 }].map((jit) => {
+      const { cpu, host, engine } = flatMachine(code, jit);
+      // Short runs: regions are compiled at the end of a run.
+      let stop = cpu.run(500);
+      while (stop === StopReason.Budget) stop = cpu.run(500);
+      return { stop, state: state(cpu), stack: new DataView(host.buffer).getUint32(0x80000 - 4, true), engine };
+    });
+    expect(runs[1]!.engine!.stats.pcThunkCalls).toBeGreaterThan(0);
+    expect(runs[1]!.engine!.stats.instructions).toBeGreaterThan(4000);
+    expect(runs[0]!.stop).toBe(StopReason.HaltedNoInterrupts);
+    // 601 passes (ECX 1000..400) add the return address; the rest find EBX cleared.
+    expect(runs[0]!.state[6]).toBe((601 * 0x1000a) >>> 0);
+    expect(runs[0]!.state[2]).toBe(0x1000a);
+    expect(runs[0]!.stack).toBe(0x1000a);
+    expect({ stop: runs[1]!.stop, state: runs[1]!.state, stack: runs[1]!.stack }).toEqual({ stop: runs[0]!.stop, state: runs[0]!.state, stack: runs[0]!.stack });
+  });
+
+  it('count three instructions each: small budgets stop at the interpreter\'s instruction boundaries', () => {
+    const engines: (Jit | null)[] = [];
+    const cpus = [false, { threshold: 20, warmupInstructions: 0 }].map((jit) => {
+      const m = flatMachine(code, jit);
+      engines.push(m.engine);
+      return m.cpu;
+    });
+    for (let step = 0; step < 3000; step++) {
+      const budget = 1 + (step % 7);
+      for (const cpu of cpus) cpu.run(budget);
+      expect(state(cpus[1]!), `after step ${step}`).toEqual(state(cpus[0]!));
+    }
+    expect(engines[1]!.stats.pcThunkCalls).toBeGreaterThan(0);
+  });
+});
+
 describe('string moves inside compiled blocks', () => {
   /** Runs `code` on the interpreter and with the JIT forced on, after `setup`; returns both CPUs, stopped. */
   function both(code: number[], setup: (cpu: Cpu, mem: Uint8Array) => void): { cpu: Cpu; mem: Uint8Array; engine: Jit | null; stop: StopReason }[] {

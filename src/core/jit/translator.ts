@@ -23,10 +23,11 @@
  *    while the instruction budget allows another full iteration.
  */
 import { S_DS, S_GS, S_SS } from '../cpu/constants.ts';
+import { TLB_SIZE } from '../cpu/state.ts';
 import { FunctionBody, Op } from './wasm-emitter.ts';
 import { emitPageTag, emitTlbSlot } from './tlb-emit.ts';
 import { X87Helper, planX87 } from './x87-emit.ts';
-import { BlockEnd, type Insn } from './block-decoder.ts';
+import { BlockEnd, blockWeight, pcThunkWord, type Insn } from './block-decoder.ts';
 import {
   ST_REGS, ST_EIP, ST_LOP, ST_LDST, ST_LSRC, ST_LRES, ST_LSZ, ST_LCIN, ST_FLAGS, ST_TLBKEY, ST_EXIT_REQ, ST_GS_BASE, ST_GS_OK,
 } from './layout.ts';
@@ -147,6 +148,8 @@ class RegionTranslator {
   private maxTemps = FIRST_TEMP;
   private slowCalled = false;
   private index = 0;
+  /** Instructions beyond one per Insn retired by the current block's earlier instructions (PC-thunk calls retire three). */
+  private extra = 0;
   private insn!: Insn;
   /** Block index by start EIP. */
   private readonly byEip = new Map<number, number>();
@@ -237,6 +240,7 @@ class RegionTranslator {
   private emitBlock(insns: Insn[]): void {
     this.producer = { kind: DYNAMIC, sz: 2 };
     this.pendingRotate = false;
+    this.extra = 0;
     for (this.index = 0; this.index < insns.length; this.index++) {
       this.insn = insns[this.index]!;
       this.temps = FIRST_TEMP;
@@ -249,6 +253,11 @@ class RegionTranslator {
       this.index = insns.length - 1;
       this.goTo((last.eip + last.len) | 0);
     }
+  }
+
+  /** Instructions of this block retired before the current instruction. */
+  private retiredBefore(): number {
+    return this.index + this.extra;
   }
 
   private tmp(): number {
@@ -315,14 +324,14 @@ class RegionTranslator {
   /** Continue at `eip` after the current instruction: inside the region when it has a block there and the budget allows, else exit. */
   private goTo(eip: number): void {
     const f = this.f;
-    const done = this.index + 1;
+    const done = this.retiredBefore() + 1;
     const k = this.byEip.get(eip);
     if (k === undefined) {
       this.exitConst(eip, done);
       return;
     }
     this.settleRotateHere();
-    const len = this.blocks[k]!.length;
+    const len = blockWeight(this.blocks[k]!);
     f.get(L_ITER);
     f.i32(done);
     f.op(Op.I32Add);
@@ -363,7 +372,7 @@ class RegionTranslator {
       this.open--;
     }
     f.get(v);
-    this.exitStack(this.index + 1);
+    this.exitStack(this.retiredBefore() + 1);
   }
 
   /** After an instruction that called a slow path: stop if the slow path asked for it. */
@@ -373,7 +382,7 @@ class RegionTranslator {
     f.get(L_EXITF);
     f.if();
     this.open++;
-    this.exitConst(this.nextEip(), this.index + 1);
+    this.exitConst(this.nextEip(), this.retiredBefore() + 1);
     f.end();
     this.open--;
   }
@@ -443,7 +452,7 @@ class RegionTranslator {
     f.op(Op.I32Eqz);
     f.if();
     this.open++;
-    this.exitConst(this.insn.eip, this.index);
+    this.exitConst(this.insn.eip, this.retiredBefore());
     f.end();
     this.open--;
   }
@@ -487,8 +496,8 @@ class RegionTranslator {
     const f = this.f;
     f.i32(this.insn.eip);
     f.get(L_ITER);
-    if (this.index !== 0) {
-      f.i32(this.index);
+    if (this.retiredBefore() !== 0) {
+      f.i32(this.retiredBefore());
       f.op(Op.I32Add);
     }
     this.slowCalled = true;
@@ -924,7 +933,11 @@ class RegionTranslator {
       }
       case 0xc6: this.movImmStore(i, 0); return;
       case 0xc7: this.movImmStore(i, i.o16 ? 1 : 2); return;
-      case 0xe8: this.push(() => f.i32(this.nextEip())); this.goTo(i.target); return;
+      case 0xe8:
+        if (i.thunk >= 0) { this.callPcThunk(i); return; }
+        this.push(() => f.i32(this.nextEip()));
+        this.goTo(i.target);
+        return;
       case 0xe9: case 0xeb: this.goTo(i.target); return;
       case 0xf6: this.testRmImm(i, 0); return;
       case 0xf7:
@@ -943,7 +956,7 @@ class RegionTranslator {
           f.set(t);
           if (i.reg === 2) this.push(() => f.i32(this.nextEip()));
           f.get(t);
-          this.exitStack(this.index + 1);
+          this.exitStack(this.retiredBefore() + 1);
         }
         return;
       case 0x1b6: this.readRm8(i); this.setReg(i.reg); return;
@@ -1239,9 +1252,9 @@ class RegionTranslator {
     f.op(Op.I32Eq);
     f.if();
     this.open++;
-    this.exitConst(i.eip, this.index + 1);
+    this.exitConst(i.eip, this.retiredBefore() + 1);
     f.else();
-    this.exitConst(i.eip, this.index);
+    this.exitConst(i.eip, this.retiredBefore());
     f.end();
     this.open--;
     f.end();
@@ -1373,7 +1386,7 @@ class RegionTranslator {
     f.op(Op.I32Or);
     f.if();
     this.open++;
-    this.exitConst(i.eip, this.index);
+    this.exitConst(i.eip, this.retiredBefore());
     f.end();
     this.open--;
     // The dividend as a u64: EDX << 32 | EAX.
@@ -1912,6 +1925,60 @@ class RegionTranslator {
     this.setReg(4);
   }
 
+  /**
+   * CALL rel32 to a PC thunk (Insn.thunk): push the return address, then, if
+   * the TLB maps the target readable in this mode and its bytes still are
+   * `mov reg,[esp]; ret`, run the thunk here: the register gets the return
+   * address and the RET pops it (three instructions retired, execution goes
+   * on after the CALL). Otherwise this is a plain CALL that leaves the
+   * region for the target. The bytes are read after the push, so a push
+   * that rewrote them is seen as the CPU would see it.
+   */
+  private callPcThunk(i: Insn): void {
+    const f = this.f;
+    const target = i.target;
+    const next = this.nextEip();
+    this.push(() => f.i32(next));
+    if (this.slowCalled) {
+      // The push's slow path asked to stop (e.g. it wrote a page with compiled code): after the CALL.
+      f.get(L_EXITF);
+      f.if();
+      this.open++;
+      this.exitConst(target, this.retiredBefore() + 1);
+      f.end();
+      this.open--;
+      this.slowCalled = false;
+    }
+    const slot = ((target >>> 12) & (TLB_SIZE - 1)) << 2;
+    f.i32(0);
+    f.mem(Op.I32Load, 2, this.layout.tlbRd + slot);
+    f.i32(target >>> 12);
+    f.get(L_KEY);
+    f.op(Op.I32Or);
+    f.op(Op.I32Eq);
+    f.ifI32();
+    f.i32(target);
+    f.i32(0);
+    f.mem(Op.I32Load, 2, this.layout.tlbDelta + slot);
+    f.op(Op.I32Add);
+    f.mem(Op.I32Load, 0, 0);
+    f.i32(pcThunkWord(i.thunk));
+    f.op(Op.I32Eq);
+    f.else();
+    f.i32(0);
+    f.end();
+    f.op(Op.I32Eqz);
+    f.if();
+    this.open++;
+    this.exitConst(target, this.retiredBefore() + 1);
+    f.end();
+    this.open--;
+    f.i32(next);
+    this.setReg(i.thunk);
+    this.getReg(4); f.i32(4); f.op(Op.I32Add); this.setReg(4);
+    this.extra += 2;
+  }
+
   private pop(reg: number): void {
     const f = this.f;
     const v = this.tmp();
@@ -1994,7 +2061,8 @@ function writtenRegs(i: Insn): number {
   if (op >= 0x91 && op <= 0x97) return 1 | (1 << (op & 7));
   if (op >= 0xd8 && op <= 0xdf) return op === 0xdf && i.modrm === 0xe0 ? 1 : 0; // x87: only FNSTSW AX writes a register
   switch (op) {
-    case 0x68: case 0x6a: case 0xc3: case 0xe8: return 1 << 4;
+    case 0xe8: return i.thunk >= 0 ? 1 << 4 | 1 << i.thunk : 1 << 4;
+    case 0x68: case 0x6a: case 0xc3: return 1 << 4;
     case 0x69: case 0x6b: case 0x1af: case 0x8b: case 0x8d: case 0x1b6: case 0x1b7: case 0x1be: case 0x1bf: return reg;
     case 0x8a: return reg8;
     case 0xf7: return i.reg >= 4 ? (1 << 0) | (1 << 2) : rm;
