@@ -63,11 +63,23 @@ export interface Insn {
    * run time), so position-independent code stays in its block.
    */
   thunk: number;
+  /**
+   * CALL rel32 to a PLT entry (`jmp [got]`, FF 25 disp32): the GOT slot's
+   * address, else -1. Such a call still ends the block, but continues at the
+   * function the slot names (both instructions retired) when the entry's
+   * bytes are still there and the slot reads from the TLB.
+   */
+  got: number;
 }
 
-/** Instructions an Insn retires when it runs to its end: a CALL to a PC thunk also runs the thunk's two. */
+/** Most instructions an Insn retires when it runs to its end: a CALL to a PC thunk also runs the thunk's two, one to a PLT entry its JMP. */
 export function insnWeight(insn: Insn): number {
-  return insn.thunk >= 0 ? 3 : 1;
+  return insn.thunk >= 0 ? 3 : insn.got !== -1 ? 2 : 1;
+}
+
+/** The first four bytes of a PLT entry that jumps through the GOT slot at `got` (FF 25 disp32), as a little-endian i32; the other two bytes are got >>> 16. */
+export function pltWord(got: number): number {
+  return 0x25ff | (got << 16);
 }
 
 /** Instructions a block retires when it runs to its end. */
@@ -185,7 +197,7 @@ function groupOk(op: number, reg: number, mod: number): boolean {
     case 0xd3: return mod === 3 && (reg === 4 || reg === 5 || reg === 7); // SHL SHR SAR r32 by CL
     case 0xc6: case 0xc7: return reg === 0;
     case 0xf6: return reg === 0;
-    case 0xf7: return reg <= 6 && reg !== 1; // TEST NOT NEG MUL IMUL DIV
+    case 0xf7: return reg !== 1; // TEST NOT NEG MUL IMUL DIV IDIV
     case 0x1ba: return reg >= 4;
     case 0x1a5: case 0x1ad: return mod === 3; // SHLD/SHRD by CL: a register destination only (a count of 0 changes nothing)
     case 0xfe: return reg <= 1;
@@ -198,20 +210,29 @@ function groupOk(op: number, reg: number, mod: number): boolean {
 /**
  * Decode from host offset `p` (guest EIP `eip`) while `p < end`. Returns the
  * instructions (possibly none). `mem8` is the pool's byte view; `supervisor`:
- * the code runs at CPL 0 (the JIT's mode 1). `pcThunk`, when given, says
- * which register the code at a CALL target loads if it is a PC thunk (-1
- * otherwise): such calls continue the block (Insn.thunk). A block retires
- * at most MAX_BLOCK instructions (blockWeight).
+ * the code runs at CPL 0 (the JIT's mode 1). `peek`, when given, returns
+ * the first 8 bytes at a CALL target as two little-endian i32 (or null when
+ * it cannot tell): a PC thunk there continues the block (Insn.thunk), a PLT
+ * entry is followed through its GOT slot (Insn.got). A block retires at most
+ * MAX_BLOCK instructions (blockWeight).
  */
-export function decodeBlock(mem8: Uint8Array, p: number, end: number, eip: number, supervisor: boolean, pcThunk?: (target: number) => number): Insn[] {
+export function decodeBlock(mem8: Uint8Array, p: number, end: number, eip: number, supervisor: boolean, peek?: (target: number) => [number, number] | null): Insn[] {
   const out: Insn[] = [];
   let weight = 0;
   while (weight < MAX_BLOCK) {
     const insn = decodeOne(mem8, p, end, eip, supervisor);
     if (insn === null) break;
-    if (insn.end === BlockEnd.Call && pcThunk !== undefined && weight + 3 <= MAX_BLOCK) {
-      insn.thunk = pcThunk(insn.target);
-      if (insn.thunk >= 0) insn.end = BlockEnd.None;
+    if (insn.end === BlockEnd.Call && peek !== undefined && weight + 3 <= MAX_BLOCK) {
+      const words = peek(insn.target);
+      if (words !== null) {
+        insn.thunk = pcThunkRegister(words[0]);
+        if (insn.thunk >= 0) insn.end = BlockEnd.None;
+        else if ((words[0] & 0xffff) === 0x25ff) {
+          const got = (words[0] >>> 16) | (words[1] << 16);
+          // The slot must lie within one page (the generated code reads it with one TLB check); -1 is the "none" value.
+          if ((got & 0xfff) <= 0xffc && got !== -1) insn.got = got;
+        }
+      }
     }
     out.push(insn);
     weight += insnWeight(insn);
@@ -264,7 +285,7 @@ function decodeOne(mem8: Uint8Array, p0: number, end: number, eip: number, super
   if (f === Form.No) return null;
   const insn: Insn = {
     eip, len: 0, op, modrm: -1, reg: 0, rmReg: -1, mem: false, base: -1, index: -1, scale: 0, disp: 0, imm: 0,
-    end: BlockEnd.None, target: 0, gs, o16, lock, rep, thunk: -1,
+    end: BlockEnd.None, target: 0, gs, o16, lock, rep, thunk: -1, got: -1,
   };
   if (f === Form.ModRM) {
     const m = byte();

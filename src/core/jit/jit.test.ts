@@ -150,6 +150,45 @@ describe('calls to PC thunks', () => {
   });
 });
 
+describe('calls to PLT entries', () => {
+  // 10000 mov ecx,1000 / 10005 call 11000 / 1000a cmp ecx,400 / 10010 jne 10019
+  // 10012 mov byte [0x11001],0x15 (the entry becomes CALL [0x12000]) / 10019 dec ecx / 1001a jnz 10005 / 1001c hlt
+  // 11000 jmp [0x12000] / 11006 ret; 12000: GOT slot = 0x13000; 13000 inc ebx / ret
+  const code = new Array<number>(0x3002).fill(0x90);
+  code.splice(0, 0x1d,
+    0xb9, 0xe8, 0x03, 0x00, 0x00, 0xe8, 0xf6, 0x0f, 0x00, 0x00, 0x81, 0xf9, 0x90, 0x01, 0x00, 0x00, 0x75, 0x07,
+    0xc6, 0x05, 0x01, 0x10, 0x01, 0x00, 0x15, 0x49, 0x75, 0xe9, 0xf4);
+  code.splice(0x1000, 7, 0xff, 0x25, 0x00, 0x20, 0x01, 0x00, 0xc3);
+  code.splice(0x2000, 4, 0x00, 0x30, 0x01, 0x00);
+  code.splice(0x3000, 2, 0x43, 0xc3);
+  const state = (cpu: Cpu): number[] => [...[0, 1, 2, 3, 4, 5, 6, 7].map((r) => cpu.getReg32(r) >>> 0), cpu.getEip(), cpu.instructionsRetired];
+  const warm = { threshold: 20, warmupInstructions: 0 };
+
+  it('go on through the GOT slot while the entry is there, and run the rewritten entry as the CPU does', () => {
+    const runs = [false, warm].map((jit) => {
+      const { cpu, host, engine } = flatMachine(code, jit);
+      let stop = cpu.run(500);
+      while (stop === StopReason.Budget) stop = cpu.run(500);
+      const view = new DataView(host.buffer);
+      return { stop, state: state(cpu), stack: [view.getUint32(0x80000 - 4, true), view.getUint32(0x80000 - 8, true)], engine };
+    });
+    expect(runs[1]!.engine!.stats.pltCalls).toBeGreaterThan(0);
+    expect(runs[1]!.engine!.stats.instructions).toBeGreaterThan(2000);
+    expect(runs[0]!.stop).toBe(StopReason.HaltedNoInterrupts);
+    expect(runs[0]!.state[3]).toBe(1000);
+    expect(runs[0]!.stack).toEqual([0x1000a, 0x11006]);
+    expect({ stop: runs[1]!.stop, state: runs[1]!.state, stack: runs[1]!.stack }).toEqual({ stop: runs[0]!.stop, state: runs[0]!.state, stack: runs[0]!.stack });
+  });
+
+  it('stop at the interpreter\'s instruction boundaries under small budgets', () => {
+    const cpus = [false, warm].map((jit) => flatMachine(code, jit).cpu);
+    for (let step = 0; step < 3000; step++) {
+      for (const cpu of cpus) cpu.run(1 + (step % 5));
+      expect(state(cpus[1]!), `after step ${step}`).toEqual(state(cpus[0]!));
+    }
+  });
+});
+
 describe('string moves inside compiled blocks', () => {
   /** Runs `code` on the interpreter and with the JIT forced on, after `setup`; returns both CPUs, stopped. */
   function both(code: number[], setup: (cpu: Cpu, mem: Uint8Array) => void): { cpu: Cpu; mem: Uint8Array; engine: Jit | null; stop: StopReason }[] {

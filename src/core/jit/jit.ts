@@ -42,7 +42,7 @@ import { readLin8, readLin16, readLin32, writeLin8, writeLin16, writeLin32, prob
 import { setEipRaw, tlbSelect } from '../cpu/tlb.ts';
 import { fetchWouldTranslate, translate } from '../cpu/paging.ts';
 import { CR0_EM, CR0_TS, S_CS, S_DS, S_ES, S_GS, S_SS } from '../cpu/constants.ts';
-import { decodeBlock, blockWeight, BlockEnd, MAX_BLOCK, pcThunkRegister, type Insn } from './block-decoder.ts';
+import { decodeBlock, blockWeight, BlockEnd, MAX_BLOCK, type Insn } from './block-decoder.ts';
 import { emitFlagsHelper, FLAGS_HELPER_LOCALS } from './flags-helper.ts';
 import { X87_HELPER_PARAMS, x87HelperModule, x87HelperName } from './x87-emit.ts';
 import { translateRegion, SLOW_IMPORTS, STRING_REGS, SlowType, StrMoveResult } from './translator.ts';
@@ -103,6 +103,8 @@ export interface JitStats {
   x87Imports: number;
   /** CALLs to a PC thunk compiled to run the thunk in place (translator.ts callPcThunk). */
   pcThunkCalls: number;
+  /** CALLs to a PLT entry compiled to go on through the GOT slot (translator.ts callPlt). */
+  pltCalls: number;
 }
 
 /**
@@ -154,7 +156,7 @@ export class Jit implements JitHooks {
   trace: ((eipIn: number, retiredAfter: number) => void) | null = null;
   /** Regions call each other through the chain cache (off: every region exit returns to JS; for A/B measurements and debugging). */
   chaining = true;
-  readonly stats: JitStats = { compiled: 0, live: 0, flushes: 0, invalidations: 0, blockRuns: 0, instructions: 0, compileMs: 0, stringImports: 0, x87Imports: 0, pcThunkCalls: 0 };
+  readonly stats: JitStats = { compiled: 0, live: 0, flushes: 0, invalidations: 0, blockRuns: 0, instructions: 0, compileMs: 0, stringImports: 0, x87Imports: 0, pcThunkCalls: 0, pltCalls: 0 };
 
   /** Visits before compiling (the interpreter reads it at each run; WARMING until the warm-up ends). */
   threshold: number;
@@ -651,7 +653,7 @@ export class Jit implements JitHooks {
     const starts: number[] = [];
     const seen = new Set<number>();
     const work = [...r.entries];
-    const pcThunk = (target: number): number => this.pcThunkAt(target, r.mode);
+    const peek = (target: number): [number, number] | null => this.codeWordsAt(target, r.mode);
     const pageEnd = r.pageP + 4096;
     const toP = (eip: number): number => {
       const p = r.pageP + ((eip - r.pageEip) | 0);
@@ -661,11 +663,14 @@ export class Jit implements JitHooks {
       const p = work.shift()!;
       if (seen.has(p) || r.compiled.has(p)) continue; // compiled blocks are reached through the dispatcher
       seen.add(p);
-      const insns = decodeBlock(mem8, p, r.end, (r.pageEip + (p - r.pageP)) | 0, r.mode === 1, pcThunk);
+      const insns = decodeBlock(mem8, p, r.end, (r.pageEip + (p - r.pageP)) | 0, r.mode === 1, peek);
       if (insns.length === 0) continue;
       blocks.push(insns);
       starts.push(p);
-      for (const i of insns) if (i.thunk >= 0) this.stats.pcThunkCalls++;
+      for (const i of insns) {
+        if (i.thunk >= 0) this.stats.pcThunkCalls++;
+        if (i.got !== -1) this.stats.pltCalls++;
+      }
       const last = insns[insns.length - 1]!;
       const next = (last.eip + last.len) | 0;
       const follow = (eip: number): void => {
@@ -680,20 +685,21 @@ export class Jit implements JitHooks {
   }
 
   /**
-   * Which register the code at `eip` loads if it is a PC thunk (pcThunkRegister),
-   * else -1; read through the TLB as it is now (no walk). Only a hint for the
-   * translator: the generated code checks the bytes again each time it runs.
+   * The first 8 bytes at `eip` as two little-endian i32, read through the TLB
+   * as it is now (no walk), or null. Only a hint for the translator (what a
+   * CALL's target holds): the generated code checks the bytes again each time.
    */
-  private pcThunkAt(eip: number, mode: number): number {
-    if ((eip & 0xfff) > 0xffc) return -1;
+  private codeWordsAt(eip: number, mode: number): [number, number] | null {
+    if ((eip & 0xfff) > 0xff8) return null;
     const c = this.c;
     const vp = eip >>> 12;
     const slot = vp & (TLB_SIZE - 1);
-    if ((mode === 2 ? c.tlbRdUsr : c.tlbRdSys)[slot] !== (vp | c.tlbKey)) return -1;
+    if ((mode === 2 ? c.tlbRdUsr : c.tlbRdSys)[slot] !== (vp | c.tlbKey)) return null;
     const h = (eip + c.tlbDelta[slot]!) | 0;
     const m = c.mem8;
-    if (h < 0 || h + 4 > m.length) return -1;
-    return pcThunkRegister(m[h]! | (m[h + 1]! << 8) | (m[h + 2]! << 16) | (m[h + 3]! << 24));
+    if (h < 0 || h + 8 > m.length) return null;
+    const word = (q: number): number => m[q]! | (m[q + 1]! << 8) | (m[q + 2]! << 16) | (m[q + 3]! << 24);
+    return [word(h), word(h + 4)];
   }
 
   /**

@@ -27,7 +27,7 @@ import { TLB_SIZE } from '../cpu/state.ts';
 import { FunctionBody, Op } from './wasm-emitter.ts';
 import { emitPageTag, emitTlbSlot } from './tlb-emit.ts';
 import { X87Helper, planX87 } from './x87-emit.ts';
-import { BlockEnd, blockWeight, pcThunkWord, type Insn } from './block-decoder.ts';
+import { BlockEnd, blockWeight, pcThunkWord, pltWord, type Insn } from './block-decoder.ts';
 import {
   ST_REGS, ST_EIP, ST_LOP, ST_LDST, ST_LSRC, ST_LRES, ST_LSZ, ST_LCIN, ST_FLAGS, ST_TLBKEY, ST_EXIT_REQ, ST_GS_BASE, ST_GS_OK,
 } from './layout.ts';
@@ -935,6 +935,7 @@ class RegionTranslator {
       case 0xc7: this.movImmStore(i, i.o16 ? 1 : 2); return;
       case 0xe8:
         if (i.thunk >= 0) { this.callPcThunk(i); return; }
+        if (i.got !== -1) { this.callPlt(i); return; }
         this.push(() => f.i32(this.nextEip()));
         this.goTo(i.target);
         return;
@@ -942,7 +943,7 @@ class RegionTranslator {
       case 0xf6: this.testRmImm(i, 0); return;
       case 0xf7:
         if (i.reg === 0) this.testRmImm(i, 2);
-        else if (i.reg === 6) this.divWide(i);
+        else if (i.reg >= 6) this.divWide(i, i.reg === 7);
         else if (i.reg >= 4) this.mulWide(i, i.reg === 5);
         else this.notNeg(i);
         return;
@@ -1375,27 +1376,48 @@ class RegionTranslator {
    * divisor or a quotient that needs more than 32 bits leaves the region
    * before the instruction, for the interpreter to raise #DE.
    */
-  private divWide(i: Insn): void {
+  /**
+   * DIV/IDIV r/m32 (F7 /6, /7): EAX = EDX:EAX / r/m32, EDX = the remainder
+   * (truncated toward zero; the remainder takes the dividend's sign). A
+   * divisor of 0, a quotient that does not fit, and for IDIV a divisor of -1
+   * (whose quotient i64.div_s could trap on) leave before the instruction:
+   * the interpreter then raises #DE or divides.
+   */
+  private divWide(i: Insn, signed: boolean): void {
     const f = this.f;
     const d = this.tmp();
     const q = this.tmp();
     this.readRm32(i);
     f.set(d);
-    f.get(d); f.op(Op.I32Eqz);
-    this.getReg(2); f.get(d); f.op(Op.I32GeU);
-    f.op(Op.I32Or);
+    // The operands as i64: EDX << 32 | EAX, and the divisor extended by the instruction's signedness.
+    const dividend = (): void => {
+      this.getReg(2); f.op(Op.I64ExtendI32U); f.i64(32n); f.op(Op.I64Shl);
+      this.getReg(0); f.op(Op.I64ExtendI32U); f.op(Op.I64Or);
+    };
+    const divisor = (): void => { f.get(d); f.op(signed ? Op.I64ExtendI32S : Op.I64ExtendI32U); };
+    if (signed) {
+      // |d| >= 2, so i64.div_s cannot trap; the quotient must lie in [-2^31, 2^31).
+      f.get(d); f.i32(1); f.op(Op.I32Add); f.i32(2); f.op(Op.I32LtU); // d is 0 or -1
+      f.if();
+      this.open++;
+      this.exitConst(i.eip, this.retiredBefore());
+      f.end();
+      this.open--;
+      dividend(); divisor(); f.op(Op.I64DivS);
+      f.i64(0x80000000n); f.op(Op.I64Add);
+      f.i64(0x100000000n); f.op(Op.I64GeU);
+    } else {
+      f.get(d); f.op(Op.I32Eqz);
+      this.getReg(2); f.get(d); f.op(Op.I32GeU);
+      f.op(Op.I32Or);
+    }
     f.if();
     this.open++;
     this.exitConst(i.eip, this.retiredBefore());
     f.end();
     this.open--;
-    // The dividend as a u64: EDX << 32 | EAX.
-    const dividend = (): void => {
-      this.getReg(2); f.op(Op.I64ExtendI32U); f.byte(Op.I64Const); f.s32(32); f.op(Op.I64Shl);
-      this.getReg(0); f.op(Op.I64ExtendI32U); f.op(Op.I64Or);
-    };
-    dividend(); f.get(d); f.op(Op.I64ExtendI32U); f.op(Op.I64DivU); f.op(Op.I32WrapI64); f.set(q);
-    dividend(); f.get(d); f.op(Op.I64ExtendI32U); f.op(Op.I64RemU); f.op(Op.I32WrapI64);
+    dividend(); divisor(); f.op(signed ? Op.I64DivS : Op.I64DivU); f.op(Op.I32WrapI64); f.set(q);
+    dividend(); divisor(); f.op(signed ? Op.I64RemS : Op.I64RemU); f.op(Op.I32WrapI64);
     this.setReg(2);
     f.get(q); this.setReg(0);
   }
@@ -1938,45 +1960,103 @@ class RegionTranslator {
     const f = this.f;
     const target = i.target;
     const next = this.nextEip();
-    this.push(() => f.i32(next));
-    if (this.slowCalled) {
-      // The push's slow path asked to stop (e.g. it wrote a page with compiled code): after the CALL.
-      f.get(L_EXITF);
-      f.if();
-      this.open++;
-      this.exitConst(target, this.retiredBefore() + 1);
-      f.end();
-      this.open--;
-      this.slowCalled = false;
-    }
-    const slot = ((target >>> 12) & (TLB_SIZE - 1)) << 2;
-    f.i32(0);
-    f.mem(Op.I32Load, 2, this.layout.tlbRd + slot);
-    f.i32(target >>> 12);
-    f.get(L_KEY);
-    f.op(Op.I32Or);
-    f.op(Op.I32Eq);
+    this.pushReturnAddress(i);
+    this.pageReadable(target);
     f.ifI32();
-    f.i32(target);
-    f.i32(0);
-    f.mem(Op.I32Load, 2, this.layout.tlbDelta + slot);
-    f.op(Op.I32Add);
+    this.hostOfConst(target);
     f.mem(Op.I32Load, 0, 0);
     f.i32(pcThunkWord(i.thunk));
     f.op(Op.I32Eq);
     f.else();
     f.i32(0);
     f.end();
-    f.op(Op.I32Eqz);
-    f.if();
-    this.open++;
-    this.exitConst(target, this.retiredBefore() + 1);
-    f.end();
-    this.open--;
+    this.unlessPlainCall(i);
     f.i32(next);
     this.setReg(i.thunk);
     this.getReg(4); f.i32(4); f.op(Op.I32Add); this.setReg(4);
     this.extra += 2;
+  }
+
+  /**
+   * CALL rel32 to a PLT entry (Insn.got): push the return address, then, if
+   * the entry's bytes are still `jmp [got]` and both its page and the GOT
+   * slot read from the TLB in this mode, leave for the address in the slot
+   * with the JMP retired too; otherwise leave for the entry (a plain CALL).
+   * One region transition per call of a statically linked busybox's string
+   * functions (IRELATIVE PLT entries) instead of two.
+   */
+  private callPlt(i: Insn): void {
+    const f = this.f;
+    const target = i.target;
+    const got = i.got;
+    const h = this.tmp();
+    this.pushReturnAddress(i);
+    this.pageReadable(target);
+    f.ifI32();
+    this.hostOfConst(target);
+    f.tee(h);
+    f.mem(Op.I32Load, 0, 0);
+    f.i32(pltWord(got));
+    f.op(Op.I32Eq);
+    f.get(h);
+    f.mem(Op.I32Load16U, 0, 4);
+    f.i32(got >>> 16);
+    f.op(Op.I32Eq);
+    f.op(Op.I32And);
+    this.pageReadable(got);
+    f.op(Op.I32And);
+    f.else();
+    f.i32(0);
+    f.end();
+    this.unlessPlainCall(i);
+    this.hostOfConst(got);
+    f.mem(Op.I32Load, 0, 0);
+    this.exitStack(this.retiredBefore() + 2);
+  }
+
+  /** The push of CALL rel32 (Insn.thunk, Insn.got): a slow path that asks to stop (it wrote a page with compiled code) leaves for the target, the CALL retired. */
+  private pushReturnAddress(i: Insn): void {
+    const f = this.f;
+    this.push(() => f.i32(this.nextEip()));
+    if (!this.slowCalled) return;
+    f.get(L_EXITF);
+    f.if();
+    this.open++;
+    this.exitConst(i.target, this.retiredBefore() + 1);
+    f.end();
+    this.open--;
+    this.slowCalled = false;
+  }
+
+  /** Push whether the TLB maps the page of constant address `lin` readable in this mode. */
+  private pageReadable(lin: number): void {
+    const f = this.f;
+    f.i32(0);
+    f.mem(Op.I32Load, 2, this.layout.tlbRd + (((lin >>> 12) & (TLB_SIZE - 1)) << 2));
+    f.i32(lin >>> 12);
+    f.get(L_KEY);
+    f.op(Op.I32Or);
+    f.op(Op.I32Eq);
+  }
+
+  /** Push the host address of constant `lin` (its page must be in the TLB). */
+  private hostOfConst(lin: number): void {
+    const f = this.f;
+    f.i32(lin);
+    f.i32(0);
+    f.mem(Op.I32Load, 2, this.layout.tlbDelta + (((lin >>> 12) & (TLB_SIZE - 1)) << 2));
+    f.op(Op.I32Add);
+  }
+
+  /** With the guard of a CALL's fast form on the stack: if it failed, leave for the CALL's target, the CALL retired. */
+  private unlessPlainCall(i: Insn): void {
+    const f = this.f;
+    f.op(Op.I32Eqz);
+    f.if();
+    this.open++;
+    this.exitConst(i.target, this.retiredBefore() + 1);
+    f.end();
+    this.open--;
   }
 
   private pop(reg: number): void {
