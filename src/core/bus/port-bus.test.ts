@@ -58,6 +58,19 @@ describe('PortBus', () => {
     expect(bus.ownerOf(0x60)).toBeUndefined();
   });
 
+  it('releases part of a claim, keeps the rest, and gives freed claims to later devices', () => {
+    const bus = new PortBus();
+    bus.register('a', 0x10, 4, { read8: (port) => port });
+    bus.unregister(0x10, 2);
+    expect([0x10, 0x11, 0x12, 0x13].map((p) => bus.read(p, 1))).toEqual([0xff, 0xff, 0x12, 0x13]);
+    bus.register('b', 0x10, 2, { read8: () => 0xb });
+    bus.unregister(0x12, 2);
+    expect(bus.ownerOf(0x12)).toBeUndefined();
+    bus.register('c', 0x20, 1, { read8: () => 0xc });
+    expect([bus.read(0x10, 1), bus.read(0x11, 1), bus.read(0x12, 1), bus.read(0x20, 1)]).toEqual([0xb, 0xb, 0xff, 0xc]);
+    expect([bus.ownerOf(0x10), bus.ownerOf(0x20)]).toEqual(['b', 'c']);
+  });
+
   it('wraps at port 0xFFFF', () => {
     const bus = new PortBus();
     bus.register('low', 0, 1, { read8: () => 0x34 });
