@@ -103,31 +103,6 @@ describe('chaining', () => {
   });
 });
 
-describe('region generations', () => {
-  it('copy the blocks an older generation compiled that a new entry reaches, so transfers to them stay in the new function', () => {
-    // 10000 mov ecx,2000 / 10005 call 11000 / 1000a dec ecx / 1000b jnz 10005 / 1000d hlt
-    // 11000 mov edx,3 / 11005 dec edx / 11006 jnz 11005 / 11008 ret
-    // The loop at 11005 is hot (and compiled, with the RET) before its function's entry at 11000.
-    const code = new Array<number>(0x1009).fill(0x90);
-    code.splice(0, 14, 0xb9, 0xd0, 0x07, 0x00, 0x00, 0xe8, 0xf6, 0x0f, 0x00, 0x00, 0x49, 0x75, 0xf8, 0xf4);
-    code.splice(0x1000, 9, 0xba, 0x03, 0x00, 0x00, 0x00, 0x4a, 0x75, 0xfd, 0xc3);
-    const runs = [false, { threshold: 20, warmupInstructions: 0 }].map((jit) => {
-      const { cpu, engine } = flatMachine(code, jit);
-      // Without chaining every region exit returns to JS: blockRuns counts the transitions between functions.
-      if (engine) engine.chaining = false;
-      // Short runs: regions are compiled at the end of a run, so the loop is compiled before the entry is hot.
-      let stop = cpu.run(50);
-      while (stop === StopReason.Budget) stop = cpu.run(50);
-      return { stop, regs: [0, 1, 2, 3, 4, 5, 6, 7].map((r) => cpu.getReg32(r) >>> 0), retired: cpu.instructionsRetired, engine };
-    });
-    expect({ stop: runs[1]!.stop, regs: runs[1]!.regs, retired: runs[1]!.retired }).toEqual({ stop: runs[0]!.stop, regs: runs[0]!.regs, retired: runs[0]!.retired });
-    // Each pass crosses pages twice (the call and the return); without the copy a third time, from the
-    // entry's function into the loop's (6,146 runs then, 4,202 with it).
-    expect(runs[1]!.engine!.stats.instructions).toBeGreaterThan(20_000);
-    expect(runs[1]!.engine!.stats.blockRuns).toBeLessThan(2 * 2000 + 500);
-  });
-});
-
 describe('calls to PC thunks', () => {
   // 10000 mov ecx,1000 / 10005 call 11000 / 1000a add esi,ebx / 1000c xor ebx,ebx / 1000e cmp ecx,400
   // 10014 jne 1001d / 10016 mov byte [0x11001],0x14 (the thunk now loads EDX) / 1001d dec ecx

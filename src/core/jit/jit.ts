@@ -607,9 +607,6 @@ export class Jit implements JitHooks {
       this.revokeWrites(r.pageP >>> 12);
       blocks.forEach((b, idx) => {
         const p = starts[idx]!;
-        // A block an older generation compiled is copied into this one (so transfers to it stay in
-        // this function), but the block table keeps naming the older copy.
-        if (r.compiled.has(p)) return;
         const h = this.slotFor(p);
         if (this.keys[h] !== -1 && this.slotState[h] === SLOT_COMPILED) this.evict(h);
         this.keys[h] = p;
@@ -664,7 +661,7 @@ export class Jit implements JitHooks {
     };
     while (work.length > 0 && blocks.length < MAX_REGION_BLOCKS) {
       const p = work.shift()!;
-      if (seen.has(p)) continue;
+      if (seen.has(p) || r.compiled.has(p)) continue; // compiled blocks are reached through the dispatcher
       seen.add(p);
       const insns = decodeBlock(mem8, p, r.end, (r.pageEip + (p - r.pageP)) | 0, r.mode === 1, peek);
       if (insns.length === 0) continue;
