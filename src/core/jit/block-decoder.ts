@@ -176,6 +176,7 @@ function form(op: number, supervisor: boolean): Form {
     case 0xc1: case 0xc6: case 0xc7: case 0xd1: case 0xd3: case 0xf6: case 0xf7: case 0xfe: case 0xff:
     case 0x1af: case 0x1b6: case 0x1b7: case 0x1be: case 0x1bf:
     case 0x1a3: case 0x1ab: case 0x1b3: case 0x1bb: case 0x1ba: // BT BTS BTR BTC
+    case 0x8f: // POP r/m32 (the kernel's context switch pops into the stack: pop [esp+8])
     case 0x87: case 0x1b1: // XCHG, CMPXCHG
     case 0x1a4: case 0x1a5: case 0x1ac: case 0x1ad: // SHLD, SHRD
     case 0xd8: case 0xd9: case 0xda: case 0xdb: case 0xdc: case 0xdd: case 0xde: case 0xdf: // x87, through an import
@@ -203,6 +204,7 @@ function groupOk(op: number, reg: number, mod: number): boolean {
     case 0xfe: return reg <= 1;
     case 0xff: return reg <= 2 || reg === 4 || reg === 6;
     case 0x8d: return mod !== 3;
+    case 0x8f: return reg === 0;
     default: return true;
   }
 }

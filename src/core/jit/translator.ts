@@ -888,6 +888,7 @@ class RegionTranslator {
       case 0x84: this.test(i, 0); return;
       case 0x85: this.test(i, i.o16 ? 1 : 2); return;
       case 0x87: this.xchg(i); return;
+      case 0x8f: if (i.mem) this.popMem(i); else this.pop(i.rmReg); return;
       case 0x88: this.movStore(i, 0); return;
       case 0x89: this.movStore(i, i.o16 ? 1 : 2); return;
       case 0x8a: this.movLoad(i, 0); return;
@@ -1948,6 +1949,24 @@ class RegionTranslator {
   }
 
   /**
+   * POP m32 (8F /0): the address is computed with ESP already incremented
+   * when ESP is its base (SDM POP); a write that faults leaves ESP as it was.
+   */
+  private popMem(i: Insn): void {
+    const f = this.f;
+    const v = this.tmp();
+    const lin = this.tmp();
+    this.getReg(4);
+    this.load(4);
+    f.set(v);
+    this.ea(i);
+    if (i.base === 4) { f.i32(4); f.op(Op.I32Add); }
+    f.set(lin);
+    this.store(4, lin, v);
+    this.getReg(4); f.i32(4); f.op(Op.I32Add); this.setReg(4);
+  }
+
+  /**
    * CALL rel32 to a PC thunk (Insn.thunk): push the return address, then, if
    * the TLB maps the target readable in this mode and its bytes still are
    * `mov reg,[esp]; ret`, run the thunk here: the register gets the return
@@ -2147,6 +2166,7 @@ function writtenRegs(i: Insn): number {
     case 0x8a: return reg8;
     case 0xf7: return i.reg >= 4 ? (1 << 0) | (1 << 2) : rm;
     case 0x87: return reg | rm;
+    case 0x8f: return rm | (1 << 4);
     case 0x1b1: return 1 | rm;
     case 0x81: case 0x83: case 0x89: case 0xc7: case 0xc1: case 0xd1: case 0xd3: case 0x1a4: case 0x1a5: case 0x1ac: case 0x1ad: return rm;
     case 0x80: case 0x88: case 0xc6: case 0xfe: case 0xc0: case 0xd0: return rm8;
