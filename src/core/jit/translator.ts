@@ -1980,15 +1980,7 @@ class RegionTranslator {
     const target = i.target;
     const next = this.nextEip();
     this.pushReturnAddress(i);
-    this.pageReadable(target);
-    f.ifI32();
-    this.hostOfConst(target);
-    f.mem(Op.I32Load, 0, 0);
-    f.i32(pcThunkWord(i.thunk));
-    f.op(Op.I32Eq);
-    f.else();
-    f.i32(0);
-    f.end();
+    this.codeWordIs(target, pcThunkWord(i.thunk));
     this.unlessPlainCall(i);
     f.i32(next);
     this.setReg(i.thunk);
@@ -2008,25 +2000,17 @@ class RegionTranslator {
     const f = this.f;
     const target = i.target;
     const got = i.got;
-    const h = this.tmp();
     this.pushReturnAddress(i);
-    this.pageReadable(target);
-    f.ifI32();
-    this.hostOfConst(target);
-    f.tee(h);
-    f.mem(Op.I32Load, 0, 0);
-    f.i32(pltWord(got));
-    f.op(Op.I32Eq);
-    f.get(h);
-    f.mem(Op.I32Load16U, 0, 4);
-    f.i32(got >>> 16);
-    f.op(Op.I32Eq);
-    f.op(Op.I32And);
-    this.pageReadable(got);
-    f.op(Op.I32And);
-    f.else();
-    f.i32(0);
-    f.end();
+    this.codeWordIs(target, pltWord(got), (h) => {
+      // The entry's last two bytes, and the GOT slot readable.
+      f.get(h);
+      f.mem(Op.I32Load16U, 0, 4);
+      f.i32(got >>> 16);
+      f.op(Op.I32Eq);
+      f.op(Op.I32And);
+      this.pageReadable(got);
+      f.op(Op.I32And);
+    });
     this.unlessPlainCall(i);
     this.hostOfConst(got);
     f.mem(Op.I32Load, 0, 0);
@@ -2045,6 +2029,27 @@ class RegionTranslator {
     f.end();
     this.open--;
     this.slowCalled = false;
+  }
+
+  /**
+   * Push whether the TLB maps constant address `lin`'s page readable in this
+   * mode and the i32 there is `word`; `more` may AND a further condition,
+   * with the host address of `lin` in its local `h`.
+   */
+  private codeWordIs(lin: number, word: number, more?: (h: number) => void): void {
+    const f = this.f;
+    const h = this.tmp();
+    this.pageReadable(lin);
+    f.ifI32();
+    this.hostOfConst(lin);
+    f.tee(h);
+    f.mem(Op.I32Load, 0, 0);
+    f.i32(word);
+    f.op(Op.I32Eq);
+    more?.(h);
+    f.else();
+    f.i32(0);
+    f.end();
   }
 
   /** Push whether the TLB maps the page of constant address `lin` readable in this mode. */
