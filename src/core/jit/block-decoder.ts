@@ -154,7 +154,8 @@ function immSize(op: number, reg: number): number {
 
 function form(op: number, supervisor: boolean): Form {
   if (op < 0x40) {
-    if ((op & 7) >= 6) return Form.No; // segment push/pop, prefixes, BCD
+    if (op === 0x06 || op === 0x0e || op === 0x16 || op === 0x1e) return Form.Plain; // PUSH ES/CS/SS/DS (the kernel's entry code)
+    if ((op & 7) >= 6) return Form.No; // segment pops, prefixes, BCD
     return (op & 7) < 4 ? Form.ModRM : Form.Plain;
   }
   if (op < 0x60) return Form.Plain; // INC/DEC/PUSH/POP r32
@@ -176,6 +177,7 @@ function form(op: number, supervisor: boolean): Form {
     case 0xc1: case 0xc6: case 0xc7: case 0xd1: case 0xd3: case 0xf6: case 0xf7: case 0xfe: case 0xff:
     case 0x1af: case 0x1b6: case 0x1b7: case 0x1be: case 0x1bf:
     case 0x1a3: case 0x1ab: case 0x1b3: case 0x1bb: case 0x1ba: // BT BTS BTR BTC
+    case 0x8c: // MOV r32, Sreg (a register destination only)
     case 0x8f: // POP r/m32 (the kernel's context switch pops into the stack: pop [esp+8])
     case 0x87: case 0x1b1: // XCHG, CMPXCHG
     case 0x1a4: case 0x1a5: case 0x1ac: case 0x1ad: // SHLD, SHRD
@@ -186,6 +188,7 @@ function form(op: number, supervisor: boolean): Form {
       if (op >= 0x190 && op <= 0x19f) return Form.ModRM; // SETcc
       if (op >= 0x180 && op <= 0x18f) return Form.Plain; // Jcc rel32
       if (op >= 0x1c8 && op <= 0x1cf) return Form.Plain; // BSWAP r32
+      if (op === 0x1a0 || op === 0x1a8) return Form.Plain; // PUSH FS, PUSH GS
       return Form.No;
   }
 }
@@ -205,6 +208,7 @@ function groupOk(op: number, reg: number, mod: number): boolean {
     case 0xff: return reg <= 2 || reg === 4 || reg === 6;
     case 0x8d: return mod !== 3;
     case 0x8f: return reg === 0;
+    case 0x8c: return mod === 3 && reg <= 5;
     default: return true;
   }
 }

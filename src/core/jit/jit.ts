@@ -50,7 +50,7 @@ import { buildModule, FunctionBody, I32, Op, type FuncType, type ModuleSpec } fr
 import { emitPageTag, emitTlbSlot } from './tlb-emit.ts';
 import {
   ST_EIP, ST_LOP, ST_LDST, ST_LSRC, ST_LRES, ST_LSZ, ST_LCIN, ST_FLAGS, ST_TLBKEY, ST_FAULT_EIP, ST_FAULT_DONE, ST_EXIT_REQ, ST_CHAIN_DONE, ST_GS_BASE, ST_GS_OK,
-  ST_X87_OK, ST_CS_SEL, ST_X87,
+  ST_X87_OK, ST_CS_SEL, ST_SEGSEL, ST_X87,
   TLB_RD_SYS, TLB_WR_SYS, TLB_RD_USR, TLB_WR_USR, TLB_DELTA, TLB_FRAMES, TLB_FRAMES_PER_ARRAY,
   CHAIN_FRAMES, CHAIN_SIZE, CHAIN_ENTRY_EIP, CHAIN_ENTRY_P, CHAIN_ENTRY_INFO, CHAIN_MAX_BLOCKS, CHAIN_MAX_TABLES,
   chainSlot, chainInfo, chainWay, ChainWay, CHAIN_BITS, CHAIN_HASH_MULTIPLIER,
@@ -465,6 +465,8 @@ export class Jit implements JitHooks {
     st[w + (ST_LOP >> 2)] = 0;
     st[w + (ST_GS_BASE >> 2)] = c.segBase[S_GS]!;
     st[w + (ST_GS_OK >> 2)] = c.segOkR[S_GS]! & c.segOkW[S_GS]!;
+    const sel = c.segSel;
+    for (let s = 0; s < 6; s++) st[w + (ST_SEGSEL >> 2) + s] = sel[s]!;
     if (this.x87Linked) {
       // Read by the x87 helpers only.
       st[w + (ST_X87_OK >> 2)] = this.x87Homed && (c.cr0 & (CR0_EM | CR0_TS)) === 0 ? 1 : 0;

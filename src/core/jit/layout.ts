@@ -38,6 +38,8 @@ export const ST_GS_OK = 88;
 export const ST_X87_OK = 92;
 /** The CS selector, set at every entry from JS (no translated instruction loads CS): the x87's last-instruction selector. */
 export const ST_CS_SEL = 96;
+/** The selectors of ES, CS, SS, DS, FS, GS (4 bytes each, cpu/constants.ts S_* order), set at every entry from JS (no translated instruction loads a segment): PUSH Sreg, MOV r32,Sreg. */
+export const ST_SEGSEL = 100;
 /** The x87 unit's state block (fpu/x87-storage.ts), homed here when the JIT attaches. */
 export const ST_X87 = 128;
 

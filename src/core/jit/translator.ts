@@ -22,14 +22,14 @@
  *  - A block that jumps back to its own start loops inside the function
  *    while the instruction budget allows another full iteration.
  */
-import { S_DS, S_GS, S_SS } from '../cpu/constants.ts';
+import { S_DS, S_FS, S_GS, S_SS } from '../cpu/constants.ts';
 import { TLB_SIZE } from '../cpu/state.ts';
 import { FunctionBody, Op } from './wasm-emitter.ts';
 import { emitPageTag, emitTlbSlot } from './tlb-emit.ts';
 import { X87Helper, planX87 } from './x87-emit.ts';
 import { BlockEnd, blockWeight, pcThunkWord, pltWord, type Insn } from './block-decoder.ts';
 import {
-  ST_REGS, ST_EIP, ST_LOP, ST_LDST, ST_LSRC, ST_LRES, ST_LSZ, ST_LCIN, ST_FLAGS, ST_TLBKEY, ST_EXIT_REQ, ST_GS_BASE, ST_GS_OK,
+  ST_REGS, ST_EIP, ST_LOP, ST_LDST, ST_LSRC, ST_LRES, ST_LSZ, ST_LCIN, ST_FLAGS, ST_TLBKEY, ST_EXIT_REQ, ST_GS_BASE, ST_GS_OK, ST_SEGSEL,
 } from './layout.ts';
 
 // Lazy-flag kinds (the interpreter's L_* values in flags.ts).
@@ -861,7 +861,10 @@ class RegionTranslator {
 
   private emitInsn(i: Insn): void {
     const op = i.op;
-    if (op < 0x40) this.aluForm(i);
+    if (op < 0x40) {
+      if ((op & 7) === 6) this.other(i); // PUSH Sreg
+      else this.aluForm(i);
+    }
     else if (op < 0x48) this.incDec(i.op & 7, 2, false, L_INC);
     else if (op < 0x50) this.incDec(i.op & 7, 2, false, L_DEC);
     else if (op < 0x58) this.push(() => this.getReg(op & 7));
@@ -889,6 +892,11 @@ class RegionTranslator {
       case 0x85: this.test(i, i.o16 ? 1 : 2); return;
       case 0x87: this.xchg(i); return;
       case 0x8f: if (i.mem) this.popMem(i); else this.pop(i.rmReg); return;
+      // PUSH Sreg (32-bit: the selector zero-extended, as the interpreter writes it) and MOV r32, Sreg.
+      case 0x06: case 0x0e: case 0x16: case 0x1e: this.push(() => this.segSel(i.op >> 3)); return;
+      case 0x1a0: this.push(() => this.segSel(S_FS)); return;
+      case 0x1a8: this.push(() => this.segSel(S_GS)); return;
+      case 0x8c: this.segSel(i.reg); this.setReg(i.rmReg); return;
       case 0x88: this.movStore(i, 0); return;
       case 0x89: this.movStore(i, i.o16 ? 1 : 2); return;
       case 0x8a: this.movLoad(i, 0); return;
@@ -1948,6 +1956,12 @@ class RegionTranslator {
     this.setReg(4);
   }
 
+  /** Push the selector of segment register `s` (the state frame's copy, set at entry). */
+  private segSel(s: number): void {
+    this.f.i32(0);
+    this.f.mem(Op.I32Load, 2, this.layout.state + ST_SEGSEL + s * 4);
+  }
+
   /**
    * POP m32 (8F /0): the address is computed with ESP already incremented
    * when ESP is its base (SDM POP); a write that faults leaves ESP as it was.
@@ -2148,6 +2162,7 @@ function writtenRegs(i: Insn): number {
   const reg = 1 << i.reg;
   const reg8 = 1 << (i.reg & 3);
   if (op < 0x40) {
+    if ((op & 7) === 6) return 1 << 4; // PUSH Sreg
     if ((op >> 3) === 7) return 0;
     const lo = op & 7;
     if (lo >= 4) return 1;
@@ -2172,6 +2187,8 @@ function writtenRegs(i: Insn): number {
     case 0xf7: return i.reg >= 4 ? (1 << 0) | (1 << 2) : rm;
     case 0x87: return reg | rm;
     case 0x8f: return rm | (1 << 4);
+    case 0x8c: return rm;
+    case 0x1a0: case 0x1a8: return 1 << 4;
     case 0x1b1: return 1 | rm;
     case 0x81: case 0x83: case 0x89: case 0xc7: case 0xc1: case 0xd1: case 0xd3: case 0x1a4: case 0x1a5: case 0x1ac: case 0x1ad: return rm;
     case 0x80: case 0x88: case 0xc6: case 0xfe: case 0xc0: case 0xd0: return rm8;
