@@ -50,7 +50,7 @@ import { buildModule, FunctionBody, I32, Op, type FuncType, type ModuleSpec } fr
 import { emitPageTag, emitTlbSlot } from './tlb-emit.ts';
 import {
   ST_EIP, ST_LOP, ST_LDST, ST_LSRC, ST_LRES, ST_LSZ, ST_LCIN, ST_FLAGS, ST_TLBKEY, ST_FAULT_EIP, ST_FAULT_DONE, ST_EXIT_REQ, ST_CHAIN_DONE, ST_GS_BASE, ST_GS_OK,
-  ST_X87_OK, ST_CS_SEL, ST_SEGSEL, ST_X87,
+  ST_X87_OK, ST_SEGSEL, ST_X87,
   TLB_RD_SYS, TLB_WR_SYS, TLB_RD_USR, TLB_WR_USR, TLB_DELTA, TLB_FRAMES, TLB_FRAMES_PER_ARRAY,
   CHAIN_FRAMES, CHAIN_SIZE, CHAIN_ENTRY_EIP, CHAIN_ENTRY_P, CHAIN_ENTRY_INFO, CHAIN_MAX_BLOCKS, CHAIN_MAX_TABLES,
   chainSlot, chainInfo, chainWay, ChainWay, CHAIN_BITS, CHAIN_HASH_MULTIPLIER,
@@ -470,7 +470,6 @@ export class Jit implements JitHooks {
     if (this.x87Linked) {
       // Read by the x87 helpers only.
       st[w + (ST_X87_OK >> 2)] = this.x87Homed && (c.cr0 & (CR0_EM | CR0_TS)) === 0 ? 1 : 0;
-      st[w + (ST_CS_SEL >> 2)] = c.segSel[S_CS]!;
     }
     this.doneBase = done;
     this.invalidatedDuringRun = false;
@@ -698,10 +697,8 @@ export class Jit implements JitHooks {
     const slot = vp & (TLB_SIZE - 1);
     if ((mode === 2 ? c.tlbRdUsr : c.tlbRdSys)[slot] !== (vp | c.tlbKey)) return null;
     const h = (eip + c.tlbDelta[slot]!) | 0;
-    const m = c.mem8;
-    if (h < 0 || h + 8 > m.length) return null;
-    const word = (q: number): number => m[q]! | (m[q + 1]! << 8) | (m[q + 2]! << 16) | (m[q + 3]! << 24);
-    return [word(h), word(h + 4)];
+    if (h < 0 || h + 8 > c.dv.byteLength) return null;
+    return [c.dv.getInt32(h, true), c.dv.getInt32(h + 4, true)];
   }
 
   /**

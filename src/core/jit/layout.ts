@@ -1,4 +1,5 @@
 import { TLB_SIZE } from '../cpu/state.ts';
+import { S_CS } from '../cpu/constants.ts';
 import { X87_BYTES } from '../cpu/fpu/x87-storage.ts';
 
 /**
@@ -36,10 +37,10 @@ export const ST_GS_BASE = 84;
 export const ST_GS_OK = 88;
 /** 1 when generated code may run x87 instructions itself: the CPU has an FPU and CR0.EM and CR0.TS are clear (else ESC raises #NM or #UD); set at every entry from JS. */
 export const ST_X87_OK = 92;
-/** The CS selector, set at every entry from JS (no translated instruction loads CS): the x87's last-instruction selector. */
-export const ST_CS_SEL = 96;
 /** The selectors of ES, CS, SS, DS, FS, GS (4 bytes each, cpu/constants.ts S_* order), set at every entry from JS (no translated instruction loads a segment): PUSH Sreg, MOV r32,Sreg. */
 export const ST_SEGSEL = 100;
+/** The CS selector (in ST_SEGSEL): the x87's last-instruction selector. */
+export const ST_CS_SEL = ST_SEGSEL + S_CS * 4;
 /** The x87 unit's state block (fpu/x87-storage.ts), homed here when the JIT attaches. */
 export const ST_X87 = 128;
 

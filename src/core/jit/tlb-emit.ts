@@ -16,6 +16,11 @@ export function emitTlbSlot(f: FunctionBody, lin: number, idx: number): void {
   f.tee(idx);
 }
 
+/** The byte offset of the TLB slot of constant linear address `lin` (what emitTlbSlot computes at run time). */
+export function tlbSlotOffset(lin: number): number {
+  return ((lin >>> 12) & (TLB_SIZE - 1)) << 2;
+}
+
 /** Push the tag an entry for the address in local `lin` (plus `offset`) must hold; `pushKey` pushes the TLB epoch key. */
 export function emitPageTag(f: FunctionBody, lin: number, pushKey: () => void, offset = 0): void {
   f.get(lin);

@@ -23,9 +23,8 @@
  *    while the instruction budget allows another full iteration.
  */
 import { S_DS, S_FS, S_GS, S_SS } from '../cpu/constants.ts';
-import { TLB_SIZE } from '../cpu/state.ts';
 import { FunctionBody, Op } from './wasm-emitter.ts';
-import { emitPageTag, emitTlbSlot } from './tlb-emit.ts';
+import { emitPageTag, emitTlbSlot, tlbSlotOffset } from './tlb-emit.ts';
 import { X87Helper, planX87 } from './x87-emit.ts';
 import { BlockEnd, blockWeight, pcThunkWord, pltWord, type Insn } from './block-decoder.ts';
 import {
@@ -1381,13 +1380,9 @@ class RegionTranslator {
   }
 
   /**
-   * DIV r/m32 (F7 /6): EDX:EAX / src; flags unchanged (muldiv.ts). A zero
-   * divisor or a quotient that needs more than 32 bits leaves the region
-   * before the instruction, for the interpreter to raise #DE.
-   */
-  /**
    * DIV/IDIV r/m32 (F7 /6, /7): EAX = EDX:EAX / r/m32, EDX = the remainder
-   * (truncated toward zero; the remainder takes the dividend's sign). A
+   * (truncated toward zero; the remainder takes the dividend's sign); flags
+   * unchanged (muldiv.ts). A
    * divisor of 0, a quotient that does not fit, and for IDIV a divisor of -1
    * (whose quotient i64.div_s could trap on) leave before the instruction:
    * the interpreter then raises #DE or divides.
@@ -2070,7 +2065,7 @@ class RegionTranslator {
   private pageReadable(lin: number): void {
     const f = this.f;
     f.i32(0);
-    f.mem(Op.I32Load, 2, this.layout.tlbRd + (((lin >>> 12) & (TLB_SIZE - 1)) << 2));
+    f.mem(Op.I32Load, 2, this.layout.tlbRd + tlbSlotOffset(lin));
     f.i32(lin >>> 12);
     f.get(L_KEY);
     f.op(Op.I32Or);
@@ -2082,7 +2077,7 @@ class RegionTranslator {
     const f = this.f;
     f.i32(lin);
     f.i32(0);
-    f.mem(Op.I32Load, 2, this.layout.tlbDelta + (((lin >>> 12) & (TLB_SIZE - 1)) << 2));
+    f.mem(Op.I32Load, 2, this.layout.tlbDelta + tlbSlotOffset(lin));
     f.op(Op.I32Add);
   }
 
