@@ -52,19 +52,23 @@ export class PortBus {
   private readonly claims: Claim[];
 
   // Split accesses dispatch each part through the map, so its ports may belong to other devices.
-  private readonly splitRead16: PortReader = (port) =>
-    (this.claims[this.claimOf[port]!]!.r8(port) & 0xff) | ((this.read8At((port + 1) & PORT_MASK) & 0xff) << 8);
-  private readonly splitRead32: PortReader = (port) =>
-    ((this.claims[this.claimOf[port]!]!.r16(port) & 0xffff) | (this.read16At((port + 2) & PORT_MASK) << 16)) >>> 0;
-  private readonly splitWrite16: PortWriter = (port, value) => {
-    this.claims[this.claimOf[port]!]!.w8(port, value & 0xff);
+  private readonly splitRead16: PortReader = (port) => {
     const next = (port + 1) & PORT_MASK;
-    this.claims[this.claimOf[next]!]!.w8(next, (value >>> 8) & 0xff);
+    return (this.claimAt(port).r8(port) & 0xff) | ((this.claimAt(next).r8(next) & 0xff) << 8);
+  };
+  private readonly splitRead32: PortReader = (port) => {
+    const next = (port + 2) & PORT_MASK;
+    return ((this.claimAt(port).r16(port) & 0xffff) | (this.claimAt(next).r16(next) << 16)) >>> 0;
+  };
+  private readonly splitWrite16: PortWriter = (port, value) => {
+    const next = (port + 1) & PORT_MASK;
+    this.claimAt(port).w8(port, value & 0xff);
+    this.claimAt(next).w8(next, (value >>> 8) & 0xff);
   };
   private readonly splitWrite32: PortWriter = (port, value) => {
-    this.claims[this.claimOf[port]!]!.w16(port, value & 0xffff);
     const next = (port + 2) & PORT_MASK;
-    this.claims[this.claimOf[next]!]!.w16(next, (value >>> 16) & 0xffff);
+    this.claimAt(port).w16(port, value & 0xffff);
+    this.claimAt(next).w16(next, (value >>> 16) & 0xffff);
   };
 
   constructor() {
@@ -109,13 +113,13 @@ export class PortBus {
 
   /** The device that claimed `port`, if any. */
   ownerOf(port: number): string | undefined {
-    return this.claims[this.claimOf[port & PORT_MASK]!]!.owner;
+    return this.claimAt(port & PORT_MASK).owner;
   }
 
   /** IN of the given width (the CpuHost ioRead). */
   read(port: number, size: AccessSize): number {
     port &= PORT_MASK;
-    const c = this.claims[this.claimOf[port]!]!;
+    const c = this.claimAt(port);
     if (size === 1) return c.r8(port) & 0xff;
     if (size === 2) return c.r16(port) & 0xffff;
     return c.r32(port) >>> 0;
@@ -124,18 +128,15 @@ export class PortBus {
   /** OUT of the given width (the CpuHost ioWrite). */
   write(port: number, size: AccessSize, value: number): void {
     port &= PORT_MASK;
-    const c = this.claims[this.claimOf[port]!]!;
+    const c = this.claimAt(port);
     if (size === 1) c.w8(port, value & 0xff);
     else if (size === 2) c.w16(port, value & 0xffff);
     else c.w32(port, value >>> 0);
   }
 
-  private read8At(port: number): number {
-    return this.claims[this.claimOf[port]!]!.r8(port);
-  }
-
-  private read16At(port: number): number {
-    return this.claims[this.claimOf[port]!]!.r16(port);
+  /** The claim that owns `port` (0..0xFFFF). */
+  private claimAt(port: number): Claim {
+    return this.claims[this.claimOf[port]!]!;
   }
 
   /** A claim with the open bus (bytes) or split accesses (wider) for every width the handlers leave out. */
