@@ -26,6 +26,12 @@ export const enum BlockEnd {
   /** Indirect CALL/JMP through r/m32. */
   CallInd = 5,
   JmpInd = 6,
+  /**
+   * Leave the region after this instruction, for the next one, through the
+   * dispatcher: MOV CR3 starts a new TLB epoch, which the region's code
+   * holds in a local.
+   */
+  Leave = 7,
 }
 
 export interface Insn {
@@ -121,7 +127,7 @@ function lockable(insn: Insn): boolean {
   if (op < 0x40) return (op & 7) < 2 && op >> 3 !== 7;
   switch (op) {
     case 0x80: case 0x81: case 0x83: return insn.reg !== 7;
-    case 0x87: case 0x1b1: case 0x1ab: case 0x1b3: case 0x1bb: return true;
+    case 0x87: case 0x1b1: case 0x1c7: case 0x1ab: case 0x1b3: case 0x1bb: return true;
     case 0x1ba: return insn.reg >= 5;
     case 0xf7: return insn.reg === 2 || insn.reg === 3;
     case 0xfe: case 0xff: return insn.reg <= 1;
@@ -152,6 +158,34 @@ function immSize(op: number, reg: number): number {
   }
 }
 
+/**
+ * Instructions that may follow a translated STI: the interrupt it enables is
+ * taken after the next instruction, so the translator checks the interrupt
+ * line right after that one. These leave the block early only through a
+ * fault or an exit request, both of which return to JS, where the
+ * interpreter takes the interrupt at the same boundary. (A string move, a
+ * division that leaves before itself, a GS access with an unusable GS could
+ * leave without the check and let the dispatcher chain on.)
+ */
+function stiFollower(insn: Insn): boolean {
+  if (insn.gs || insn.rep) return false;
+  const op = insn.op;
+  if (op === 0xc3) return true; // RET: the translator checks before it leaves for the popped address
+  if (insn.end !== BlockEnd.None) return false;
+  if (op < 0x40) return (op & 7) < 6;
+  if (op < 0x60) return true; // INC/DEC/PUSH/POP r32
+  if (op >= 0xb0 && op <= 0xbf) return true;
+  if (op >= 0x140 && op <= 0x14f) return true; // CMOVcc
+  switch (op) {
+    case 0x80: case 0x81: case 0x83: case 0x84: case 0x85: case 0x88: case 0x89: case 0x8a: case 0x8b: case 0x8d:
+    case 0x90: case 0xc6: case 0xc7: case 0x68: case 0x6a: case 0xa0: case 0xa1: case 0xa2: case 0xa3: case 0xa8: case 0xa9:
+    case 0xf6: case 0x1b6: case 0x1b7: case 0x1be: case 0x1bf:
+      return true;
+    default:
+      return false;
+  }
+}
+
 function form(op: number, supervisor: boolean): Form {
   if (op < 0x40) {
     if (op === 0x06 || op === 0x0e || op === 0x16 || op === 0x1e) return Form.Plain; // PUSH ES/CS/SS/DS (the kernel's entry code)
@@ -170,7 +204,17 @@ function form(op: number, supervisor: boolean): Form {
     case 0xa4: case 0xa5: case 0xaa: case 0xab: // MOVS, STOS (the interpreter's string code, through an import)
       return Form.Plain;
     case 0xfa: // CLI: at CPL 0 it cannot fault (at CPL 3 it depends on IOPL: the interpreter's)
+    case 0xfb: // STI: likewise; only with an stiFollower after it (decodeBlock)
+    case 0x9d: // POPF (32-bit): at CPL 0 every flag it may write is writable
       return supervisor ? Form.Plain : Form.No;
+    case 0x122: // MOV CR3, r32 (the context switch; the other control registers change modes)
+      return supervisor ? Form.ModRM : Form.No;
+    case 0x131: // RDTSC, through the `sys` import (the instruction clock)
+      return Form.Plain;
+    case 0x8e: // MOV DS/ES/FS/GS, r/m16, through the `sys` import (descriptor loads and checks)
+    case 0x1c7: // CMPXCHG8B m64
+    case 0x1ae: // FXSAVE, FXRSTOR, through the `sys` import
+      return Form.ModRM;
     case 0x69: case 0x6b:
     case 0x80: case 0x81: case 0x83: case 0x84: case 0x85: case 0x88: case 0x89: case 0x8a: case 0x8b: case 0x8d:
     case 0xc0: case 0xd0: // SHL SHR SAR r/m8 by a constant
@@ -209,6 +253,10 @@ function groupOk(op: number, reg: number, mod: number): boolean {
     case 0x8d: return mod !== 3;
     case 0x8f: return reg === 0;
     case 0x8c: return mod === 3 && reg <= 5;
+    case 0x8e: return reg === 0 || reg === 3 || reg === 4 || reg === 5;
+    case 0x1c7: return reg === 1 && mod !== 3;
+    case 0x1ae: return reg <= 1 && mod !== 3;
+    case 0x122: return reg === 3 && mod === 3;
     default: return true;
   }
 }
@@ -239,6 +287,10 @@ export function decodeBlock(mem8: Uint8Array, p: number, end: number, eip: numbe
           if ((got & 0xfff) <= 0xffc && got !== -1) insn.got = got;
         }
       }
+    }
+    if (insn.op === 0xfb) {
+      const next = weight + 2 <= MAX_BLOCK ? decodeOne(mem8, p + insn.len, end, (eip + insn.len) | 0, supervisor) : null;
+      if (next === null || !stiFollower(next)) break;
     }
     out.push(insn);
     weight += insnWeight(insn);
@@ -287,6 +339,7 @@ function decodeOne(mem8: Uint8Array, p0: number, end: number, eip: number, super
     if (b < 0) return null;
     op = 0x100 | b;
   }
+  if (gs && op === 0x1ae) return null; // the sys import takes a flat address
   const f = form(op, supervisor);
   if (f === Form.No) return null;
   const insn: Insn = {
@@ -393,6 +446,8 @@ function finish(insn: Insn, eip: number): Insn {
     insn.end = BlockEnd.CallInd;
   } else if (op === 0xff && insn.reg === 4) {
     insn.end = BlockEnd.JmpInd;
+  } else if (op === 0x122) {
+    insn.end = BlockEnd.Leave;
   }
   return insn;
 }

@@ -39,25 +39,28 @@ import { materialize } from '../cpu/flags.ts';
 import { escape, fwait } from '../cpu/fpu-glue.ts';
 import { stringOp } from '../cpu/string-ops.ts';
 import { readLin8, readLin16, readLin32, writeLin8, writeLin16, writeLin32, probeWriteLin } from '../cpu/memory.ts';
+import { loadSeg } from '../cpu/segmentation.ts';
+import { movToCr, rdtsc } from '../cpu/system-ops.ts';
+import { fxsaveRestore } from '../cpu/fpu-glue.ts';
 import { setEipRaw, tlbSelect } from '../cpu/tlb.ts';
 import { fetchWouldTranslate, translate } from '../cpu/paging.ts';
-import { CR0_EM, CR0_TS, S_CS, S_DS, S_ES, S_GS, S_SS } from '../cpu/constants.ts';
+import { CR0_EM, CR0_TS, F_AC, F_IF, F_TF, S_CS, S_DS, S_ES, S_GS, S_SS } from '../cpu/constants.ts';
 import { decodeBlock, blockWeight, BlockEnd, MAX_BLOCK, type Insn } from './block-decoder.ts';
 import { emitFlagsHelper, FLAGS_HELPER_LOCALS } from './flags-helper.ts';
 import { X87_HELPER_PARAMS, x87HelperModule, x87HelperName } from './x87-emit.ts';
-import { translateRegion, SLOW_IMPORTS, STRING_REGS, SlowType, StrMoveResult } from './translator.ts';
+import { translateRegion, SLOW_IMPORTS, STRING_REGS, SlowType, StrMoveResult, SysOp } from './translator.ts';
 import { buildModule, FunctionBody, I32, Op, type FuncType, type ModuleSpec } from './wasm-emitter.ts';
 import { emitPageTag, emitTlbSlot } from './tlb-emit.ts';
 import {
   ST_EIP, ST_LOP, ST_LDST, ST_LSRC, ST_LRES, ST_LSZ, ST_LCIN, ST_FLAGS, ST_TLBKEY, ST_FAULT_EIP, ST_FAULT_DONE, ST_EXIT_REQ, ST_CHAIN_DONE, ST_GS_BASE, ST_GS_OK,
-  ST_X87_OK, ST_SEGSEL, ST_X87,
+  ST_X87_OK, ST_SEGSEL, ST_X87, ST_INT_LINE, ST_SYS_OUT,
   TLB_RD_SYS, TLB_WR_SYS, TLB_RD_USR, TLB_WR_USR, TLB_DELTA, TLB_FRAMES, TLB_FRAMES_PER_ARRAY,
   CHAIN_FRAMES, CHAIN_SIZE, CHAIN_ENTRY_EIP, CHAIN_ENTRY_P, CHAIN_ENTRY_INFO, CHAIN_MAX_BLOCKS, CHAIN_MAX_TABLES,
   chainSlot, chainInfo, chainWay, ChainWay, CHAIN_BITS, CHAIN_HASH_MULTIPLIER,
 } from './layout.ts';
 
 /** The module type index of each import signature (the `types` list in compilePending). */
-const IMPORT_TYPE: Readonly<Record<SlowType, number>> = { [SlowType.Read]: 4, [SlowType.Write]: 3, [SlowType.X87]: 5, [SlowType.StrMove]: 6 };
+const IMPORT_TYPE: Readonly<Record<SlowType, number>> = { [SlowType.Read]: 4, [SlowType.Write]: 3, [SlowType.X87]: 5, [SlowType.StrMove]: 6, [SlowType.Sys]: 5 };
 /** The function types of every region module, by index (IMPORT_TYPE, the region functions' type 1, the flags helper's type 2). */
 const MODULE_TYPES: FuncType[] = [
   { params: [I32], results: [I32] },
@@ -190,6 +193,8 @@ export class Jit implements JitHooks {
   private readonly imports: WebAssembly.Imports;
   private invalidatedDuringRun = false;
   private doneBase = 0;
+  /** The mode (1 or 2) of the block runBlock entered: the `sys` import compares the CPU's mode with it after a segment load. */
+  private runMode = 0;
   /** Compiled regions live in this table; `run` calls through it. */
   private readonly table: WebAssembly.Table;
   private readonly run: (table: number, block: number, budget: number, mode: number, tlbRd: number) => number;
@@ -329,12 +334,56 @@ export class Jit implements JitHooks {
       after();
       return result;
     };
+    // System instructions (translator.ts SysOp) run by the interpreter's
+    // code; the registers they use come as arguments, results go back as the
+    // return value and ST_SYS_OUT, and the state frame's copies of segment
+    // state and the TLB key follow what they change.
+    const sys = (packed: number, a: number, _b: number, eip: number, d: number): number => {
+      cpu.runRetired = this.doneBase + this.st[w + (ST_CHAIN_DONE >> 2)]! + d;
+      cpu.eipStart = eip;
+      const st = this.st;
+      let result = 0;
+      try {
+        const detail = packed >>> 8;
+        switch ((packed & 0xff) as SysOp) {
+          case SysOp.SegLoad:
+            loadSeg(cpu, detail, a);
+            st[w + (ST_SEGSEL >> 2) + detail] = cpu.segSel[detail]!;
+            if (detail === S_GS) {
+              st[w + (ST_GS_BASE >> 2)] = cpu.segBase[S_GS]!;
+              st[w + (ST_GS_OK >> 2)] = cpu.segOkR[S_GS]! & cpu.segOkW[S_GS]!;
+            }
+            // DS or ES no longer flat: the region's code (which ignores them) must stop here.
+            if (this.mode() !== this.runMode) st[w + (ST_EXIT_REQ >> 2)] = 1;
+            break;
+          case SysOp.Rdtsc:
+            rdtsc(cpu);
+            result = cpu.regs[0]!;
+            st[w + (ST_SYS_OUT >> 2)] = cpu.regs[2]!;
+            break;
+          case SysOp.Cr3:
+            movToCr(cpu, 3, a);
+            st[w + (ST_TLBKEY >> 2)] = cpu.tlbKey;
+            break;
+          case SysOp.Fx:
+            cpu.eaSeg = detail >>> 8;
+            cpu.ea = a;
+            fxsaveRestore(cpu, detail & 0xff);
+            break;
+        }
+        after();
+        return result;
+      } catch (e) {
+        return fault(e, eip, d);
+      }
+    };
     const fns: Record<string, WebAssembly.ImportValue> = {
       rd8: read(1, false), rd16: read(2, false), rd32: read(4, false),
       wr8: write(1), wr16: write(2), wr32: write(4),
       rmw8: read(1, true), rmw32: read(4, true), rmw16: read(2, true),
       x87,
       strMove,
+      sys,
     };
     this.table = new WebAssembly.Table({ element: 'anyfunc', initial: 256 });
     const imports: Record<string, WebAssembly.ImportValue> = { m: memory };
@@ -460,8 +509,10 @@ export class Jit implements JitHooks {
     for (let r = 0; r < 8; r++) st[w + r] = regs[r]!;
     st[w + (ST_TLBKEY >> 2)] = c.tlbKey;
     st[w + (ST_EXIT_REQ >> 2)] = 0;
+    st[w + (ST_INT_LINE >> 2)] = c.intLine ? 1 : 0;
     materialize(c);
-    st[w + (ST_FLAGS >> 2)] = c.flags;
+    const flagsIn = c.flags;
+    st[w + (ST_FLAGS >> 2)] = flagsIn;
     st[w + (ST_LOP >> 2)] = 0;
     st[w + (ST_GS_BASE >> 2)] = c.segBase[S_GS]!;
     st[w + (ST_GS_OK >> 2)] = c.segOkR[S_GS]! & c.segOkW[S_GS]!;
@@ -474,11 +525,13 @@ export class Jit implements JitHooks {
     this.doneBase = done;
     this.invalidatedDuringRun = false;
     const mode = this.modes[h]!;
+    this.runMode = mode;
     const n = this.run(this.slotTable[h]!, this.slotBlock[h]!, left, this.chaining ? mode : 0, this.tlbArray(mode === 2 ? TLB_RD_USR : TLB_RD_SYS));
     if (this.st[w + (ST_EXIT_REQ >> 2)] === 2) {
       // A slow path raised a guest fault: registers and flags are those from before the faulting instruction.
       const s = this.st;
       this.copyOut(s, w);
+      this.systemFlagsChanged(flagsIn);
       this.faultDone = s[w + (ST_FAULT_DONE >> 2)]!;
       c.eipStart = s[w + (ST_FAULT_EIP >> 2)]!;
       setEipRaw(c, c.eipStart);
@@ -487,6 +540,7 @@ export class Jit implements JitHooks {
     }
     const s = this.st;
     this.copyOut(s, w);
+    this.systemFlagsChanged(flagsIn);
     const eip = s[w + (ST_EIP >> 2)]!;
     const np = (eip - c.fpEipBase) | 0;
     if (np >= c.fpStart && np < c.fpEnd) c.fp = np;
@@ -496,6 +550,20 @@ export class Jit implements JitHooks {
     if (this.trace !== null) this.trace(this.eips[h]!, c.instructionsRetired + done + n);
     // Nothing retired: the code left before an instruction it cannot run now; the interpreter runs it.
     return n === 0 ? -1 : n;
+  }
+
+  /**
+   * Generated code changed IF, TF or AC (CLI, STI, POPF at CPL 0): keep
+   * what the CPU derives from them in step, as cpu/eflags.ts writeEflags
+   * does (the event check takes a now-unmasked interrupt or arms the
+   * single-step trap; AC selects the TLB tags).
+   */
+  private systemFlagsChanged(flagsIn: number): void {
+    const c = this.c;
+    const changed = (flagsIn ^ c.flags) & (F_AC | F_IF | F_TF);
+    if (changed === 0) return;
+    if ((changed & F_AC) !== 0) tlbSelect(c);
+    c.events = 1;
   }
 
   private copyOut(s: Int32Array, w: number): void {

@@ -32,15 +32,24 @@ export const ST_FAULT_DONE = 72;
 export const ST_EXIT_REQ = 76;
 /** Instructions retired by the regions the dispatcher already ran in this call (chained runs), before the current one. */
 export const ST_CHAIN_DONE = 80;
-/** GS base, and 1 when GS is usable by generated code (flat limit, readable and writable); set at every entry from JS (no translated instruction loads a segment). */
+/** GS base, and 1 when GS is usable by generated code (flat limit, readable and writable); set at every entry from JS and by the `sys` import when it loads GS. */
 export const ST_GS_BASE = 84;
 export const ST_GS_OK = 88;
 /** 1 when generated code may run x87 instructions itself: the CPU has an FPU and CR0.EM and CR0.TS are clear (else ESC raises #NM or #UD); set at every entry from JS. */
 export const ST_X87_OK = 92;
-/** The selectors of ES, CS, SS, DS, FS, GS (4 bytes each, cpu/constants.ts S_* order), set at every entry from JS (no translated instruction loads a segment): PUSH Sreg, MOV r32,Sreg. */
+/**
+ * 1 when the CPU's interrupt line was raised at entry (set from JS; a device
+ * that raises it during a run does so in a slow path, which requests an
+ * exit anyway). Generated code that sets IF (STI, POPF) leaves for JS when
+ * it is 1, so the interrupt is taken at the interpreter's instruction boundary.
+ */
+export const ST_INT_LINE = 96;
+/** The selectors of ES, CS, SS, DS, FS, GS (4 bytes each, cpu/constants.ts S_* order), set at every entry from JS and by the `sys` import when it loads one: PUSH Sreg, MOV r32,Sreg. */
 export const ST_SEGSEL = 100;
 /** The CS selector (in ST_SEGSEL): the x87's last-instruction selector. */
 export const ST_CS_SEL = ST_SEGSEL + S_CS * 4;
+/** A second result of the `sys` import (RDTSC's EDX). */
+export const ST_SYS_OUT = 124;
 /** The x87 unit's state block (fpu/x87-storage.ts), homed here when the JIT attaches. */
 export const ST_X87 = 128;
 

@@ -29,6 +29,7 @@ import { X87Helper, planX87 } from './x87-emit.ts';
 import { BlockEnd, blockWeight, pcThunkWord, pltWord, type Insn } from './block-decoder.ts';
 import {
   ST_REGS, ST_EIP, ST_LOP, ST_LDST, ST_LSRC, ST_LRES, ST_LSZ, ST_LCIN, ST_FLAGS, ST_TLBKEY, ST_EXIT_REQ, ST_GS_BASE, ST_GS_OK, ST_SEGSEL,
+  ST_INT_LINE, ST_SYS_OUT,
 } from './layout.ts';
 
 // Lazy-flag kinds (the interpreter's L_* values in flags.ts).
@@ -42,9 +43,19 @@ const L_DEC = 7;
 const L_RES = 8;
 
 /** Imported slow paths, in import order (see jit.ts). */
-export const enum Slow { Rd8 = 0, Rd16 = 1, Rd32 = 2, Wr8 = 3, Wr16 = 4, Wr32 = 5, Rmw8 = 6, Rmw32 = 7, Rmw16 = 8, X87 = 9, StrMove = 10 }
-/** Signatures of the imports: reads (lin, eip, done) -> value; writes (lin, value, eip, done); x87 and strMove (see RegionTranslator). */
-export const enum SlowType { Read = 0, Write = 1, X87 = 2, StrMove = 3 }
+export const enum Slow { Rd8 = 0, Rd16 = 1, Rd32 = 2, Wr8 = 3, Wr16 = 4, Wr32 = 5, Rmw8 = 6, Rmw32 = 7, Rmw16 = 8, X87 = 9, StrMove = 10, Sys = 11 }
+/** Signatures of the imports: reads (lin, eip, done) -> value; writes (lin, value, eip, done); x87, strMove and sys (see RegionTranslator). */
+export const enum SlowType { Read = 0, Write = 1, X87 = 2, StrMove = 3, Sys = 4 }
+/**
+ * What the `sys` import (SysOp | detail << 8, a, b, eip, done) -> i32 does:
+ * system instructions of the kernel's system-call and context-switch paths,
+ * run by the interpreter's code. SegLoad: MOV Sreg (detail: the register, a:
+ * the selector), asking for an exit when the segment no longer suits the
+ * region's mode. Rdtsc: returns EAX, EDX in ST_SYS_OUT. Cr3: MOV CR3, a (the
+ * region leaves right after). Fx: FXSAVE/FXRSTOR (detail: ModRM | segment
+ * << 8, a: the offset).
+ */
+export const enum SysOp { SegLoad = 0, Rdtsc = 1, Cr3 = 2, Fx = 3 }
 /** What the strMove import returns: the instruction completed; a long REP did a chunk and continues at itself; it faulted (not retired: the interpreter runs it again from the registers it left). */
 export const enum StrMoveResult { Done = 0, Chunk = 1, Restart = 2 }
 export const SLOW_IMPORTS: { name: string; type: SlowType }[] = [
@@ -53,6 +64,7 @@ export const SLOW_IMPORTS: { name: string; type: SlowType }[] = [
   { name: 'rmw8', type: SlowType.Read }, { name: 'rmw32', type: SlowType.Read }, { name: 'rmw16', type: SlowType.Read },
   { name: 'x87', type: SlowType.X87 },
   { name: 'strMove', type: SlowType.StrMove },
+  { name: 'sys', type: SlowType.Sys },
 ];
 
 /** EAX, ECX, ESI, EDI: the registers MOVS/STOS read or change, passed to the strMove import through the state frame. */
@@ -114,6 +126,12 @@ interface Producer { kind: number; sz: number }
 /** A shift count: a constant, or the local that holds it. */
 type ShiftCount = number | { local: number };
 
+/** EFLAGS bits POPF writes at CPL 0: CF..OF, TF, IF, DF, IOPL, NT, AC, ID (cpu/eflags.ts); RF is cleared. */
+const POPF_WRITABLE = 0x7fd5 | 0x40000 | 0x200000;
+const F_RF = 0x10000;
+/** EFLAGS bits that always read as 0 (3, 5, 15, 22 and up). */
+const EFLAGS_DEFINED = 0x3f7fd7;
+
 const SIGN = [0x80, 0x8000, 0x80000000 | 0];
 const MASK = [0xff, 0xffff, -1];
 /** Bytes of an operand of size code sz (0 byte, 1 word, 2 dword). */
@@ -159,6 +177,8 @@ class RegionTranslator {
   private depthDispatch = 0;
   /** Some instruction has a GS-relative memory operand (the entry loads GS's base and usability). */
   private usesGs = false;
+  /** The instruction being translated follows an STI: interrupts are taken after it. */
+  private afterSti = false;
 
   constructor(private readonly blocks: Insn[][], private readonly layout: TranslatorLayout) {
     blocks.forEach((b, k) => {
@@ -245,7 +265,10 @@ class RegionTranslator {
       this.temps = FIRST_TEMP;
       this.slowCalled = false;
       if (this.insn.gs && this.insn.mem) this.checkGs();
+      // STI's interrupt shadow ends after this instruction (block-decoder.ts stiFollower); RET checks before it leaves.
+      this.afterSti = this.index > 0 && insns[this.index - 1]!.op === 0xfb;
       this.emitInsn(this.insn);
+      if (this.afterSti && this.insn.op !== 0xc3) this.leaveIfInterruptible(false);
     }
     const last = insns[insns.length - 1]!;
     if (last.end === BlockEnd.None) {
@@ -914,6 +937,13 @@ class RegionTranslator {
         this.push(() => { this.foldFlags(); f.i32(2); f.op(Op.I32Or); f.i32(~0x30000); f.op(Op.I32And); });
         return;
       case 0xfa: this.setFlagBits(~0x200, 0); return; // CLI (CPL 0 only: block-decoder.ts)
+      case 0xfb: this.setFlagBits(~0, 0x200); return; // STI (CPL 0 only; the next instruction checks for interrupts)
+      case 0x9d: this.popf(); return;
+      case 0x8e: this.movSreg(i); return;
+      case 0x131: this.rdtsc(); return;
+      case 0x122: this.movCr3(i); return;
+      case 0x1ae: this.fxsaveRestore(i); return;
+      case 0x1c7: this.cmpxchg8b(i); return;
       case 0xfc: this.setFlagBits(~0x400, 0); return; // CLD
       case 0xfd: this.setFlagBits(~0, 0x400); return; // STD
       case 0x1a3: case 0x1ab: case 0x1b3: case 0x1bb: case 0x1ba: this.bitTest(i); return;
@@ -936,6 +966,7 @@ class RegionTranslator {
         this.load(4);
         f.set(v);
         this.getReg(4); f.i32(4); f.op(Op.I32Add); this.setReg(4);
+        if (this.afterSti) this.leaveForInterrupt(v);
         this.returnTo(v);
         return;
       }
@@ -1352,6 +1383,176 @@ class RegionTranslator {
     if (i.mem) this.store(4, lin, b);
     else { f.get(b); this.setReg(i.rmReg); }
     f.get(a); this.setReg(i.reg);
+  }
+
+  // ------------------------------------------------------------------ system instructions
+
+  /**
+   * After an instruction that may have let interrupts in (the one after
+   * STI, or POPF): leave for JS, which takes the interrupt at this boundary
+   * as the interpreter would, when the interrupt line is raised and IF is
+   * set (after STI it is), or (POPF) when TF is set, so the single-step trap
+   * is armed by the interpreter's event check. The exit request keeps the
+   * dispatcher from chaining on.
+   */
+  private leaveIfInterruptible(popf: boolean): void {
+    const f = this.f;
+    const st = this.layout.state;
+    f.i32(0);
+    f.mem(Op.I32Load, 2, st + ST_INT_LINE);
+    if (popf) {
+      f.get(L_FLAGS); f.i32(9); f.op(Op.I32ShrU); f.op(Op.I32And);
+      f.get(L_FLAGS); f.i32(8); f.op(Op.I32ShrU); f.op(Op.I32Or);
+      f.i32(1); f.op(Op.I32And);
+    }
+    f.if();
+    this.open++;
+    f.i32(0);
+    f.i32(1);
+    f.mem(Op.I32Store, 2, st + ST_EXIT_REQ);
+    this.exitConst(this.nextEip(), this.retiredBefore() + 1);
+    f.end();
+    this.open--;
+  }
+
+  /** RET after STI: with the interrupt line raised, leave for the popped address with an exit request (JS takes the interrupt there). */
+  private leaveForInterrupt(v: number): void {
+    const f = this.f;
+    const st = this.layout.state;
+    f.i32(0);
+    f.mem(Op.I32Load, 2, st + ST_INT_LINE);
+    f.if();
+    this.open++;
+    f.i32(0);
+    f.i32(1);
+    f.mem(Op.I32Store, 2, st + ST_EXIT_REQ);
+    f.get(v);
+    this.exitStack(this.retiredBefore() + 1);
+    f.end();
+    this.open--;
+  }
+
+  /**
+   * POPF (32-bit, CPL 0: every flag POPF can change is writable; VM stays,
+   * RF is cleared, as cpu/eflags.ts writeEflags does). JS keeps derived
+   * state in step afterwards (jit.ts runBlock: AC, the event check).
+   */
+  private popf(): void {
+    const f = this.f;
+    const v = this.tmp();
+    this.getReg(4);
+    this.load(4);
+    f.set(v);
+    this.getReg(4); f.i32(4); f.op(Op.I32Add); this.setReg(4);
+    f.get(L_FLAGS); f.i32(~(POPF_WRITABLE | F_RF)); f.op(Op.I32And);
+    f.get(v); f.i32(POPF_WRITABLE); f.op(Op.I32And);
+    f.op(Op.I32Or);
+    f.i32(2); f.op(Op.I32Or);
+    f.i32(EFLAGS_DEFINED); f.op(Op.I32And);
+    f.set(L_FLAGS);
+    f.i32(0);
+    f.set(LOC_LOP);
+    this.producer = { kind: EAGER, sz: 2 };
+    this.pendingRotate = false;
+    this.leaveIfInterruptible(true);
+  }
+
+  /** Call the `sys` import (SysOp); its result is on the stack. A guest fault leaves through $fault. */
+  private sysCall(op: SysOp, detail: number, a: () => void): void {
+    const f = this.f;
+    this.settleRotateHere();
+    f.i32(op | (detail << 8));
+    a();
+    f.i32(0);
+    this.slowArgs();
+    f.call(Slow.Sys);
+    this.readExitRequest();
+  }
+
+  /**
+   * MOV DS/ES/FS/GS, r/m16: the interpreter loads the descriptor (checks,
+   * accessed bit, hidden part) and updates the state frame's selector and
+   * GS copies; if DS or ES no longer suits the region's mode it asks for an
+   * exit after this instruction.
+   */
+  private movSreg(i: Insn): void {
+    const f = this.f;
+    const sel = this.tmp();
+    this.readRm16(i);
+    f.set(sel);
+    this.sysCall(SysOp.SegLoad, i.reg, () => f.get(sel));
+    f.op(Op.Drop);
+    if (i.reg === S_GS && this.usesGs) {
+      const st = this.layout.state;
+      f.i32(0); f.mem(Op.I32Load, 2, st + ST_GS_BASE); f.set(L_GSBASE);
+      f.i32(0); f.mem(Op.I32Load, 2, st + ST_GS_OK); f.set(L_GSOK);
+    }
+  }
+
+  /** RDTSC: the interpreter's clock (the instruction count the import is told), EDX:EAX. */
+  private rdtsc(): void {
+    const f = this.f;
+    this.sysCall(SysOp.Rdtsc, 0, () => f.i32(0));
+    this.setReg(0);
+    f.i32(0);
+    f.mem(Op.I32Load, 2, this.layout.state + ST_SYS_OUT);
+    this.setReg(2);
+  }
+
+  /**
+   * MOV CR3, r32: a new TLB epoch, which this region holds in a local, so it
+   * leaves right after (BlockEnd.Leave); the next region reads the new key.
+   */
+  private movCr3(i: Insn): void {
+    this.sysCall(SysOp.Cr3, 3, () => this.getReg(i.rmReg));
+    this.f.op(Op.Drop);
+    this.exitConst(this.nextEip(), this.retiredBefore() + 1);
+    this.slowCalled = false; // left already
+  }
+
+  /** FXSAVE/FXRSTOR m512 (the interpreter's x87 unit: the state block is the one the x87 helpers use). */
+  private fxsaveRestore(i: Insn): void {
+    const seg = i.base === 4 || i.base === 5 ? S_SS : S_DS;
+    this.sysCall(SysOp.Fx, i.modrm | (seg << 8), () => this.eaNoSeg(i));
+    this.f.op(Op.Drop);
+  }
+
+  /**
+   * CMPXCHG8B m64 (bitops.ts): equal to EDX:EAX: the operand = ECX:EBX,
+   * ZF = 1; else EDX:EAX = the operand (written back unchanged, as the
+   * locked cycle does), ZF = 0; other flags unchanged. Only when all 8 bytes
+   * hit one page in the write TLB; otherwise the block leaves before the
+   * instruction and the interpreter runs it (walk, fault, a code page).
+   */
+  private cmpxchg8b(i: Insn): void {
+    const f = this.f;
+    const h = this.tmp();
+    const lo = this.tmp();
+    const hi = this.tmp();
+    const eq = this.tmp();
+    this.ea(i);
+    f.set(L_LIN);
+    this.tlbHit(this.layout.tlbWr, 8);
+    f.op(Op.I32Eqz);
+    f.if();
+    this.open++;
+    this.exitConst(i.eip, this.retiredBefore());
+    f.end();
+    this.open--;
+    this.hostAddr(); f.set(h);
+    f.get(h); f.mem(Op.I32Load, 0, 0); f.set(lo);
+    f.get(h); f.mem(Op.I32Load, 0, 4); f.set(hi);
+    f.get(lo); this.getReg(0); f.op(Op.I32Eq);
+    f.get(hi); this.getReg(2); f.op(Op.I32Eq);
+    f.op(Op.I32And); f.set(eq);
+    f.get(h); this.getReg(3); f.get(lo); f.get(eq); f.op(Op.Select); f.mem(Op.I32Store, 0, 0);
+    f.get(h); this.getReg(1); f.get(hi); f.get(eq); f.op(Op.Select); f.mem(Op.I32Store, 0, 4);
+    this.getReg(0); f.get(lo); f.get(eq); f.op(Op.Select); this.setReg(0);
+    this.getReg(2); f.get(hi); f.get(eq); f.op(Op.Select); this.setReg(2);
+    this.eagerFlags();
+    f.get(L_FLAGS); f.i32(~0x40); f.op(Op.I32And);
+    f.get(eq); f.i32(6); f.op(Op.I32Shl); f.op(Op.I32Or);
+    f.set(L_FLAGS);
   }
 
   /**
@@ -2188,7 +2389,8 @@ function writtenRegs(i: Insn): number {
     case 0x81: case 0x83: case 0x89: case 0xc7: case 0xc1: case 0xd1: case 0xd3: case 0x1a4: case 0x1a5: case 0x1ac: case 0x1ad: return rm;
     case 0x80: case 0x88: case 0xc6: case 0xfe: case 0xc0: case 0xd0: return rm8;
     case 0x98: case 0xa0: case 0xa1: return 1;
-    case 0x9c: return 1 << 4;
+    case 0x9c: case 0x9d: return 1 << 4;
+    case 0x131: case 0x1c7: return 1 | (1 << 2);
     case 0xa4: case 0xa5: return (1 << 6) | (1 << 7) | (i.rep ? 1 << 1 : 0);
     case 0xaa: case 0xab: return (1 << 7) | (i.rep ? 1 << 1 : 0);
     case 0x1ab: case 0x1b3: case 0x1bb: return rm;

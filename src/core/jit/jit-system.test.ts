@@ -1,0 +1,234 @@
+/**
+ * The kernel's system-call and context-switch instructions inside compiled
+ * blocks (translator.ts "system instructions"): STI and POPF at CPL 0 with
+ * an interrupt line raised at arbitrary points, MOV Sreg (flat and not),
+ * RDTSC, CMPXCHG8B, FXSAVE/FXRSTOR and MOV CR3 must give the interpreter's
+ * state at every instruction boundary, interrupts taken at the same
+ * instruction.
+ */
+import { describe, expect, it } from 'vitest';
+import { Cpu } from '../cpu/cpu.ts';
+import { StopReason } from '../cpu/host.ts';
+import { FlatRamHost } from '../cpu/flat-ram-host.ts';
+import { X87 } from '../cpu/fpu/x87.ts';
+import { Jit, JIT_FRAMES, type JitOptions } from './jit.ts';
+
+/**
+ * A TSC that counts retired instructions (so RDTSC shows whether the JIT
+ * reports its position exactly), above 2^32; an interrupt line that drops
+ * when the CPU takes the interrupt (an edge-triggered controller).
+ */
+class CountingTscHost extends FlatRamHost {
+  cpu: Cpu | null = null;
+  override readTsc(): number {
+    return 0x1_2345_0000 + 1000 * (this.cpu?.liveInstructionCount() ?? 0);
+  }
+  override acknowledgeInterrupt(): number {
+    this.cpu?.setInterruptLine(false);
+    return 0x20;
+  }
+}
+
+const le32 = (v: number): number[] => [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, (v >>> 24) & 0xff];
+
+const GDT = 0x6000;
+const IDT = 0x6800;
+const HANDLER = 0x10900;
+const COUNTERS = 0x9000;
+
+/**
+ * Ring 0, flat segments from a GDT (0x08 code, 0x10 data, 0x18 data based
+ * at 0x2000, an IDT whose vector
+ * 0x20 (what FlatRamHost acknowledges) counts interrupts at COUNTERS, code
+ * at 0x10000.
+ */
+function machine(code: number[], jit: false | JitOptions): { cpu: Cpu; host: CountingTscHost; engine: Jit | null } {
+  const host = new CountingTscHost(1 << 20, { wasm: true });
+  const mem = new Uint8Array(host.buffer);
+  const dv = new DataView(host.buffer);
+  mem.set(code, 0x10000);
+  for (let k = 0; k < 0x3000; k += 4) dv.setUint32(k, k * 0x9e3779b1, true); // something to read at 0x10 and 0x2010
+  const descriptors: [number, number][] = [[0, 0], [0x0000ffff, 0x00cf9a00], [0x0000ffff, 0x00cf9200], [0x2000ffff, 0x00cf9200]];
+  descriptors.forEach(([lo, hi], k) => { dv.setUint32(GDT + 8 * k, lo, true); dv.setUint32(GDT + 8 * k + 4, hi, true); });
+  // Interrupt gate 0x20 -> HANDLER: inc dword [COUNTERS] / iretd
+  dv.setUint32(IDT + 0x20 * 8, (0x08 << 16) | (HANDLER & 0xffff), true);
+  dv.setUint32(IDT + 0x20 * 8 + 4, (HANDLER & 0xffff0000) | 0x8e00, true);
+  mem.set([0xff, 0x05, ...le32(COUNTERS), 0xcf], HANDLER);
+  const cpu = new Cpu(host, (fh) => new X87(fh));
+  host.cpu = cpu;
+  let engine: Jit | null = null;
+  if (jit !== false) cpu.enableJit((core) => (engine = new Jit(core, host.memory!, host.spareFrames.slice(0, JIT_FRAMES), false, jit)));
+  cpu.setCr(0, 0x60000011 & ~0x60000000); // PE, ET; caches on; no TS/EM: FXSAVE runs
+  cpu.setGdtr(GDT, 4 * 8 - 1);
+  cpu.setIdtr(IDT, 0x21 * 8 - 1);
+  cpu.setSegment(1, 0x08, 0, 0xffffffff, 0xc9b);
+  for (const s of [0, 2, 3, 4, 5]) cpu.setSegment(s, 0x10, 0, 0xffffffff, 0xc93);
+  cpu.setReg32(4, 0x80000);
+  cpu.setReg32(2, 0);
+  cpu.setEip(0x10000);
+  return { cpu, host, engine };
+}
+
+/** The loop of the first tests: every instruction this file covers, 300 times. */
+function systemLoop(): { code: number[]; end: number } {
+  const body: number[] = [];
+  const at = (): number => 0x10005 + body.length;
+  const emit = (...b: number[]): void => { body.push(...b); };
+  emit(0xfa); // cli
+  emit(0xba, ...le32(0x10)); // mov edx,0x10
+  emit(0x8e, 0xda); // mov ds,dx
+  emit(0x8e, 0xc2); // mov es,dx
+  emit(0xeb, 0x00); // jmp $+2: short blocks, which small budgets still let run compiled
+  emit(0x89, 0xce, 0x83, 0xe6, 0x01, 0xc1, 0xe6, 0x03, 0x83, 0xc6, 0x10); // mov esi,ecx / and esi,1 / shl esi,3 / add esi,0x10
+  emit(0x8e, 0xee); // mov gs,si: 0x10 (flat) and 0x18 (based at 0x2000) by turns
+  emit(0x65, 0x8b, 0x05, ...le32(0x10)); // mov eax,gs:[0x10]  (linear 0x10 or 0x2010)
+  emit(0x01, 0x05, ...le32(COUNTERS + 8)); // add [COUNTERS+8],eax
+  emit(0x8c, 0xe8, 0x01, 0x05, ...le32(COUNTERS + 28)); // mov eax,gs / add [COUNTERS+28],eax
+  emit(0xeb, 0x00);
+  emit(0x0f, 0x31); // rdtsc
+  emit(0xa3, ...le32(COUNTERS + 12)); // mov [COUNTERS+12],eax
+  emit(0x89, 0x15, ...le32(COUNTERS + 16)); // mov [COUNTERS+16],edx
+  emit(0xeb, 0x00);
+  emit(0xa1, ...le32(0x8000)); // mov eax,[0x8000]
+  emit(0x8b, 0x15, ...le32(0x8004)); // mov edx,[0x8004]
+  emit(0x89, 0xcb, 0x83, 0xe3, 0x01, 0x31, 0xd8); // mov ebx,ecx / and ebx,1 / xor eax,ebx: odd passes miss
+  emit(0x51, 0x89, 0xcb, 0xb9, ...le32(0x5555)); // push ecx / mov ebx,ecx / mov ecx,0x5555
+  emit(0xf0, 0x0f, 0xc7, 0x0d, ...le32(0x8000)); // lock cmpxchg8b [0x8000]
+  emit(0x59); // pop ecx
+  emit(0x0f, 0x94, 0xc0, 0x00, 0x05, ...le32(COUNTERS + 20)); // setz al / add [COUNTERS+20],al
+  emit(0xeb, 0x00);
+  emit(0xd9, 0xe8); // fld1 (something for FXSAVE to see)
+  emit(0x0f, 0xae, 0x05, ...le32(0x7000)); // fxsave [0x7000]
+  emit(0xdd, 0xd8); // fstp st0
+  emit(0x0f, 0xae, 0x0d, ...le32(0x7000)); // fxrstor [0x7000]
+  emit(0xdd, 0xd8); // fstp st0
+  emit(0xeb, 0x00);
+  emit(0x9c, 0x81, 0x0c, 0x24, ...le32(0x200), 0x9d); // pushfd / or dword [esp],0x200 / popfd: IF 0 -> 1
+  // Stretches with IF = 0 before each point that enables interrupts, so that raised lines wait there.
+  const work = (): void => { for (let k = 0; k < 6; k++) emit(0x01, 0xcf); }; // add edi,ecx
+  emit(0xfa); // cli
+  work();
+  emit(0xfb, 0xbb, ...le32(1)); // sti / mov ebx,1 (interrupts after the MOV)
+  emit(0xfa); // cli
+  work();
+  const call = at();
+  emit(0xe8, ...le32(0x10800 - (call + 5))); // call 0x10800: cli / sti / ret (interrupts at the return address)
+  emit(0x9c, 0x81, 0x24, 0x24, ...le32(~0x200), 0x9d); // pushfd / and dword [esp],~0x200 / popfd: IF 1 -> 0
+  emit(0xba, ...le32(0x18), 0x8e, 0xc2); // mov edx,0x18 / mov es,dx: ES based at 0x2000, the region must stop
+  emit(0x26, 0x89, 0x1d, ...le32(COUNTERS + 24)); // mov es:[COUNTERS+24],ebx (linear 0x2000 higher)
+  emit(0xba, ...le32(0x10), 0x8e, 0xc2); // mov edx,0x10 / mov es,dx
+  work();
+  emit(0xfb, 0x90); // sti / nop
+  // ... dec ecx / jnz loop / hlt / jmp hlt (an interrupt wakes it; it halts again)
+  const code = [0xb9, ...le32(300), ...body, 0x49, 0x0f, 0x85, ...le32(-(body.length + 7)), 0xf4, 0xeb, 0xfd];
+  const end = 0x10000 + code.length - 2;
+  while (code.length < 0x800) code.push(0x90);
+  code.splice(0x800, 3, 0xfa, 0xfb, 0xc3);
+  return { code, end };
+}
+
+const state = (cpu: Cpu, mem: DataView): number[] => [
+  ...[0, 1, 2, 3, 4, 5, 6, 7].map((r) => cpu.getReg32(r) >>> 0),
+  cpu.getEip(), cpu.getEflags(), cpu.instructionsRetired,
+  ...[0, 4, 8, 12, 16, 20, 24, 28].map((k) => mem.getUint32(COUNTERS + k, true)),
+  mem.getUint32(0x8000, true), mem.getUint32(0x8004, true), mem.getUint32(0x7000 + 32, true), mem.getUint32(0x2000 + COUNTERS + 24, true),
+  // The last interrupt's frame (EIP, CS, EFLAGS): where it was taken.
+  mem.getUint32(0x80000 - 12, true), mem.getUint32(0x80000 - 4, true),
+];
+
+describe('system instructions in compiled blocks', () => {
+  const { code, end } = systemLoop();
+  for (const [name, jit] of [['compiled on first sight', { threshold: 0 }], ['compiled when hot', { threshold: 20, warmupInstructions: 0 }]] as const) {
+    it(`${name}: the interpreter's state at every boundary, interrupts at the same instruction`, () => {
+      const runs = [false as const, jit].map((j) => {
+        const m = machine(code, j);
+        return { ...m, dv: new DataView(m.host.buffer) };
+      });
+      let raised = 0;
+      for (let step = 0; step < 6_000; step++) {
+        // Raise the line now and then (it drops when the CPU takes the interrupt). Budgets of
+        // 1..31 instructions stop runs everywhere and still let whole blocks run compiled.
+        const raise = step % 23 === 0;
+        for (const r of runs) {
+          if (raise) r.cpu.setInterruptLine(true);
+          r.cpu.run(1 + ((step * 7) % 31));
+        }
+        if (raise) raised++;
+        expect(state(runs[1]!.cpu, runs[1]!.dv), `after step ${step}`).toEqual(state(runs[0]!.cpu, runs[0]!.dv));
+      }
+      const [interp, compiled] = runs;
+      expect(interp!.cpu.getReg32(1)).toBe(0);
+      expect(interp!.cpu.getEip()).toBe(end);
+      // Interrupts were taken, at both STI shapes and at POPF, and the loop ran mostly compiled.
+      expect(interp!.dv.getUint32(COUNTERS, true)).toBe(raised);
+      expect(interp!.dv.getUint32(COUNTERS + 20, true)).toBe(150); // CMPXCHG8B: every even pass matched
+      // (Small budgets keep the loop's longer blocks from running compiled: about a fifth ran there.)
+      expect(compiled!.engine!.stats.instructions).toBeGreaterThan(compiled!.cpu.instructionsRetired / 8);
+    });
+  }
+
+  it('without interrupts: the whole loop in large runs gives the same state', () => {
+    const runs = [false as const, { threshold: 20, warmupInstructions: 0 }].map((j) => {
+      const m = machine(code, j);
+      let stop = m.cpu.run(500);
+      while (stop === StopReason.Budget) stop = m.cpu.run(500);
+      return { ...m, stop, dv: new DataView(m.host.buffer) };
+    });
+    expect(runs[0]!.stop).toBe(StopReason.Halted); // the loop ends with STI
+    expect(runs[1]!.stop).toBe(runs[0]!.stop);
+    expect(state(runs[1]!.cpu, runs[1]!.dv)).toEqual(state(runs[0]!.cpu, runs[0]!.dv));
+    // Most of it ran compiled, with one return to JS per pass or so: at the MOV ES that makes ES not flat.
+    expect(runs[1]!.engine!.stats.instructions).toBeGreaterThan(runs[1]!.cpu.instructionsRetired * 0.6);
+    expect(runs[1]!.engine!.stats.blockRuns).toBeLessThan(300 * 2);
+  });
+});
+
+describe('MOV CR3 in a compiled block', () => {
+  // Two page directories map 0x400000 to different frames (0x50000, 0x51000) and the first 1 MiB
+  // to itself. loop: add esi,[0x400000] / cmp ecx,-1 / je after (never taken: it puts the code after
+  // the switch in the loop's region) / mov cr3,eax / after: rol esi,3 / add esi,[0x400000]
+  // / xchg eax,edi / dec ecx / jnz loop / hlt. The first ADD leaves the old mapping in the TLB under
+  // the old epoch key; the ROL makes the sum depend on which value each ADD saw.
+  const code = [
+    0xb9, ...le32(1000), 0x03, 0x35, ...le32(0x400000), 0x83, 0xf9, 0xff, 0x74, 0x03, 0x0f, 0x22, 0xd8,
+    0xc1, 0xc6, 0x03, 0x03, 0x35, ...le32(0x400000), 0x97, 0x49, 0x75, 0xe5, 0xf4,
+  ];
+  let expected = 0;
+  for (let k = 0, now = 1, next = 1000; k < 1000; k++) {
+    expected = (expected + now) | 0;
+    expected = (expected << 3) | (expected >>> 29);
+    expected = (expected + next) | 0;
+    [now, next] = [next, now];
+  }
+
+  it('the next access after the switch sees the new mapping, as in the interpreter', () => {
+    const runs = [false as const, { threshold: 20, warmupInstructions: 0 }].map((j) => {
+      const m = machine(code, j);
+      const dv = new DataView(m.host.buffer);
+      for (const [pd, frame] of [[0x30000, 0x50000], [0x31000, 0x51000]] as const) {
+        dv.setUint32(pd, 0x32000 | 3, true);
+        dv.setUint32(pd + 4, (pd + 0x3000) | 3, true);
+        dv.setUint32(pd + 0x3000, frame | 3, true);
+      }
+      // The first 1 MiB global (as the kernel's pages are): the code stays in the TLB across switches.
+      for (let k = 0; k < 256; k++) dv.setUint32(0x32000 + 4 * k, (k << 12) | 0x103, true);
+      dv.setUint32(0x50000, 1, true);
+      dv.setUint32(0x51000, 1000, true);
+      m.cpu.setCr(3, 0x30000);
+      m.cpu.setCr(4, 0x80); // PGE
+      m.cpu.setCr(0, m.cpu.getCr(0) | 0x80000000);
+      m.cpu.setReg32(0, 0x31000);
+      m.cpu.setReg32(7, 0x30000);
+      let stop = m.cpu.run(300);
+      while (stop === StopReason.Budget) stop = m.cpu.run(300);
+      return { ...m, stop };
+    });
+    expect(runs[0]!.stop).toBe(StopReason.HaltedNoInterrupts);
+    expect(runs[0]!.cpu.getReg32(6)).toBe(expected >>> 0);
+    for (const r of [0, 1, 2, 3, 4, 5, 6, 7]) expect(runs[1]!.cpu.getReg32(r), `register ${r}`).toBe(runs[0]!.cpu.getReg32(r));
+    expect(runs[1]!.cpu.instructionsRetired).toBe(runs[0]!.cpu.instructionsRetired);
+    // The switch leaves the region; the dispatcher goes on into the next one without JS.
+    expect(runs[1]!.engine!.stats.instructions).toBeGreaterThan(5000);
+    expect(runs[1]!.engine!.stats.blockRuns).toBeLessThan(100);
+  });
+});
