@@ -145,7 +145,10 @@ export class Cpu extends CpuCore {
     this.shutdownReason = '';
     tlbFlush(this, false);
     tlbSelect(this);
-    if (this.jit !== null) this.jit.flush();
+    if (this.jit !== null) {
+      this.jit.flush();
+      this.jit.restartWarmup();
+    }
     setEipRaw(this, 0xfff0);
     if (this.fpu !== null) this.fpu.reset();
   }

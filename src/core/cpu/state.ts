@@ -50,6 +50,8 @@ export interface JitHooks {
   noteWrite(frame: number): void;
   /** Forget all compiled code. */
   flush(): void;
+  /** The CPU was reset: boot code follows, which is not worth compiling (the warm-up starts again). */
+  restartWarmup(): void;
   /** Compile blocks that became hot during the run that just ended. */
   compilePending(): void;
   /** The host buffer was replaced. */

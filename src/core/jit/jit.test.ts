@@ -57,6 +57,33 @@ describe('warm-up', () => {
   });
 });
 
+describe('warm-up after a reset', () => {
+  // mov ecx,100000 / loop: add ebx,1 / dec ecx / jnz loop / hlt
+  const loop = [0xb9, 0xa0, 0x86, 0x01, 0x00, 0x83, 0xc3, 0x01, 0x49, 0x75, 0xfa, 0xf4];
+
+  it('starts again: the code after a reboot runs interpreted for warmupInstructions', () => {
+    const { cpu, engine } = flatMachine(loop, { threshold: 10, warmupInstructions: 50_000 });
+    const stats = engine!.stats;
+    let stop = cpu.run(10_000);
+    while (stop === StopReason.Budget) stop = cpu.run(10_000);
+    const compiledBefore = stats.instructions;
+    expect(compiledBefore).toBeGreaterThan(200_000);
+    // A reset (what a guest reboot does), then the same program again from a loader-like state.
+    cpu.reset();
+    cpu.setCr(0, 0x60000011);
+    cpu.setSegment(1, 0x08, 0, 0xffffffff, 0xc9b);
+    for (const s of [0, 2, 3, 4, 5]) cpu.setSegment(s, 0x10, 0, 0xffffffff, 0xc93);
+    cpu.setReg32(4, 0x80000);
+    cpu.setEip(0x10000);
+    for (let i = 0; i < 4; i++) cpu.run(10_000);
+    expect(stats.instructions).toBe(compiledBefore);
+    stop = cpu.run(10_000);
+    while (stop === StopReason.Budget) stop = cpu.run(10_000);
+    expect(stop).toBe(StopReason.HaltedNoInterrupts);
+    expect(stats.instructions - compiledBefore).toBeGreaterThan(200_000);
+  });
+});
+
 describe('self-modifying code', () => {
   // outer: mov ecx,100 / inner: mov eax,1 (imm patched) / add ebx,eax / dec ecx / jnz inner
   //        mov byte [0x1000b],5 / dec edx / jnz outer / hlt

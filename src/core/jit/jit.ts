@@ -164,7 +164,10 @@ export class Jit implements JitHooks {
   /** Visits before compiling (the interpreter reads it at each run; WARMING until the warm-up ends). */
   threshold: number;
   private readonly hotThreshold: number;
-  private readonly warmupEnd: number;
+  /** Instructions of each warm-up (at creation and after every CPU reset). */
+  private readonly warmupLength: number;
+  /** The CPU's instructionsRetired at which the current warm-up ends. */
+  private warmupEnd: number;
   private readonly maxBlocks: number;
   // The block table: per hash slot (two ways per hash, see JIT_HASH_SHIFT) the block's host offset,
   // EIP, mode, length and where its code is (funcref table index, block index in that function).
@@ -219,7 +222,9 @@ export class Jit implements JitHooks {
     if (MAX_REGION_BLOCKS > CHAIN_MAX_BLOCKS || MAX_BLOCK > 127) throw new Error('jit: region or block limits exceed the chain cache encoding');
     // High enough that run-once boot code stays interpreted (compiling a region costs milliseconds).
     this.hotThreshold = Math.min(options.threshold ?? 40, WARMING - 1);
-    this.warmupEnd = options.warmupInstructions ?? (this.hotThreshold === 0 ? 0 : DEFAULT_WARMUP);
+    this.warmupLength = options.warmupInstructions ?? (this.hotThreshold === 0 ? 0 : DEFAULT_WARMUP);
+    // Counted from 0: a machine restored from a snapshot (instructionsRetired far beyond) compiles at once.
+    this.warmupEnd = this.warmupLength;
     this.threshold = c.instructionsRetired >= this.warmupEnd ? this.hotThreshold : WARMING;
     this.maxBlocks = options.maxBlocks ?? 32768;
     this.stateWord = frames[0]! >> 2;
@@ -868,6 +873,18 @@ export class Jit implements JitHooks {
         c.tlbWrUsr[i] = 0;
       }
     }
+  }
+
+  /**
+   * The CPU was reset (a reboot, a new boot loaded): its next
+   * warmupLength instructions are boot code again, which compiling would
+   * slow down (a restored VM's reboot took ~20 s in Chromium with the JIT
+   * compiling its boot, ~4 s without).
+   */
+  restartWarmup(): void {
+    if (this.warmupLength === 0) return;
+    this.warmupEnd = this.c.instructionsRetired + this.warmupLength;
+    this.threshold = WARMING;
   }
 
   /** A write to pool frame `frame` is about to be allowed (page walk for writing). */
