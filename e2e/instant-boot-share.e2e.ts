@@ -5,7 +5,8 @@
  * that a fresh browser context opens into the same state; broken links
  * (fragments and `?snapshot=` URLs) say what is wrong and the page still
  * works; `?snapshot=` restores a file from another origin that allows CORS;
- * "Cold boot" boots the kernel.
+ * "Cold boot" boots the kernel; instant boot downloads no kernel or initrd
+ * until the restored guest reboots.
  */
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -36,9 +37,14 @@ afterAll(async () => {
   await server?.close();
 });
 
-/** A page in a browser context of its own (no shared cache, storage or downloads), collecting uncaught errors. */
-async function freshPage(url: string): Promise<Page> {
+/**
+ * A page in a browser context of its own (no shared cache, storage or
+ * downloads), collecting uncaught errors; `requests` collects the URLs the
+ * page and its workers ask for.
+ */
+async function freshPage(url: string, requests?: string[]): Promise<Page> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  if (requests) context.on('request', (request) => requests.push(request.url()));
   const fresh = await context.newPage();
   fresh.on('pageerror', (error) => pageErrors.push(error.message));
   await fresh.goto(url);
@@ -172,6 +178,27 @@ test('"Cold boot" makes a VM that boots its kernel, with the boot log', async ()
     return window.tabvisor!.read(name);
   }, { name: cold.name, prompt: PROMPT });
   expect(log).toMatch(BOOT_LOG);
+});
+
+test('instant boot downloads no kernel or initrd; a reboot of the restored guest loads them then and boots', async () => {
+  const requests: string[] = [];
+  const fresh = await freshPage(server.url, requests);
+  await fresh.evaluate(async (prompt) => {
+    await window.tabvisor!.ready;
+    await window.tabvisor!.waitFor('vm-1', prompt, 120_000);
+  }, PROMPT);
+  const images = (): string[] => requests.filter((url) => /\/(bzImage|initramfs\.cpio\.gz)$/.test(url)).map((url) => url.slice(url.lastIndexOf('/') + 1)).sort();
+  expect(requests.some((url) => url.endsWith('/instant-boot.tabvm'))).toBe(true);
+  expect(images()).toEqual([]);
+  // The guest reboots: the worker downloads (and checks) the images now, and the kernel boots.
+  await fresh.evaluate(() => window.tabvisor!.send('vm-1', '\x15reboot -f\r'));
+  await fresh.evaluate(async ({ log, prompt }) => {
+    await window.tabvisor!.waitFor('vm-1', new RegExp(log), 120_000);
+    await window.tabvisor!.waitFor('vm-1', prompt, 120_000);
+  }, { log: BOOT_LOG.source, prompt: PROMPT });
+  expect(images()).toEqual(['bzImage', 'initramfs.cpio.gz']);
+  expect(await alerts(fresh).count()).toBe(0);
+  await fresh.context().close();
 });
 
 test('no uncaught errors on the pages', () => {

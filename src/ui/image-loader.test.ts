@@ -87,6 +87,21 @@ describe('ImageLoader', () => {
     expect(log).toEqual(['/images/manifest.json', '/images/bzImage', '/images/initramfs.cpio.gz']);
   });
 
+  test('describe: a VM a snapshot replaces gets the server\'s URLs and the manifest\'s digests, downloading the manifest alone', async () => {
+    const log: string[] = [];
+    const loader = new ImageLoader(deps(goodFiles(), log));
+    const spec = await loader.describe(linux);
+    expect(spec).toEqual({
+      kind: 'linux', kernelUrl: 'http://example.test/images/bzImage', initrdUrl: 'http://example.test/images/initramfs.cpio.gz',
+      kernelSha256: sha(KERNEL), initrdSha256: sha(INITRD), cmdline: 'console=ttyS0', lazy: true,
+    });
+    expect(log).toEqual(['/images/manifest.json']);
+    // A later full download (a VM that boots) reuses the manifest.
+    await loader.prepare(linux);
+    expect(log).toEqual(['/images/manifest.json', '/images/bzImage', '/images/initramfs.cpio.gz']);
+    await expect(new ImageLoader(deps({})).describe(linux)).rejects.toThrow('The image manifest could not be downloaded (404).');
+  });
+
   test('a missing kernel is reported in plain language, and a retry downloads again', async () => {
     const files = goodFiles();
     const kernel = files['/images/bzImage']!;

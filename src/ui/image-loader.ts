@@ -1,12 +1,16 @@
 /**
  * Fetches guest images for the worker, with progress.
  *
- * The page downloads (not the worker) so the UI can show a progress bar from
- * the response stream and the Content-Length (or the manifest's size), and
- * verifies each file against the manifest's sha256. The bytes are then handed
- * to the guest worker as `blob:` URLs in the VM's ImageSpec: the worker reads
- * them from memory, so a reset or a second VM of the same image costs no new
- * download, and the worker protocol keeps carrying plain URLs.
+ * For a VM that boots, the page downloads (not the worker) so the UI can show
+ * a progress bar from the response stream and the Content-Length (or the
+ * manifest's size), and verifies each file against the manifest's sha256.
+ * The bytes are then handed to the guest worker as `blob:` URLs in the VM's
+ * ImageSpec: the worker reads them from memory, so a reset or a second VM of
+ * the same image costs no new download, and the worker protocol keeps
+ * carrying plain URLs. A VM that a snapshot replaces before it boots
+ * (instant boot, share links, clones) gets a lazy spec instead (`describe`):
+ * the worker downloads and checks the images only if its guest boots or
+ * reboots.
  *
  * Every failure becomes an ImageError whose message is a plain sentence for
  * the UI ("The kernel image could not be downloaded (404).").
@@ -170,8 +174,11 @@ function fileName(path: string): string {
  * are shared: concurrent and later requests for one image reuse the first
  * (a failed one is forgotten, so trying again downloads again).
  */
+type LinuxSource = Extract<CatalogueImage['source'], { kind: 'linux' }>;
+
 export class ImageLoader {
   private readonly downloads = new SharedDownloads<ImageSpec>();
+  private readonly manifests = new SharedDownloads<ImageManifest>();
 
   constructor(private readonly deps: ImageLoaderDeps) {}
 
@@ -182,28 +189,49 @@ export class ImageLoader {
     return this.downloads.get(image.id, (report) => this.download(source, report), onProgress);
   }
 
-  private async download(source: Extract<CatalogueImage['source'], { kind: 'linux' }>, report: ProgressListener): Promise<ImageSpec> {
-    const { deps } = this;
-    const resolve = (path: string): string => new URL(path, deps.baseUrl).href;
-    report({ loaded: 0, total: undefined, current: 'image manifest' });
+  /**
+   * The spec of a VM that a snapshot replaces before it boots (instant boot,
+   * share links, clones): the server's URLs with the manifest's digests,
+   * `lazy`, so the worker downloads and checks kernel and initrd only if the
+   * guest boots or reboots. Downloads the manifest alone: the 2.7 MB of the
+   * default image stay off the way to the prompt.
+   */
+  async describe(image: CatalogueImage): Promise<ImageSpec> {
+    const source = image.source;
+    if (source.kind === 'synthetic') return this.prepare(image);
+    const manifest = await this.manifest(source);
+    const [kernel, initrd] = imageFiles(manifest, source);
+    const spec: ImageSpec = {
+      kind: 'linux', kernelUrl: this.resolve(kernel!.path), initrdUrl: this.resolve(initrd!.path),
+      kernelSha256: kernel!.entry.sha256, initrdSha256: initrd!.entry.sha256, lazy: true,
+    };
+    if (manifest.defaultCmdline !== undefined) spec.cmdline = manifest.defaultCmdline;
+    return spec;
+  }
 
-    let manifestJson: unknown;
-    const manifestBytes = await downloadFile(deps.fetch, resolve(source.manifest), 'image manifest', () => undefined);
-    try {
-      manifestJson = JSON.parse(new TextDecoder().decode(manifestBytes));
-    } catch {
-      throw new ImageError('The image manifest is not usable: it is not valid JSON.');
-    }
-    const manifest = parseManifest(manifestJson);
+  private resolve(path: string): string {
+    return new URL(path, this.deps.baseUrl).href;
+  }
 
-    const parts = [
-      { path: source.kernel, what: 'kernel image' },
-      { path: source.initrd, what: 'initial RAM disk' },
-    ].map((part) => {
-      const entry = manifest.files.find((file) => file.name === fileName(part.path));
-      if (!entry) throw new ImageError(`The image manifest does not list ${fileName(part.path)}.`);
-      return { ...part, entry, loaded: 0, total: entry.size as number | undefined };
+  /** The image's manifest, downloaded once (a failed download is tried again next time). */
+  private manifest(source: LinuxSource): Promise<ImageManifest> {
+    return this.manifests.get(source.manifest, async () => {
+      const bytes = await downloadFile(this.deps.fetch, this.resolve(source.manifest), 'image manifest', () => undefined);
+      let json: unknown;
+      try {
+        json = JSON.parse(new TextDecoder().decode(bytes));
+      } catch {
+        throw new ImageError('The image manifest is not usable: it is not valid JSON.');
+      }
+      return parseManifest(json);
     });
+  }
+
+  private async download(source: LinuxSource, report: ProgressListener): Promise<ImageSpec> {
+    const { deps } = this;
+    report({ loaded: 0, total: undefined, current: 'image manifest' });
+    const manifest = await this.manifest(source);
+    const parts = imageFiles(manifest, source).map((part) => ({ ...part, loaded: 0, total: part.entry.size as number | undefined }));
     const overall = (current: string): DownloadProgress => {
       const known = parts.every((part) => part.total !== undefined);
       return {
@@ -219,7 +247,7 @@ export class ImageLoader {
     for (const part of parts) {
       const bytes = await downloadFile(
         deps.fetch,
-        resolve(part.path),
+        this.resolve(part.path),
         part.what,
         (loaded, total) => {
           part.loaded = loaded;
@@ -245,6 +273,18 @@ export class ImageLoader {
     if (manifest.defaultCmdline !== undefined) spec.cmdline = manifest.defaultCmdline;
     return spec;
   }
+}
+
+/** The kernel and initrd of a Linux catalogue image, with their manifest entries. */
+function imageFiles(manifest: ImageManifest, source: LinuxSource): { path: string; what: string; entry: ManifestFile }[] {
+  return [
+    { path: source.kernel, what: 'kernel image' },
+    { path: source.initrd, what: 'initial RAM disk' },
+  ].map((part) => {
+    const entry = manifest.files.find((file) => file.name === fileName(part.path));
+    if (!entry) throw new ImageError(`The image manifest does not list ${fileName(part.path)}.`);
+    return { ...part, entry };
+  });
 }
 
 function formatMiB(bytes: number): string {

@@ -14,7 +14,6 @@ import type { VmInfo } from '../vmm/vm-registry.ts';
 import { ImageError, type DownloadProgress, type ImageLoader } from './image-loader.ts';
 import { DEFAULT_IMAGE_ID, findImage, IMAGES } from './images.ts';
 import type { VmAction } from './vm-actions.ts';
-import { combineProgress } from './combined-progress.ts';
 import { coldBootNote, loadStartingState, type SnapshotSource, type StartingState } from './snapshot-sources.ts';
 
 /** How often download progress may re-render the views. */
@@ -199,7 +198,7 @@ export class VmStore implements Disposable {
     if (!image) throw new Error(`there is no image “${imageId}” (known: ${this.imageList()})`);
     const name = request.name.trim();
     if (this.takenNames().has(name)) throw new Error(`there is already a VM called “${name}”`);
-    const spec = await this.images.prepare(image);
+    const spec = await this.images.describe(image);
     const cloning = this.coordinator.clone(file, { ...resources, name, image: spec });
     // The coordinator registers the VM before it restores it: remember its image now, so every view shows it from the start.
     const made = this.coordinator.list().find((vm) => vm.config.name === name);
@@ -283,14 +282,18 @@ export class VmStore implements Disposable {
     let info: VmInfo;
     let starting: StartingState;
     try {
-      const [imageProgress, snapshotProgress] = combineProgress(options.from ? 2 : 1, (progress) => {
-        record.progress = progress;
+      const progress = (p: DownloadProgress): void => {
+        record.progress = p;
         this.progressChanged();
-      });
-      const [spec, state] = await Promise.all([
-        this.images.prepare(image, imageProgress),
-        loadStartingState(options.from, request.ramMiB, snapshotProgress ?? (() => undefined)),
+      };
+      // A VM that a snapshot replaces before it boots gets a lazy spec (image-loader.ts describe): only
+      // the snapshot is downloaded on the way to its prompt. If there is no snapshot to restore after
+      // all (instant boot falls back to booting the kernel), the images are downloaded here.
+      const [described, state] = await Promise.all([
+        options.from ? this.images.describe(image) : this.images.prepare(image, progress),
+        loadStartingState(options.from, request.ramMiB, progress),
       ]);
+      const spec = options.from && !state.loaded ? await this.images.prepare(image, progress) : described;
       starting = state;
       const ramMiB = request.ramMiB ?? starting.loaded?.ramMiB;
       const config = {

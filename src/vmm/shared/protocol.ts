@@ -69,6 +69,13 @@ export type ImageSpec =
      * against the image manifest); the worker hashes what it loads otherwise.
      */
     kernelSha256?: string; initrdSha256?: string;
+    /**
+     * The URLs are the server's, not checked yet, and the digests are the
+     * image manifest's: a VM that a snapshot replaces at once (instant boot,
+     * share links) loads them only when it first needs them (a boot after a
+     * restore that failed, a reboot) and checks them then.
+     */
+    lazy?: boolean;
   };
 
 /** What the worker needs to build a machine. */

@@ -5,7 +5,10 @@
  *    verified those bytes against the manifest), else the worker's own;
  *  - with `restoreFollows` the images are loaded into RAM at the first slice
  *    only: a restore before it never loads them, and a machine that runs
- *    without one boots as usual.
+ *    without one boots as usual;
+ *  - a lazy spec (server URLs, the manifest's digests) with `restoreFollows`
+ *    is not even downloaded until a boot or reboot needs it, and is checked
+ *    against those digests then; a failure stops the VM with the reason.
  */
 import { readFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
@@ -59,5 +62,74 @@ describe('createLinuxGuest with restoreFollows', () => {
     expect(slice.instructions).toBeGreaterThan(0);
     expect(late.residentFrames()).toBeGreaterThanOrEqual(bootedFrames);
     late.dispose();
+  }, 60_000);
+});
+
+describe('createLinuxGuest with a lazy spec', () => {
+  /** A loader that counts what it was asked for. */
+  const counting = (): { loader: ByteLoader; calls: string[] } => {
+    const calls: string[] = [];
+    return { calls, loader: async (url) => { calls.push(url); return load(url); } };
+  };
+  const lazySpec = async (): Promise<LinuxImageSpec> => ({ ...base, kernelSha256: await sha('bzImage'), initrdSha256: await sha('initramfs.cpio.gz'), lazy: true });
+  /** A booted machine's snapshot (kernel and initrd in RAM, a few instructions run). */
+  const bootedSnapshot = async (): Promise<Uint8Array> => {
+    const booted = await createLinuxGuest(config, base, load);
+    booted.runSlice(100_000, 1000);
+    const file = await booted.snapshot();
+    booted.dispose();
+    return file;
+  };
+  /** Runs slices until `done` or `limit` slices, waiting as the runtime does when a slice asks to. */
+  const runUntil = async (guest: { runSlice: LinuxGuestSlice }, done: (r: ReturnType<LinuxGuestSlice>) => boolean, limit = 400): Promise<ReturnType<LinuxGuestSlice>> => {
+    let r = guest.runSlice(100_000, 50);
+    for (let k = 0; k < limit && !done(r); k++) {
+      if (r.halted && r.sleepMs > 0 && Number.isFinite(r.sleepMs)) await new Promise((resolve) => setTimeout(resolve, Math.min(r.sleepMs, 20)));
+      r = guest.runSlice(100_000, 50);
+    }
+    return r;
+  };
+  type LinuxGuestSlice = (maxInstructions: number, maxMs: number) => { instructions: number; halted: boolean; sleepMs: number; stopped?: { reason: string } };
+
+  it('downloads nothing for a restore, then loads and checks the images when the guest reboots', async () => {
+    const file = await bootedSnapshot();
+    const { loader, calls } = counting();
+    const deferred = await createLinuxGuest(config, await lazySpec(), loader, undefined, { restoreFollows: true });
+    const restored = await deferred.restore(file); // same identities (the manifest's digests): accepted
+    deferred.dispose();
+    expect(calls).toEqual([]);
+    expect(restored.runSlice(50_000, 1000).instructions).toBeGreaterThan(0);
+    expect(calls).toEqual([]);
+
+    // The guest asks for a reset (keyboard controller pulse): the first slice starts the download and waits.
+    restored.machine.ports.write(0x64, 1, 0xfe);
+    const asked = restored.runSlice(50_000, 1000);
+    expect(asked.halted).toBe(true);
+    expect(calls.sort()).toEqual(['bzImage', 'initramfs.cpio.gz']);
+    // Once they are there the machine reboots: RAM cleared, the kernel loaded again, and it runs.
+    const after = await runUntil(restored, (r) => r.instructions > 0);
+    expect(after.instructions).toBeGreaterThan(0);
+    expect(restored.machine.cpu.getEip()).not.toBe(0xfff0);
+    expect(restored.residentFrames()).toBeGreaterThan(1000);
+    restored.dispose();
+  }, 60_000);
+
+  it('boots from the downloaded images when no restore comes', async () => {
+    const { loader, calls } = counting();
+    const late = await createLinuxGuest(config, await lazySpec(), loader, undefined, { restoreFollows: true });
+    expect(calls).toEqual([]);
+    const r = await runUntil(late, (s) => s.instructions > 0);
+    expect(r.instructions).toBeGreaterThan(0);
+    expect(calls.sort()).toEqual(['bzImage', 'initramfs.cpio.gz']);
+    late.dispose();
+  }, 60_000);
+
+  it('stops with the reason when the images are not the manifest\'s', async () => {
+    const wrong = await createLinuxGuest(config, { ...await lazySpec(), kernelSha256: 'ab'.repeat(32) }, load, undefined, { restoreFollows: true });
+    const r = await runUntil(wrong, (s) => s.stopped !== undefined);
+    expect(r.stopped?.reason).toMatch(/kernel image bzImage is not the one this VM was made from/);
+    wrong.dispose();
+    // Without restoreFollows (a reset of the VM builds it anew) the check runs before the machine exists.
+    await expect(createLinuxGuest(config, { ...await lazySpec(), initrdSha256: 'cd'.repeat(32) }, load)).rejects.toThrow(/initial RAM disk initramfs.cpio.gz is not the one/);
   }, 60_000);
 });

@@ -5,19 +5,19 @@
  * (reboot) is carried out here and the guest keeps running.
  */
 import { Machine } from '../../core/machine.ts';
-import { prepareInitrd } from '../../core/boot/initrd.ts';
 import { captureSnapshot, restoreDecodedSnapshot, type SnapshotMeta } from '../../core/snapshot/machine-snapshot.ts';
 import { decodeSnapshot, type SnapshotImage } from '../../core/snapshot/format.ts';
 import { SnapshotError } from '../../core/snapshot/errors.ts';
 import { StateReason, type GuestConfig } from '../shared/protocol.ts';
 import type { GuestMachine, GuestMemoryResources, MachineFactoryOptions, SliceResult } from './guest-machine.ts';
+import { fetchBytes, imageName, isLazySpec, LinuxImageSource, loadLinuxImages, type ByteLoader, type LinuxBootImages, type LinuxImageSpec } from './linux-images.ts';
 
-export type LinuxImageSpec = Extract<GuestConfig['image'], { kind: 'linux' }>;
-
-/** Loads image bytes: fetch() in browsers and Node, file reads in tests. */
-export type ByteLoader = (url: string) => Promise<Uint8Array>;
+export { fetchBytes, type ByteLoader, type LinuxImageSpec } from './linux-images.ts';
 
 export const DEFAULT_CMDLINE = 'console=ttyS0 tsc=reliable panic=-1';
+
+/** How long a slice that waits for images to load sleeps before it looks again. */
+const IMAGE_WAIT_MS = 5;
 
 /**
  * Shared pool low-water mark: a VM that grew during a slice while fewer free
@@ -32,41 +32,12 @@ export function poolReserveFrames(limitFrames: number): number {
   return Math.min(512, Math.floor(limitFrames / 32));
 }
 
-/** Downloads an image with a clear error (status, URL) instead of a bare network failure. */
-export const fetchBytes: ByteLoader = async (url) => {
-  let response: Response;
-  try {
-    response = await fetch(url);
-  } catch (e) {
-    throw new Error(`the image ${url} could not be downloaded: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
-  }
-  if (!response.ok) throw new Error(`the image ${url} could not be downloaded (HTTP ${response.status})`);
-  return new Uint8Array(await response.arrayBuffer());
-};
-
 /** What a snapshot records about the VM and what a restored machine reboots from. */
 export interface LinuxGuestImages {
-  /** The kernel as loaded, and the initrd as prepared (unpacked), for `resetImages`. */
-  kernel: Uint8Array;
-  initrd?: Uint8Array;
+  /** The kernel and initrd (prepared), now or once loaded, for boots and reboots. */
+  source: LinuxImageSource;
   /** Names and sha256 of the image files as downloaded, and the VMM settings (manifest.machine.vmm). */
   meta: SnapshotMeta;
-}
-
-/** Lower-case hex SHA-256 of `bytes` (WebCrypto: browsers and Node). */
-export async function sha256Hex(bytes: Uint8Array): Promise<string> {
-  const subtle = globalThis.crypto?.subtle;
-  if (!subtle) throw new Error('SHA-256 is not available here (no crypto.subtle)');
-  const digest = new Uint8Array(await subtle.digest('SHA-256', new Uint8Array(bytes)));
-  let hex = '';
-  for (const b of digest) hex += b.toString(16).padStart(2, '0');
-  return hex;
-}
-
-/** The file name of an image URL (its last path segment), the name a snapshot records. */
-export function imageName(url: string): string {
-  const path = url.split(/[?#]/)[0]!;
-  return path.slice(path.lastIndexOf('/') + 1) || url;
 }
 
 /**
@@ -76,20 +47,16 @@ export function imageName(url: string): string {
  * `restoreFollows` the kernel and initrd are loaded into RAM only when the
  * machine runs its first slice: a restore that replaces it first (instant
  * boot) saves the load (~150 ms of the worker's time in Chromium here) and
- * the frames it would have taken.
+ * the frames it would have taken. A lazy spec with `restoreFollows` is not
+ * even downloaded until then (linux-images.ts).
  */
 export async function createLinuxGuest(
   config: GuestConfig, spec: LinuxImageSpec, load: ByteLoader = fetchBytes, memory?: GuestMemoryResources, options: MachineFactoryOptions = {},
 ): Promise<LinuxGuest> {
-  const [kernel, packedInitrd] = await Promise.all([
-    load(spec.kernelUrl),
-    spec.initrdUrl === undefined ? Promise.resolve(undefined) : load(spec.initrdUrl),
-  ]);
-  const [initrd, kernelSha, initrdSha] = await Promise.all([
-    packedInitrd && prepareInitrd(packedInitrd),
-    spec.kernelSha256 ?? sha256Hex(kernel),
-    packedInitrd && (spec.initrdSha256 ?? sha256Hex(packedInitrd)),
-  ]);
+  const deferred = options.restoreFollows === true && isLazySpec(spec);
+  const loaded = deferred ? undefined : await loadLinuxImages(spec, load);
+  const kernelSha = loaded?.kernelSha256 ?? spec.kernelSha256!;
+  const initrdSha = loaded ? loaded.initrdSha256 : spec.initrdSha256;
   const cmdline = spec.cmdline ?? DEFAULT_CMDLINE;
   const meta: SnapshotMeta = {
     images: [{ name: imageName(spec.kernelUrl), sha256: kernelSha, role: 'kernel' }],
@@ -100,16 +67,17 @@ export async function createLinuxGuest(
     meta.config = { ...meta.config, initrd: imageName(spec.initrdUrl) };
   }
   const machine = new Machine({ ramBytes: config.ramMiB * 1024 * 1024, pool: memory?.pool, p2m: memory?.map, jit: config.jit === true });
-  const boot = (): void => {
-    machine.bootLinux({ kernel, initrd, cmdline });
+  const boot = (images: LinuxBootImages): void => {
+    machine.bootLinux({ kernel: images.kernel, initrd: images.initrd, cmdline });
     if (machine.memory.outOfMemory) {
       throw new Error(`${StateReason.OutOfMemoryBudget}: the frame pool has no room to load the kernel and initrd (${machine.pool.availableFrames} frames left)`);
     }
   };
-  const images: LinuxGuestImages = initrd === undefined ? { kernel, meta } : { kernel, initrd, meta };
+  const bootImages = loaded && (loaded.initrd === undefined ? { kernel: loaded.kernel } : { kernel: loaded.kernel, initrd: loaded.initrd });
+  const images: LinuxGuestImages = { source: new LinuxImageSource(spec, load, bootImages), meta };
   if (options.restoreFollows === true) return new LinuxGuest(machine, images, boot);
   try {
-    boot();
+    boot(bootImages!);
   } catch (e) {
     machine.release();
     throw e;
@@ -141,11 +109,17 @@ export class LinuxGuest implements GuestMachine {
   }
 
   /**
+   * A reboot the guest asked for while its images were not loaded yet (a
+   * restored machine with lazy images): it happens once they are.
+   */
+  private pendingReset = false;
+
+  /**
    * `images`: needed for snapshots (their identities) and for reboots of a
    * restored machine (their bytes). `pendingBoot`: loads the boot images into
    * RAM; the first slice calls it (createLinuxGuest with restoreFollows).
    */
-  constructor(readonly machine: Machine, private readonly images?: LinuxGuestImages, private pendingBoot?: () => void) {
+  constructor(readonly machine: Machine, private readonly images?: LinuxGuestImages, private pendingBoot?: (images: LinuxBootImages) => void) {
     machine.onSerialOutput = (byte) => {
       if (this.outputLength === this.output.length) {
         const bigger = new Uint8Array(this.output.length * 2);
@@ -157,10 +131,9 @@ export class LinuxGuest implements GuestMachine {
   }
 
   runSlice(maxInstructions: number, maxMs: number): SliceResult {
-    if (this.pendingBoot !== undefined) {
-      const boot = this.pendingBoot;
-      this.pendingBoot = undefined;
-      boot();
+    if (this.pendingBoot !== undefined || this.pendingReset) {
+      const waiting = this.loadPendingImages();
+      if (waiting !== undefined) return waiting;
     }
     const residentBefore = this.machine.memory.residentFrames;
     const r = this.machine.runSlice(maxInstructions, maxMs);
@@ -174,6 +147,12 @@ export class LinuxGuest implements GuestMachine {
         if (this.poolRunningLow(residentBefore)) return { instructions: r.instructions, halted: false, sleepMs: 0, outOfMemory: { detail: this.outOfMemoryDetail() } };
         return { instructions: r.instructions, halted: true, sleepMs: r.sleepNs / 1e6 };
       case 'reset':
+        if (this.images !== undefined && this.images.source.images === undefined) {
+          // A restored machine whose images were never loaded: reboot once they are.
+          this.pendingReset = true;
+          this.images.source.request();
+          return { instructions: r.instructions, halted: true, sleepMs: IMAGE_WAIT_MS };
+        }
         this.machine.reset();
         return { instructions: r.instructions, halted: false, sleepMs: 0 };
       case 'halted-forever':
@@ -185,6 +164,36 @@ export class LinuxGuest implements GuestMachine {
       case 'test-exit':
         return { instructions: r.instructions, halted: true, sleepMs: Infinity, stopped: { reason: `test exit ${this.machine.exitCode}` } };
     }
+  }
+
+  /**
+   * Boots, or reboots, with images that may still be loading: undefined when
+   * that is done, else the slice to report (wait a little; or stopped, when
+   * the images could not be loaded).
+   */
+  private loadPendingImages(): SliceResult | undefined {
+    const source = this.images?.source;
+    const images = source?.images;
+    if (source !== undefined && images === undefined) {
+      if (source.failure !== undefined) return { instructions: 0, halted: true, sleepMs: Infinity, stopped: { reason: source.failure } };
+      source.request();
+      return { instructions: 0, halted: true, sleepMs: IMAGE_WAIT_MS };
+    }
+    const boot = this.pendingBoot;
+    this.pendingBoot = undefined;
+    if (boot !== undefined && images !== undefined) boot(images);
+    if (this.pendingReset) {
+      this.pendingReset = false;
+      this.rememberBoot(this.machine, images);
+      this.machine.reset();
+    }
+    return undefined;
+  }
+
+  /** Tells a restored machine what a reboot loads (its boot record's command line, these images). */
+  private rememberBoot(machine: Machine, images: LinuxBootImages | undefined): void {
+    const boot = machine.bootInfo;
+    if (images !== undefined && boot?.kind === 'linux') machine.rememberBoot({ kind: 'linux', images: { kernel: images.kernel, initrd: images.initrd, cmdline: boot.cmdline } });
   }
 
   consoleInput(bytes: Uint8Array): number {
@@ -224,12 +233,13 @@ export class LinuxGuest implements GuestMachine {
     const images = this.images;
     const decoded = await decodeSnapshot(file);
     if (images) checkSameImages(decoded.manifest.images, images.meta.images);
+    const loaded = images?.source.images;
     const machine = restoreDecodedSnapshot(decoded, {
       pool: memory?.pool,
       p2m: memory?.map,
       ramBytes: this.machine.config.ramBytes,
       jit: this.machine.jitStats !== null,
-      resetImages: images && (images.initrd === undefined ? { kernel: images.kernel } : { kernel: images.kernel, initrd: images.initrd }),
+      resetImages: loaded && (loaded.initrd === undefined ? { kernel: loaded.kernel } : { kernel: loaded.kernel, initrd: loaded.initrd }),
     });
     return new LinuxGuest(machine, images);
   }
