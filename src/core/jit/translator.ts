@@ -966,7 +966,7 @@ class RegionTranslator {
         this.load(4);
         f.set(v);
         this.getReg(4); f.i32(4); f.op(Op.I32Add); this.setReg(4);
-        if (this.afterSti) this.leaveForInterrupt(v);
+        if (this.afterSti) this.leaveIfInterruptible(false, v);
         this.returnTo(v);
         return;
       }
@@ -1393,9 +1393,10 @@ class RegionTranslator {
    * as the interpreter would, when the interrupt line is raised and IF is
    * set (after STI it is), or (POPF) when TF is set, so the single-step trap
    * is armed by the interpreter's event check. The exit request keeps the
-   * dispatcher from chaining on.
+   * dispatcher from chaining on. `returnAddress`: a RET after STI leaves for
+   * the address in that local (else: the next instruction).
    */
-  private leaveIfInterruptible(popf: boolean): void {
+  private leaveIfInterruptible(popf: boolean, returnAddress = -1): void {
     const f = this.f;
     const st = this.layout.state;
     f.i32(0);
@@ -1410,23 +1411,8 @@ class RegionTranslator {
     f.i32(0);
     f.i32(1);
     f.mem(Op.I32Store, 2, st + ST_EXIT_REQ);
-    this.exitConst(this.nextEip(), this.retiredBefore() + 1);
-    f.end();
-    this.open--;
-  }
-
-  /** RET after STI: with the interrupt line raised, leave for the popped address with an exit request (JS takes the interrupt there). */
-  private leaveForInterrupt(v: number): void {
-    const f = this.f;
-    const st = this.layout.state;
-    f.i32(0);
-    f.mem(Op.I32Load, 2, st + ST_INT_LINE);
-    f.if();
-    this.open++;
-    f.i32(0);
-    f.i32(1);
-    f.mem(Op.I32Store, 2, st + ST_EXIT_REQ);
-    f.get(v);
+    if (returnAddress >= 0) f.get(returnAddress);
+    else f.i32(this.nextEip());
     this.exitStack(this.retiredBefore() + 1);
     f.end();
     this.open--;
