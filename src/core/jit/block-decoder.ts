@@ -76,6 +76,14 @@ export interface Insn {
    * bytes are still there and the slot reads from the TLB.
    */
   got: number;
+  /**
+   * Bytes of the instruction on the next page (1-4), else 0: an instruction
+   * that crosses the page end, decoded with that page's first bytes as the
+   * TLB showed them at translation (`crossWord`, little-endian). The
+   * generated code checks them on every run, as the thunk and PLT forms do.
+   */
+  cross: number;
+  crossWord: number;
 }
 
 /** Most instructions an Insn retires when it runs to its end: a CALL to a PC thunk also runs the thunk's two, one to a PLT entry its JMP. */
@@ -274,9 +282,9 @@ export function decodeBlock(mem8: Uint8Array, p: number, end: number, eip: numbe
   const out: Insn[] = [];
   let weight = 0;
   while (weight < MAX_BLOCK) {
-    const insn = decodeOne(mem8, p, end, eip, supervisor);
+    const insn = decodeOne(mem8, p, end, eip, supervisor) ?? (peek !== undefined ? decodeAcross(mem8, p, end, eip, supervisor, peek) : null);
     if (insn === null) break;
-    if (insn.end === BlockEnd.Call && peek !== undefined && weight + 3 <= MAX_BLOCK) {
+    if (insn.end === BlockEnd.Call && insn.cross === 0 && peek !== undefined && weight + 3 <= MAX_BLOCK) {
       const words = peek(insn.target);
       if (words !== null) {
         insn.thunk = pcThunkRegister(words[0]);
@@ -294,11 +302,37 @@ export function decodeBlock(mem8: Uint8Array, p: number, end: number, eip: numbe
     }
     out.push(insn);
     weight += insnWeight(insn);
-    if (insn.end !== BlockEnd.None) break;
+    if (insn.end !== BlockEnd.None || insn.cross !== 0) break;
     p += insn.len;
     eip = (eip + insn.len) | 0;
   }
   return out;
+}
+
+/**
+ * The instruction at `p` if it runs past `end`, the end of its page, by 1-4
+ * bytes that the TLB shows on the next page (Insn.cross); else null. Such
+ * an instruction ends its block.
+ */
+function decodeAcross(mem8: Uint8Array, p: number, end: number, eip: number, supervisor: boolean, peek: (target: number) => [number, number] | null): Insn | null {
+  const here = end - p;
+  if (here <= 0 || here >= 15 || (end & 0xfff) !== 0) return null;
+  const next = peek((eip + here) | 0);
+  if (next === null) return null;
+  const bytes = new Uint8Array(here + 8);
+  bytes.set(mem8.subarray(p, end));
+  new DataView(bytes.buffer).setInt32(here, next[0], true);
+  new DataView(bytes.buffer).setInt32(here + 4, next[1], true);
+  const insn = decodeOne(bytes, 0, bytes.length, eip, supervisor);
+  if (insn === null || insn.len <= here || insn.len > here + 4) return null;
+  insn.cross = insn.len - here;
+  insn.crossWord = next[0] & crossMask(insn.cross);
+  return insn;
+}
+
+/** The bits of a little-endian word that hold its first `n` bytes (1-4). */
+export function crossMask(n: number): number {
+  return n >= 4 ? -1 : (1 << (8 * n)) - 1;
 }
 
 function decodeOne(mem8: Uint8Array, p0: number, end: number, eip: number, supervisor: boolean): Insn | null {
@@ -344,7 +378,7 @@ function decodeOne(mem8: Uint8Array, p0: number, end: number, eip: number, super
   if (f === Form.No) return null;
   const insn: Insn = {
     eip, len: 0, op, modrm: -1, reg: 0, rmReg: -1, mem: false, base: -1, index: -1, scale: 0, disp: 0, imm: 0,
-    end: BlockEnd.None, target: 0, gs, o16, lock, rep, thunk: -1, got: -1,
+    end: BlockEnd.None, target: 0, gs, o16, lock, rep, thunk: -1, got: -1, cross: 0, crossWord: 0,
   };
   if (f === Form.ModRM) {
     const m = byte();

@@ -84,6 +84,32 @@ describe('warm-up after a reset', () => {
   });
 });
 
+describe('instructions that cross a page end', () => {
+  // 10000 mov ecx,1000 / 10005 jmp 10ffc / 10ffc add ebx,0x12345678 (its last two bytes on page 0x11)
+  // 11002 cmp ecx,500 / 11008 jne 11013 / 1100a mov word [0x11000],1 (the immediate becomes 0x00015678)
+  // 11013 dec ecx / 11014 jnz 10ffc / 1101a hlt
+  const code = new Array<number>(0x1020).fill(0x90);
+  code.splice(0, 10, 0xb9, 0xe8, 0x03, 0x00, 0x00, 0xe9, 0xf2, 0x0f, 0x00, 0x00);
+  code.splice(0xffc, 31,
+    0x81, 0xc3, 0x78, 0x56, 0x34, 0x12, 0x81, 0xf9, 0xf4, 0x01, 0x00, 0x00, 0x75, 0x09,
+    0x66, 0xc7, 0x05, 0x00, 0x10, 0x01, 0x00, 0x01, 0x00, 0x49, 0x0f, 0x85, 0xe2, 0xff, 0xff, 0xff, 0xf4);
+
+  it('run compiled while the next page\'s bytes are the same, and as the CPU fetches them once rewritten', () => {
+    const runs = [false, { threshold: 20, warmupInstructions: 0 }].map((jit) => {
+      const { cpu, engine } = flatMachine(code, jit);
+      let stop = cpu.run(500);
+      while (stop === StopReason.Budget) stop = cpu.run(500);
+      return { stop, ebx: cpu.getReg32(3), eip: cpu.getEip(), retired: cpu.instructionsRetired, engine };
+    });
+    expect(runs[0]!.stop).toBe(StopReason.HaltedNoInterrupts);
+    expect(runs[0]!.ebx).toBe((501 * 0x12345678 + 499 * 0x00015678) >>> 0); // ECX 1000..500 before the rewrite
+    expect({ ...runs[1], engine: undefined }).toEqual({ ...runs[0], engine: undefined });
+    // The crossing ADD is the loop's only block start: before such instructions were translated,
+    // none of the loop ran compiled.
+    expect(runs[1]!.engine!.stats.instructions).toBeGreaterThan(2000);
+  });
+});
+
 describe('regions that used every generation', () => {
   // 10000: mov esi,0x11000 / outer: mov ecx,100 / inner: call esi / dec ecx / jnz inner
   //        / add esi,0x10 / cmp esi,0x11000+40*0x10 / jne outer / hlt

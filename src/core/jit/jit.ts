@@ -48,7 +48,7 @@ import { CR0_EM, CR0_TS, F_AC, F_IF, F_TF, S_CS, S_DS, S_ES, S_GS, S_SS } from '
 import { decodeBlock, blockWeight, BlockEnd, MAX_BLOCK, type Insn } from './block-decoder.ts';
 import { emitFlagsHelper, FLAGS_HELPER_LOCALS } from './flags-helper.ts';
 import { X87_HELPER_PARAMS, x87HelperModule, x87HelperName } from './x87-emit.ts';
-import { translateRegion, SLOW_IMPORTS, STRING_REGS, SlowType, StrMoveResult, SysOp } from './translator.ts';
+import { translateRegion, EXIT_STALE, SLOW_IMPORTS, STRING_REGS, SlowType, StrMoveResult, SysOp } from './translator.ts';
 import { buildModule, FunctionBody, I32, Op, type FuncType, type ModuleSpec } from './wasm-emitter.ts';
 import { emitPageTag, emitTlbSlot } from './tlb-emit.ts';
 import {
@@ -549,6 +549,7 @@ export class Jit implements JitHooks {
     this.copyOut(s, w);
     this.systemFlagsChanged(flagsIn);
     const eip = s[w + (ST_EIP >> 2)]!;
+    if (s[w + (ST_EXIT_REQ >> 2)] === EXIT_STALE) this.dropRegionAt(eip);
     const np = (eip - c.fpEipBase) | 0;
     if (np >= c.fpStart && np < c.fpEnd) c.fp = np;
     else setEipRaw(c, eip);
@@ -571,6 +572,18 @@ export class Jit implements JitHooks {
     if (changed === 0) return;
     if ((changed & F_AC) !== 0) tlbSelect(c);
     c.events = 1;
+  }
+
+  /** The region that holds the code at `eip` (through the TLB, in the mode of the run) was translated from bytes that have changed: drop it. */
+  private dropRegionAt(eip: number): void {
+    const c = this.c;
+    const mode = this.runMode;
+    const vp = eip >>> 12;
+    const slot = vp & (TLB_SIZE - 1);
+    if ((mode === 2 ? c.tlbRdUsr : c.tlbRdSys)[slot] !== (vp | c.tlbKey)) return;
+    const frame = ((eip + c.tlbDelta[slot]!) | 0) >>> 12;
+    const r = this.regions.get(frame * 4 + mode);
+    if (r !== undefined) this.dropRegion(r);
   }
 
   private copyOut(s: Int32Array, w: number): void {

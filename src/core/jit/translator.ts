@@ -26,7 +26,7 @@ import { S_DS, S_FS, S_GS, S_SS } from '../cpu/constants.ts';
 import { FunctionBody, Op } from './wasm-emitter.ts';
 import { emitPageTag, emitTlbSlot, tlbSlotOffset } from './tlb-emit.ts';
 import { X87Helper, planX87 } from './x87-emit.ts';
-import { BlockEnd, blockWeight, pcThunkWord, pltWord, type Insn } from './block-decoder.ts';
+import { BlockEnd, blockWeight, crossMask, pcThunkWord, pltWord, type Insn } from './block-decoder.ts';
 import {
   ST_REGS, ST_EIP, ST_LOP, ST_LDST, ST_LSRC, ST_LRES, ST_LSZ, ST_LCIN, ST_FLAGS, ST_TLBKEY, ST_EXIT_REQ, ST_GS_BASE, ST_GS_OK, ST_SEGSEL,
   ST_INT_LINE, ST_SYS_OUT,
@@ -66,6 +66,14 @@ export const SLOW_IMPORTS: { name: string; type: SlowType }[] = [
   { name: 'strMove', type: SlowType.StrMove },
   { name: 'sys', type: SlowType.Sys },
 ];
+
+/**
+ * ST_EXIT_REQ value of a region that left because the code it was
+ * translated from changed on another page (an instruction that crosses a
+ * page end, Insn.cross): JS drops the region, which is compiled again from
+ * the new bytes once hot. (1: stop after this instruction; 2: a guest fault.)
+ */
+export const EXIT_STALE = 3;
 
 /** EAX, ECX, ESI, EDI: the registers MOVS/STOS read or change, passed to the strMove import through the state frame. */
 export const STRING_REGS = [0, 1, 6, 7] as const;
@@ -264,6 +272,7 @@ class RegionTranslator {
       this.insn = insns[this.index]!;
       this.temps = FIRST_TEMP;
       this.slowCalled = false;
+      if (this.insn.cross !== 0) this.checkCrossingBytes(this.insn);
       if (this.insn.gs && this.insn.mem) this.checkGs();
       // STI's interrupt shadow ends after this instruction (block-decoder.ts stiFollower); RET checks before it leaves.
       this.afterSti = this.index > 0 && insns[this.index - 1]!.op === 0xfb;
@@ -2246,6 +2255,38 @@ class RegionTranslator {
     f.else();
     f.i32(0);
     f.end();
+  }
+
+  /**
+   * Before an instruction that runs onto the next page (Insn.cross): leave
+   * before it, for the interpreter, unless the TLB maps that page readable
+   * in this mode and its first bytes are still those it was decoded with.
+   * Checked on every run, so a write to that page or a new mapping is seen
+   * as the CPU's fetch would see it; the instruction ends its block.
+   */
+  private checkCrossingBytes(i: Insn): void {
+    const f = this.f;
+    const nextPage = (i.eip + i.len - i.cross) | 0;
+    this.pageReadable(nextPage);
+    f.ifI32();
+    this.hostOfConst(nextPage);
+    f.mem(Op.I32Load, 0, 0);
+    f.i32(crossMask(i.cross));
+    f.op(Op.I32And);
+    f.i32(i.crossWord);
+    f.op(Op.I32Eq);
+    f.else();
+    f.i32(0);
+    f.end();
+    f.op(Op.I32Eqz);
+    f.if();
+    this.open++;
+    f.i32(0);
+    f.i32(EXIT_STALE);
+    f.mem(Op.I32Store, 2, this.layout.state + ST_EXIT_REQ);
+    this.exitConst(i.eip, this.retiredBefore());
+    f.end();
+    this.open--;
   }
 
   /** Push whether the TLB maps the page of constant address `lin` readable in this mode. */
