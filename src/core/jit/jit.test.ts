@@ -110,34 +110,6 @@ describe('instructions that cross a page end', () => {
   });
 });
 
-describe('regions that used every generation', () => {
-  // 10000: mov esi,0x11000 / outer: mov ecx,100 / inner: call esi / dec ecx / jnz inner
-  //        / add esi,0x10 / cmp esi,0x11000+40*0x10 / jne outer / hlt
-  // 11000 + 16k (k = 0..39): add ebx,k+1 / ret. Each function becomes hot in its own phase, so the
-  // region of page 0x11 gains one generation per function: more than MAX_REGION_GENERATIONS.
-  const code = new Array<number>(0x1000 + 40 * 16).fill(0x90);
-  code.splice(0, 30,
-    0xbe, 0x00, 0x10, 0x01, 0x00, 0xb9, 0x64, 0x00, 0x00, 0x00, 0xff, 0xd6, 0x49, 0x75, 0xfb,
-    0x83, 0xc6, 0x10, 0x81, 0xfe, 0x80, 0x12, 0x01, 0x00, 0x75, 0xe9, 0xf4, 0x90, 0x90, 0x90);
-  for (let k = 0; k < 40; k++) code.splice(0x1000 + 16 * k, 4, 0x83, 0xc3, k + 1, 0xc3);
-
-  it('start over, so that code that becomes hot later still gets compiled', () => {
-    const { cpu, engine } = flatMachine(code, { threshold: 20, warmupInstructions: 0 });
-    const stats = engine!.stats;
-    // Short runs: regions are compiled at the end of each run.
-    while (cpu.getReg32(6) !== 0x11000 + 39 * 16) cpu.run(200);
-    const returnsBefore = stats.blockRuns;
-    let stop = cpu.run(200);
-    while (stop === StopReason.Budget) stop = cpu.run(200);
-    expect(stop).toBe(StopReason.HaltedNoInterrupts);
-    expect(cpu.getReg32(3)).toBe(100 * (40 * 41) / 2);
-    expect(stats.regionRestarts).toBeGreaterThan(0);
-    // The last function runs compiled once hot: its calls and returns stay in WebAssembly
-    // (before the restart existed, each of its 100 calls returned to JS).
-    expect(stats.blockRuns - returnsBefore).toBeLessThan(40);
-  });
-});
-
 describe('self-modifying code', () => {
   // outer: mov ecx,100 / inner: mov eax,1 (imm patched) / add ebx,eax / dec ecx / jnz inner
   //        mov byte [0x1000b],5 / dec edx / jnz outer / hlt

@@ -108,8 +108,6 @@ export interface JitStats {
   pcThunkCalls: number;
   /** CALLs to a PLT entry compiled to go on through the GOT slot (translator.ts callPlt). */
   pltCalls: number;
-  /** Regions that had used every generation and started over to take a new entry. */
-  regionRestarts: number;
 }
 
 /**
@@ -161,7 +159,7 @@ export class Jit implements JitHooks {
   trace: ((eipIn: number, retiredAfter: number) => void) | null = null;
   /** Regions call each other through the chain cache (off: every region exit returns to JS; for A/B measurements and debugging). */
   chaining = true;
-  readonly stats: JitStats = { compiled: 0, live: 0, flushes: 0, invalidations: 0, blockRuns: 0, instructions: 0, compileMs: 0, stringImports: 0, x87Imports: 0, pcThunkCalls: 0, pltCalls: 0, regionRestarts: 0 };
+  readonly stats: JitStats = { compiled: 0, live: 0, flushes: 0, invalidations: 0, blockRuns: 0, instructions: 0, compileMs: 0, stringImports: 0, x87Imports: 0, pcThunkCalls: 0, pltCalls: 0 };
 
   /** Visits before compiling (the interpreter reads it at each run; WARMING until the warm-up ends). */
   threshold: number;
@@ -616,19 +614,11 @@ export class Jit implements JitHooks {
       this.dropRegion(r);
       r = undefined;
     }
-    if (r !== undefined && r.compiles >= MAX_REGION_GENERATIONS && !r.entries.has(p) && !r.compiled.has(p)) {
-      // Every generation is used and code of the page still becomes hot (a block evicted from the
-      // hash table, code first run late): start the page over, or that code stays interpreted for
-      // good (a kernel page's evicted return site cost 112,000 returns to JS per sort run).
-      this.dropRegion(r);
-      r = undefined;
-      this.stats.regionRestarts++;
-    }
     if (r === undefined) {
       r = { key, pageP, pageEip, end: c.fpEnd, mode, entries: new Set(), compiled: new Set(), tables: [], dirty: false, compiles: 0, slots: [] };
       this.regions.set(key, r);
     }
-    if (r.entries.has(p) || r.compiled.has(p)) return;
+    if (r.entries.has(p) || r.compiled.has(p) || r.compiles >= MAX_REGION_GENERATIONS) return;
     r.entries.add(p);
     if (!r.dirty) {
       r.dirty = true;
