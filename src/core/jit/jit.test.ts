@@ -278,6 +278,12 @@ describe('string moves inside compiled blocks', () => {
       { name: 'rep stosd of other values', op: [0xf3, 0xab], ecx: 300, esi: 0, edi: 0x50010, eax: 0x12345678, inline: false },
       { name: 'stosd', op: [0xab], ecx: 3, esi: 0, edi: 0x50ffc, eax: 0xabababab, inline: true },
       { name: 'stosd across a page end', op: [0xab], ecx: 3, esi: 0, edi: 0x50ffe, eax: 0xabababab, inline: false },
+      // 16-bit forms: always the import (busybox's memcpy ends with movsw before rep movsd).
+      { name: 'movsw', op: [0x66, 0xa5], ecx: 7, esi: 0x40003, edi: 0x50005, inline: false },
+      { name: 'rep movsw', op: [0xf3, 0x66, 0xa5], ecx: 300, esi: 0x40010, edi: 0x50020, inline: false },
+      { name: 'rep movsw with DF = 1', op: [0xf3, 0x66, 0xa5], ecx: 10, esi: 0x40100, edi: 0x50100, std: true, inline: false },
+      { name: 'stosw', op: [0x66, 0xab], ecx: 3, esi: 0, edi: 0x50ffe, eax: 0x12345678, inline: false },
+      { name: 'rep stosw', op: [0xf3, 0x66, 0xab], ecx: 2100, esi: 0, edi: 0x50010, eax: 0x9abc, inline: false },
     ];
     for (const c of cases) {
       const code = [0xeb, 0x00, 0x8a, 0x16, 0x88, 0x17, ...(c.std === true ? [0xfd] : []), ...c.op, 0xf4];

@@ -48,7 +48,7 @@ import { CR0_EM, CR0_TS, F_AC, F_IF, F_TF, S_CS, S_DS, S_ES, S_GS, S_SS } from '
 import { decodeBlock, blockWeight, BlockEnd, MAX_BLOCK, type Insn } from './block-decoder.ts';
 import { emitFlagsHelper, FLAGS_HELPER_LOCALS } from './flags-helper.ts';
 import { X87_HELPER_PARAMS, x87HelperModule, x87HelperName } from './x87-emit.ts';
-import { translateRegion, EXIT_STALE, SLOW_IMPORTS, STRING_REGS, SlowType, StrMoveResult, SysOp } from './translator.ts';
+import { translateRegion, EXIT_STALE, SLOW_IMPORTS, STRING_REGS, STR_MOVE_O16, SlowType, StrMoveResult, SysOp } from './translator.ts';
 import { buildModule, FunctionBody, I32, Op, type FuncType, type ModuleSpec } from './wasm-emitter.ts';
 import { emitPageTag, emitTlbSlot } from './tlb-emit.ts';
 import {
@@ -318,7 +318,7 @@ export class Jit implements JitHooks {
       const regs = cpu.regs;
       for (const r of STRING_REGS) regs[r] = st[w + r]!;
       cpu.eipStart = eip;
-      cpu.o32 = true;
+      cpu.o32 = (packed & STR_MOVE_O16) === 0;
       cpu.a32 = true;
       cpu.rep = (packed & 0x100) !== 0 ? 0xf3 : 0;
       cpu.segOvr = packed >> 16;
@@ -335,6 +335,7 @@ export class Jit implements JitHooks {
       // The interpreter resets prefix state only after instructions that had prefixes.
       cpu.rep = 0;
       cpu.segOvr = -1;
+      cpu.o32 = true;
       for (const r of STRING_REGS) st[w + r] = regs[r]!;
       after();
       return result;

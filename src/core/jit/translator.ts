@@ -75,6 +75,9 @@ export const SLOW_IMPORTS: { name: string; type: SlowType }[] = [
  */
 export const EXIT_STALE = 3;
 
+/** The strMove import's packed bit for the 16-bit forms (MOVSW, STOSW). */
+export const STR_MOVE_O16 = 1 << 9;
+
 /** EAX, ECX, ESI, EDI: the registers MOVS/STOS read or change, passed to the strMove import through the state frame. */
 export const STRING_REGS = [0, 1, 6, 7] as const;
 
@@ -1161,7 +1164,7 @@ class RegionTranslator {
    * iteration, sort 3.7 M per run.
    */
   private stringMove(i: Insn): void {
-    if (i.gs) {
+    if (i.gs || i.o16) {
       this.stringMoveImport(i);
       return;
     }
@@ -1280,7 +1283,7 @@ class RegionTranslator {
       f.i32(0); f.get(REG0 + r); f.mem(Op.I32Store, 2, st + ST_REGS + r * 4);
     }
     this.settleRotateHere();
-    f.i32(i.op | (i.rep ? 1 << 8 : 0) | ((i.gs ? S_GS : -1) << 16));
+    f.i32(i.op | (i.rep ? 1 << 8 : 0) | (i.o16 ? STR_MOVE_O16 : 0) | ((i.gs ? S_GS : -1) << 16));
     f.get(L_FLAGS);
     this.slowArgs();
     f.call(Slow.StrMove);
