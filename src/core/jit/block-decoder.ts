@@ -325,8 +325,9 @@ function decodeAcross(mem8: Uint8Array, p: number, end: number, eip: number, sup
   if (next === null) return null;
   const bytes = new Uint8Array(here + 8);
   bytes.set(mem8.subarray(p, end));
-  new DataView(bytes.buffer).setInt32(here, next[0], true);
-  new DataView(bytes.buffer).setInt32(here + 4, next[1], true);
+  const view = new DataView(bytes.buffer);
+  view.setInt32(here, next[0], true);
+  view.setInt32(here + 4, next[1], true);
   const insn = decodeOne(bytes, 0, bytes.length, eip, supervisor);
   if (insn === null || insn.len <= here || insn.len > here + 4) return null;
   insn.cross = insn.len - here;

@@ -36,12 +36,11 @@ import type { CpuCore, JitHooks } from '../cpu/state.ts';
 import { JIT_HASH_MASK, JIT_HASH_SHIFT, JIT_HASH_SIZE, JIT_WARMING as WARMING, TLB_SIZE } from '../cpu/state.ts';
 import { GUEST_FAULT } from '../cpu/exceptions.ts';
 import { materialize } from '../cpu/flags.ts';
-import { escape, fwait } from '../cpu/fpu-glue.ts';
+import { escape, fwait, fxsaveRestore } from '../cpu/fpu-glue.ts';
 import { stringOp } from '../cpu/string-ops.ts';
 import { readLin8, readLin16, readLin32, writeLin8, writeLin16, writeLin32, probeWriteLin } from '../cpu/memory.ts';
 import { loadSeg } from '../cpu/segmentation.ts';
 import { movToCr, rdtsc } from '../cpu/system-ops.ts';
-import { fxsaveRestore } from '../cpu/fpu-glue.ts';
 import { setEipRaw, tlbSelect } from '../cpu/tlb.ts';
 import { fetchWouldTranslate, translate } from '../cpu/paging.ts';
 import { CR0_EM, CR0_TS, F_AC, F_IF, F_TF, S_CS, S_DS, S_ES, S_GS, S_SS } from '../cpu/constants.ts';
@@ -251,12 +250,17 @@ export class Jit implements JitHooks {
       st[w + (ST_EXIT_REQ >> 2)] = 2;
       return 0;
     };
+    // The instruction clock of a slow path: instructions retired in this run up to its instruction
+    // (`d` of them in the current region call), for RDTSC and timed devices.
+    const clockAt = (d: number): void => {
+      cpu.runRetired = this.doneBase + this.st[w + (ST_CHAIN_DONE >> 2)]! + d;
+    };
     const after = (): void => {
       if (cpu.events !== 0 || this.invalidatedDuringRun) this.st[w + (ST_EXIT_REQ >> 2)] = 1;
     };
     const user = (): boolean => cpu.cpl === 3;
     const read = (size: number, rmw: boolean) => (lin: number, eip: number, d: number): number => {
-      cpu.runRetired = this.doneBase + this.st[w + (ST_CHAIN_DONE >> 2)]! + d;
+      clockAt(d);
       try {
         if (rmw) probeWriteLin(cpu, lin, size, user());
         const v = size === 1 ? readLin8(cpu, lin) : size === 2 ? readLin16(cpu, lin) : readLin32(cpu, lin);
@@ -267,7 +271,7 @@ export class Jit implements JitHooks {
       }
     };
     const write = (size: number) => (lin: number, v: number, eip: number, d: number): void => {
-      cpu.runRetired = this.doneBase + this.st[w + (ST_CHAIN_DONE >> 2)]! + d;
+      clockAt(d);
       try {
         if (size === 1) writeLin8(cpu, lin, v);
         else if (size === 2) writeLin16(cpu, lin, v);
@@ -284,7 +288,7 @@ export class Jit implements JitHooks {
     // result; FNSTSW AX returns the status word instead.
     const x87 = (packed: number, offset: number, flags: number, eip: number, d: number): number => {
       this.stats.x87Imports++;
-      cpu.runRetired = this.doneBase + this.st[w + (ST_CHAIN_DONE >> 2)]! + d;
+      clockAt(d);
       try {
         const op = packed & 0xff;
         cpu.eipStart = eip;
@@ -313,7 +317,7 @@ export class Jit implements JitHooks {
     // iterations before it left them.
     const strMove = (packed: number, flags: number, eip: number, d: number): number => {
       this.stats.stringImports++;
-      cpu.runRetired = this.doneBase + this.st[w + (ST_CHAIN_DONE >> 2)]! + d;
+      clockAt(d);
       const st = this.st;
       const regs = cpu.regs;
       for (const r of STRING_REGS) regs[r] = st[w + r]!;
@@ -345,7 +349,7 @@ export class Jit implements JitHooks {
     // return value and ST_SYS_OUT, and the state frame's copies of segment
     // state and the TLB key follow what they change.
     const sys = (packed: number, a: number, _b: number, eip: number, d: number): number => {
-      cpu.runRetired = this.doneBase + this.st[w + (ST_CHAIN_DONE >> 2)]! + d;
+      clockAt(d);
       cpu.eipStart = eip;
       const st = this.st;
       let result = 0;
@@ -575,13 +579,9 @@ export class Jit implements JitHooks {
 
   /** The region that holds the code at `eip` (through the TLB, in the mode of the run) was translated from bytes that have changed: drop it. */
   private dropRegionAt(eip: number): void {
-    const c = this.c;
-    const mode = this.runMode;
-    const vp = eip >>> 12;
-    const slot = vp & (TLB_SIZE - 1);
-    if ((mode === 2 ? c.tlbRdUsr : c.tlbRdSys)[slot] !== (vp | c.tlbKey)) return;
-    const frame = ((eip + c.tlbDelta[slot]!) | 0) >>> 12;
-    const r = this.regions.get(frame * 4 + mode);
+    const h = this.codeHostOffset(eip, this.runMode);
+    if (h < 0) return;
+    const r = this.regions.get((h >>> 12) * 4 + this.runMode);
     if (r !== undefined) this.dropRegion(r);
   }
 
@@ -780,12 +780,18 @@ export class Jit implements JitHooks {
   private codeWordsAt(eip: number, mode: number): [number, number] | null {
     if ((eip & 0xfff) > 0xff8) return null;
     const c = this.c;
-    const vp = eip >>> 12;
-    const slot = vp & (TLB_SIZE - 1);
-    if ((mode === 2 ? c.tlbRdUsr : c.tlbRdSys)[slot] !== (vp | c.tlbKey)) return null;
-    const h = (eip + c.tlbDelta[slot]!) | 0;
+    const h = this.codeHostOffset(eip, mode);
     if (h < 0 || h + 8 > c.dv.byteLength) return null;
     return [c.dv.getInt32(h, true), c.dv.getInt32(h + 4, true)];
+  }
+
+  /** The host offset of `eip` where the TLB maps it readable in `mode` (1 or 2), else -1 (no walk). */
+  private codeHostOffset(eip: number, mode: number): number {
+    const c = this.c;
+    const vp = eip >>> 12;
+    const slot = vp & (TLB_SIZE - 1);
+    if ((mode === 2 ? c.tlbRdUsr : c.tlbRdSys)[slot] !== (vp | c.tlbKey)) return -1;
+    return (eip + c.tlbDelta[slot]!) | 0;
   }
 
   /**

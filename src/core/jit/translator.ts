@@ -537,6 +537,13 @@ class RegionTranslator {
     this.slowCalled = true;
   }
 
+  /** Set ST_EXIT_REQ: 1 = JS must take over after this exit (the dispatcher does not chain on), EXIT_STALE = drop the region too. */
+  private requestExit(value: number): void {
+    this.f.i32(0);
+    this.f.i32(value);
+    this.f.mem(Op.I32Store, 2, this.layout.state + ST_EXIT_REQ);
+  }
+
   /** After a slow path: 2 = it raised a guest fault (leave through $fault), 1 = stop after this instruction. */
   private readExitRequest(): void {
     const f = this.f;
@@ -973,11 +980,7 @@ class RegionTranslator {
       case 0xc0: case 0xd0: this.shift8(i); return;
       case 0xd3: this.shiftByCl(i); return;
       case 0xc3: {
-        const v = this.tmp();
-        this.getReg(4);
-        this.load(4);
-        f.set(v);
-        this.getReg(4); f.i32(4); f.op(Op.I32Add); this.setReg(4);
+        const v = this.popToTemp();
         if (this.afterSti) this.leaveIfInterruptible(false, v);
         this.returnTo(v);
         return;
@@ -1420,9 +1423,7 @@ class RegionTranslator {
     }
     f.if();
     this.open++;
-    f.i32(0);
-    f.i32(1);
-    f.mem(Op.I32Store, 2, st + ST_EXIT_REQ);
+    this.requestExit(1);
     if (returnAddress >= 0) f.get(returnAddress);
     else f.i32(this.nextEip());
     this.exitStack(this.retiredBefore() + 1);
@@ -1437,11 +1438,7 @@ class RegionTranslator {
    */
   private popf(): void {
     const f = this.f;
-    const v = this.tmp();
-    this.getReg(4);
-    this.load(4);
-    f.set(v);
-    this.getReg(4); f.i32(4); f.op(Op.I32Add); this.setReg(4);
+    const v = this.popToTemp();
     f.get(L_FLAGS); f.i32(~(POPF_WRITABLE | F_RF)); f.op(Op.I32And);
     f.get(v); f.i32(POPF_WRITABLE); f.op(Op.I32And);
     f.op(Op.I32Or);
@@ -2241,10 +2238,10 @@ class RegionTranslator {
 
   /**
    * Push whether the TLB maps constant address `lin`'s page readable in this
-   * mode and the i32 there is `word`; `more` may AND a further condition,
-   * with the host address of `lin` in its local `h`.
+   * mode and the i32 there, masked with `mask`, is `word`; `more` may AND a
+   * further condition, with the host address of `lin` in its local `h`.
    */
-  private codeWordIs(lin: number, word: number, more?: (h: number) => void): void {
+  private codeWordIs(lin: number, word: number, more?: (h: number) => void, mask = -1): void {
     const f = this.f;
     const h = this.tmp();
     this.pageReadable(lin);
@@ -2252,6 +2249,10 @@ class RegionTranslator {
     this.hostOfConst(lin);
     f.tee(h);
     f.mem(Op.I32Load, 0, 0);
+    if (mask !== -1) {
+      f.i32(mask);
+      f.op(Op.I32And);
+    }
     f.i32(word);
     f.op(Op.I32Eq);
     more?.(h);
@@ -2269,24 +2270,11 @@ class RegionTranslator {
    */
   private checkCrossingBytes(i: Insn): void {
     const f = this.f;
-    const nextPage = (i.eip + i.len - i.cross) | 0;
-    this.pageReadable(nextPage);
-    f.ifI32();
-    this.hostOfConst(nextPage);
-    f.mem(Op.I32Load, 0, 0);
-    f.i32(crossMask(i.cross));
-    f.op(Op.I32And);
-    f.i32(i.crossWord);
-    f.op(Op.I32Eq);
-    f.else();
-    f.i32(0);
-    f.end();
+    this.codeWordIs((i.eip + i.len - i.cross) | 0, i.crossWord, undefined, crossMask(i.cross));
     f.op(Op.I32Eqz);
     f.if();
     this.open++;
-    f.i32(0);
-    f.i32(EXIT_STALE);
-    f.mem(Op.I32Store, 2, this.layout.state + ST_EXIT_REQ);
+    this.requestExit(EXIT_STALE);
     this.exitConst(i.eip, this.retiredBefore());
     f.end();
     this.open--;
@@ -2324,14 +2312,19 @@ class RegionTranslator {
   }
 
   private pop(reg: number): void {
+    this.f.get(this.popToTemp());
+    this.setReg(reg); // POP ESP: the popped value wins over the increment
+  }
+
+  /** Pop a dword into a new temp local (returned): the load first, so a fault leaves ESP as it was. */
+  private popToTemp(): number {
     const f = this.f;
     const v = this.tmp();
     this.getReg(4);
     this.load(4);
     f.set(v);
     this.getReg(4); f.i32(4); f.op(Op.I32Add); this.setReg(4);
-    f.get(v);
-    this.setReg(reg); // POP ESP: the popped value wins over the increment
+    return v;
   }
 
   private jcc(i: Insn, cc: number): void {
