@@ -73,11 +73,10 @@ export async function createLinuxGuest(
       throw new Error(`${StateReason.OutOfMemoryBudget}: the frame pool has no room to load the kernel and initrd (${machine.pool.availableFrames} frames left)`);
     }
   };
-  const bootImages = loaded && (loaded.initrd === undefined ? { kernel: loaded.kernel } : { kernel: loaded.kernel, initrd: loaded.initrd });
-  const images: LinuxGuestImages = { source: new LinuxImageSource(spec, load, bootImages), meta };
+  const images: LinuxGuestImages = { source: new LinuxImageSource(spec, load, loaded), meta };
   if (options.restoreFollows === true) return new LinuxGuest(machine, images, boot);
   try {
-    boot(bootImages!);
+    boot(loaded!);
   } catch (e) {
     machine.release();
     throw e;
@@ -146,15 +145,12 @@ export class LinuxGuest implements GuestMachine {
       case 'halted':
         if (this.poolRunningLow(residentBefore)) return { instructions: r.instructions, halted: false, sleepMs: 0, outOfMemory: { detail: this.outOfMemoryDetail() } };
         return { instructions: r.instructions, halted: true, sleepMs: r.sleepNs / 1e6 };
-      case 'reset':
-        if (this.images !== undefined && this.images.source.images === undefined) {
-          // A restored machine whose images were never loaded: reboot once they are.
-          this.pendingReset = true;
-          this.images.source.request();
-          return { instructions: r.instructions, halted: true, sleepMs: IMAGE_WAIT_MS };
-        }
-        this.machine.reset();
-        return { instructions: r.instructions, halted: false, sleepMs: 0 };
+      case 'reset': {
+        // A restored machine whose images were never loaded reboots once they are.
+        this.pendingReset = true;
+        const waiting = this.loadPendingImages();
+        return waiting !== undefined ? { ...waiting, instructions: r.instructions } : { instructions: r.instructions, halted: false, sleepMs: 0 };
+      }
       case 'halted-forever':
         return { instructions: r.instructions, halted: true, sleepMs: Infinity, stopped: { reason: 'powered off' } };
       case 'triple-fault':
@@ -233,13 +229,12 @@ export class LinuxGuest implements GuestMachine {
     const images = this.images;
     const decoded = await decodeSnapshot(file);
     if (images) checkSameImages(decoded.manifest.images, images.meta.images);
-    const loaded = images?.source.images;
     const machine = restoreDecodedSnapshot(decoded, {
       pool: memory?.pool,
       p2m: memory?.map,
       ramBytes: this.machine.config.ramBytes,
       jit: this.machine.jitStats !== null,
-      resetImages: loaded && (loaded.initrd === undefined ? { kernel: loaded.kernel } : { kernel: loaded.kernel, initrd: loaded.initrd }),
+      resetImages: images?.source.images,
     });
     return new LinuxGuest(machine, images);
   }

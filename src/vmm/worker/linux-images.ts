@@ -108,7 +108,7 @@ export class LinuxImageSource {
     if (this.loaded !== undefined || this.problem !== undefined || this.loading) return;
     this.loading = true;
     loadLinuxImages(this.spec, this.load).then(
-      ({ kernel, initrd }) => { this.loaded = initrd === undefined ? { kernel } : { kernel, initrd }; },
+      (images) => { this.loaded = images; },
       (e: unknown) => { this.problem = `the VM's images could not be loaded: ${e instanceof Error ? e.message : String(e)}`; },
     ).finally(() => { this.loading = false; });
   }
