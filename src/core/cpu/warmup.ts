@@ -78,8 +78,8 @@ export interface WarmUpCpu extends CpuCore {
   requestStop(): void;
 }
 
-/** Where `mov eax,5 / mov ecx,3` sits in the first chunk, and the same instructions with 0xC0000005 / 0xC0000003. */
-const WIDE_IMMEDIATES = { at: byteOffsetOf(CODE[0]![1], 'b805000000b903000000'), wide: 'b8050000c0b9030000c0' };
+/** Where `mov eax,5 / mov ecx,3` sits in the first chunk, and the same instructions with 0x80000005 / 0x80000003. */
+const WIDE_IMMEDIATES = { at: byteOffsetOf(CODE[0]![1], 'b805000000b903000000'), wide: 'b805000080b903000080' };
 
 function byteOffsetOf(hex: string, part: string): number {
   const i = hex.indexOf(part);
@@ -116,14 +116,17 @@ export function warmUpInterpreter(make: (host: CpuHost) => WarmUpCpu): void {
   for (const dataFlags of [0xc93, 0xc93, 0xc93, 0xc93, 0xc93, 0xc93, 0xc93, 0xc93, 0x493, 0x493]) {
     runPass(cpu, dataFlags, 0, 0x10000);
   }
-  // Then with values outside ±2^30, as a Linux kernel has them everywhere
-  // (its EIPs, stack and data addresses are 0xC0000000 and up). Chromium's V8
-  // keeps only 31-bit integers unboxed, so an operation that has seen only
-  // small ones is compiled for small ones and deoptimises at the first wide
-  // value: after the first pass only, the boot in Chromium recompiled
-  // execute() four more times (0.25-0.7 s of a core each). Code runs at EIP
-  // 0xC0010000 (CS base 0x40000000 wraps it to 0x10000) and EAX/ECX start at
-  // 0xC0000005/0xC0000003.
+  // Then with values outside ±2^30, as a Linux kernel has them everywhere.
+  // Chromium's V8 keeps only 31-bit integers unboxed, so an operation that has
+  // seen only small ones is compiled for small ones and deoptimises at the
+  // first wide value: after the first pass only, the boot in Chromium
+  // recompiled execute() four more times (0.25-0.7 s of a core each).
+  // Registers and EIP are held as int32, in which the kernel's 0xC0000000 and
+  // up are small (-2^30..-1); 0x40000000..0xBFFFFFFF are the wide ones (user
+  // stacks near 0xBFFF0000, and any data). Code runs at EIP 0xC0010000 (CS
+  // base 0x40000000 wraps it to 0x10000) and EAX/ECX start at
+  // 0x80000005/0x80000003. (With 0xC000000x, which are small, the TEST fast
+  // path still deoptimised execute() twice per boot in Chromium.)
   patchHex(mem, 0x10000 + WIDE_IMMEDIATES.at, WIDE_IMMEDIATES.wide);
   for (let pass = 0; pass < 4; pass++) runPass(cpu, 0xc93, 0x40000000, 0xc0010000);
   cpu.requestStop();
