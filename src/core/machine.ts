@@ -234,9 +234,7 @@ export class Machine {
       get buffer() {
         return memory.buffer;
       },
-      get bufferGeneration() {
-        return memory.bufferGeneration;
-      },
+      bufferGeneration: memory.bufferGeneration,
       frameForRead: (page) => memory.frameForRead(page),
       frameForWrite: (page) => memory.frameForWrite(page),
       physRead: (address, size) => memory.physRead(address, size),

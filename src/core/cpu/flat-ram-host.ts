@@ -8,7 +8,7 @@ import type { AccessSize, CpuHost } from './host.ts';
 
 export class FlatRamHost implements CpuHost {
   readonly buffer: ArrayBuffer;
-  readonly bufferGeneration = 0;
+  readonly bufferGeneration = new Int32Array(1);
   private readonly pages: number;
 
   /** With `wasm`: the buffer is this memory's (and `spareFrames` follow RAM), so the JIT can run on it. */

@@ -11,10 +11,18 @@ export interface CpuHost {
   /**
    * The buffer holding guest RAM frames (a WebAssembly.Memory's buffer, shared
    * when the platform allows). It may be replaced when the pool grows; the CPU
-   * re-reads it whenever `bufferGeneration` changes (checked on TLB fills).
+   * re-reads it whenever the count in `bufferGeneration` changes (checked on
+   * TLB fills and page walks).
    */
   readonly buffer: ArrayBufferLike;
-  readonly bufferGeneration: number;
+  /**
+   * One-element counter, incremented whenever `buffer` is replaced. A cell the
+   * CPU keeps and reads directly rather than a getter: page walks check it
+   * after every frame lookup (~30 M times per run of the sort benchmark, whose
+   * address-space switches refill the TLB), and the getter chain through the
+   * machine and its memory cost ~3% of that run.
+   */
+  readonly bufferGeneration: Int32Array;
 
   /**
    * Host byte offset (into `buffer`) of the 4 KiB frame that backs

@@ -145,6 +145,8 @@ export class CpuCore {
   mem8: Uint8Array;
   dv: DataView;
   bufGen = -1;
+  /** host.bufferGeneration (see refreshViews). */
+  readonly bufGenCell: Int32Array;
   /** Virtual page held by each TLB slot, -1 when empty. */
   readonly tlbVpage = new Int32Array(TLB_SIZE).fill(-1);
   /** Tags (vpage | epoch key) per access kind; a slot is usable iff its tag equals vpage | tlbKey. */
@@ -212,7 +214,8 @@ export class CpuCore {
     this.fpu = fpu;
     this.mem8 = new Uint8Array(host.buffer);
     this.dv = new DataView(host.buffer);
-    this.bufGen = host.bufferGeneration;
+    this.bufGenCell = host.bufferGeneration;
+    this.bufGen = this.bufGenCell[0]!;
     this.tlbRd = this.tlbRdSys;
     this.tlbWr = this.tlbWrSys;
     this.tlbKey = 1 << 20;

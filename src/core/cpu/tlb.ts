@@ -16,7 +16,7 @@ const EPOCH_LIMIT = 2047;
 
 /** Re-create the memory views when the host replaced its buffer. */
 export function refreshViews(c: CpuCore): void {
-  const gen = c.host.bufferGeneration;
+  const gen = c.bufGenCell[0]!;
   if (gen !== c.bufGen) {
     c.bufGen = gen;
     c.mem8 = new Uint8Array(c.host.buffer);

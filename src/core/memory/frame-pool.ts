@@ -91,7 +91,8 @@ export class FramePool {
   private readonly owners: Int32Array;
   private currentBuffer: ArrayBufferLike;
   private bytes: Uint8Array;
-  private generationCount = 0;
+  /** The generation as a one-element counter others may keep and read (CpuHost.bufferGeneration). */
+  readonly generationCell = new Int32Array(1);
 
   constructor(options: FramePoolOptions);
   constructor(options: FramePoolOptions | undefined, attach: SharedFramePoolHandle);
@@ -176,7 +177,7 @@ export class FramePool {
 
   /** Incremented every time this attachment's `buffer` is replaced. */
   get generation(): number {
-    return this.generationCount;
+    return this.generationCell[0]!;
   }
 
   /** Most frames the pool may hold now (frame 0 included). */
@@ -369,6 +370,6 @@ export class FramePool {
     if (buffer === this.currentBuffer && buffer.byteLength === this.bytes.length) return;
     this.currentBuffer = buffer;
     this.bytes = new Uint8Array(buffer);
-    this.generationCount++;
+    this.generationCell[0]++;
   }
 }

@@ -139,8 +139,9 @@ export class GuestMemory {
     return this.pool.buffer;
   }
 
-  get bufferGeneration(): number {
-    return this.pool.generation;
+  /** The pool attachment's buffer generation cell (CpuHost.bufferGeneration). */
+  get bufferGeneration(): Int32Array {
+    return this.pool.generationCell;
   }
 
   frameForRead(page: number): number {

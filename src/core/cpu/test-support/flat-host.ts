@@ -11,7 +11,7 @@ export interface IoEvent { dir: 'in' | 'out'; port: number; size: number; value:
 
 export class FlatHost implements CpuHost {
   readonly buffer: ArrayBuffer;
-  readonly bufferGeneration = 0;
+  readonly bufferGeneration = new Int32Array(1);
   readonly mem: Uint8Array;
   readonly dv: DataView;
   readonly pages: number;

@@ -96,7 +96,7 @@ export class DiffHost implements CpuHost {
   readonly memory: WebAssembly.Memory;
   /** Host offsets of spare zeroed frames after the guest's, for the JIT's state (JIT_FRAMES of them). */
   readonly spareFrames: number[];
-  readonly bufferGeneration = 0;
+  readonly bufferGeneration = new Int32Array(1);
   readonly mem: Uint8Array;
   private readonly frames = new Int32Array(0x402).fill(-1);
   readonly codeFrame: number;
