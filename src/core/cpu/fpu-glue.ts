@@ -9,7 +9,7 @@
  * a Pentium Pro reserves (fpu/x87-decode.ts isValidX87) raise #UD, ahead of
  * #NM (SDM Vol. 3A 6.9: invalid opcode is a decode fault).
  */
-import type { CpuCore } from './state.ts';
+import { TLB_MASK, type CpuCore } from './state.ts';
 import type { FpuHost } from './fpu/fpu-host.ts';
 import { CR0_EM, CR0_MP, CR0_TS, F_CF, F_PF, F_ZF, F_OF, F_SF, F_AF, S_CS } from './constants.ts';
 import { rd8, rd16, rd32, wr8, wr16, wr32, probeWrite, probeRead } from './access.ts';
@@ -28,10 +28,37 @@ export class FpuHostAdapter implements FpuHost {
   writeU32(seg: number, offset: number, value: number): void { wr32(this.c, seg, offset | 0, value | 0); }
   probeWrite(seg: number, offset: number, length: number): void { probeWrite(this.c, seg, offset | 0, length); }
   probeRead(seg: number, offset: number, length: number): void { probeRead(this.c, seg, offset | 0, length); }
+  tryWriteBytes(seg: number, offset: number, bytes: Uint8Array): boolean {
+    const at = directSpan(this.c, seg, offset, bytes.length, true);
+    if (at < 0) return false;
+    this.c.mem8.set(bytes, at);
+    return true;
+  }
+  tryReadBytes(seg: number, offset: number, into: Uint8Array): boolean {
+    const at = directSpan(this.c, seg, offset, into.length, false);
+    if (at < 0) return false;
+    into.set(this.c.mem8.subarray(at, at + into.length));
+    return true;
+  }
   setCompareFlags(zf: boolean, pf: boolean, cf: boolean): void {
     setSomeFlags(this.c, F_ZF | F_PF | F_CF | F_OF | F_SF | F_AF, (zf ? F_ZF : 0) | (pf ? F_PF : 0) | (cf ? F_CF : 0));
   }
   getEflags(): number { return readEflags(this.c); }
+}
+
+/**
+ * Host offset of `length` bytes at seg:offset when an access needs nothing
+ * but the TLB hit the data accessors' fast paths take (a segment that needs no
+ * check, one page, a TLB entry for this kind of access), else -1.
+ */
+function directSpan(c: CpuCore, seg: number, offset: number, length: number, write: boolean): number {
+  if ((write ? c.segOkW[seg] : c.segOkR[seg]) === 0) return -1;
+  const lin = (c.segBase[seg]! + offset) | 0;
+  if ((lin & 0xfff) + length > 0x1000) return -1;
+  const vp = lin >>> 12;
+  const i = vp & TLB_MASK;
+  if ((write ? c.tlbWr : c.tlbRd)[i] !== (vp | c.tlbKey)) return -1;
+  return (lin + c.tlbDelta[i]!) | 0;
 }
 
 /** FNINIT, FNCLEX, FNSTSW, FNSTCW, FNSTENV, FNSAVE do not check for pending exceptions. */

@@ -1,4 +1,4 @@
-import { describe, it, expect } from 'vitest';
+import { describe, it, expect, vi } from 'vitest';
 import { StopReason } from './host.ts';
 import { FlatHost, flatCpu, loadProgram, GDT, descriptor } from './test-support/flat-host.ts';
 import { bitOps, cmpxchgProg, cx8Prog, shldProg, descProg, stringCmps, bcdProg, mulProg } from './test-support/programs.ts';
@@ -7,6 +7,7 @@ import type { Cpu } from './cpu.ts';
 import { Cpu as CpuClass } from './cpu.ts';
 import { X87 } from './fpu/x87.ts';
 import { CR0_NE } from './constants.ts';
+import { FpuHostAdapter } from './fpu-glue.ts';
 
 function run(p: { org: number; hex: string }, setup?: (h: FlatHost, cpu: Cpu) => void): { h: FlatHost; cpu: Cpu; r: (n: number) => number } {
   const h = new FlatHost();
@@ -149,5 +150,36 @@ describe('integer instructions', () => {
     expect(h.r32(0x800)).toBe(3);
     expect(withFpu.getEflags() & 0x45).toBe(0); // 1 > 0: ZF=PF=CF=0
     expect(h.r16(0x1000)).toBe(0x037f); // FXSAVE: FCW
+  });
+
+  it('FXSAVE/FXRSTOR images copied in one step through the TLB equal those written field by field', () => {
+    const h = new FlatHost();
+    const cpu = flatCpu(h, 0x20000, { paging: true });
+    const withFpu = new CpuClass(h, (fh) => new X87(fh));
+    withFpu.restoreState({ ...cpu.saveState(), fpu: null });
+    withFpu.trapExceptions = true;
+    const copied: boolean[] = [];
+    const tryWrite = vi.spyOn(FpuHostAdapter.prototype, 'tryWriteBytes');
+    const tryRead = vi.spyOn(FpuHostAdapter.prototype, 'tryReadBytes');
+    // fninit; fld1; fldpi; fxsave [0x1000]; fxsave [0x1400]; fxsave [0x1ff0] (crosses into the next page);
+    // fninit; fxrstor [0x1400]; fxsave [0x1800]; fxrstor [0x1ff0]; fxsave [0x1c00]; int3
+    h.loadHex(0x20000, 'db e3 d9 e8 d9 eb 0f ae 05 00 10 00 00 0f ae 05 00 14 00 00 0f ae 05 f0 1f 00 00 ' +
+      'db e3 0f ae 0d 00 14 00 00 0f ae 05 00 18 00 00 0f ae 0d f0 1f 00 00 0f ae 05 00 1c 00 00 cc');
+    try {
+      expect(withFpu.run(100)).toBe(StopReason.Exception);
+      expect(withFpu.exceptionVector).toBe(3);
+      for (const r of [...tryWrite.mock.results, ...tryRead.mock.results]) copied.push(r.value as boolean);
+    } finally {
+      tryWrite.mockRestore();
+      tryRead.mockRestore();
+    }
+    // Both ways were taken: one step within a page, field by field across the page end.
+    expect(copied).toContain(true);
+    expect(copied).toContain(false);
+    const image = (at: number): number[] => Array.from({ length: 288 }, (_, i) => h.r8(at + i));
+    const saved = image(0x1000);
+    expect(saved.slice(0, 2)).toEqual([0x7f, 0x03]); // FCW
+    expect(saved[4]).toBe(0b1100_0000); // physical 6 and 7 in use
+    for (const at of [0x1400, 0x1ff0, 0x1800, 0x1c00]) expect(image(at)).toEqual(saved);
   });
 });

@@ -19,6 +19,16 @@ export interface FpuHost {
   probeWrite(seg: number, offset: number, length: number): void;
   /** Faults now unless `length` bytes at seg:offset are readable. */
   probeRead(seg: number, offset: number, length: number): void;
+  /**
+   * Copies `bytes` to seg:offset in one step when the host can (the span is
+   * accessible without any check or fault, e.g. in one page the TLB already
+   * maps for this access) and returns true; false leaves memory untouched and
+   * the caller uses the accessors above. For FXSAVE's image at every context
+   * switch.
+   */
+  tryWriteBytes(seg: number, offset: number, bytes: Uint8Array): boolean;
+  /** As tryWriteBytes, reading `into.length` bytes from seg:offset into `into`. */
+  tryReadBytes(seg: number, offset: number, into: Uint8Array): boolean;
   /** FCOMI/FUCOMI(P): set ZF, PF, CF from the comparison and clear OF, SF, AF. */
   setCompareFlags(zf: boolean, pf: boolean, cf: boolean): void;
   /** FCMOVcc: current EFLAGS (only CF, PF, ZF are consulted). */

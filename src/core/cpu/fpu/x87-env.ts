@@ -10,9 +10,6 @@ import type { FpuHost } from './fpu-host.ts';
 import { F80, MASK64 } from './float80.ts';
 import type { X87Storage } from './x87-storage.ts';
 
-/** loadFxsave's scratch: the eight registers' words, read before any is written. */
-const FX_WORDS = new Uint32Array(24);
-
 /** The architectural fields of the environment; `sw` includes TOP, `tw` is the full 16-bit tag word. */
 export interface X87Environment {
   cw: number;
@@ -104,62 +101,72 @@ export const FXSAVE_MXCSR = 0x1f80;
 export const FXSAVE_MXCSR_MASK = 0x0000ffbf;
 
 /**
- * Writes the 512-byte FXSAVE image (bytes 288..511 are left untouched): the
+ * The part of the 512-byte FXSAVE image this CPU writes and reads: the
+ * environment, ST(0)..ST(7) and the eight XMM registers' (zero) slots. Bytes
+ * 288..511 are reserved or for software, and left alone.
+ */
+const FX_USED = 288;
+/** The image is built in (and parsed from) this scratch copy, then moved in one step when the host allows. */
+const FX_IMAGE = new Uint8Array(FX_USED);
+const FX_VIEW = new DataView(FX_IMAGE.buffer);
+
+/**
+ * Writes the FXSAVE image (bytes 288..511 are left untouched): the
  * environment (its tag word unused: the abridged tag goes in), then
  * ST(0)..ST(7) from the register file `regs` (physical register
  * (top + k) & 7 for ST(k)) as raw words, no BigInt: the kernel saves the FPU
- * state at every context switch.
+ * state at every context switch, so the image goes to memory in one copy
+ * when the host can, else dword by dword.
  */
 export function storeFxsave(host: FpuHost, seg: number, off: number, e: X87Environment, abridgedTag: number, regs: X87Storage, top: number): void {
-  host.writeU16(seg, off, e.cw);
-  host.writeU16(seg, off + 2, e.sw);
-  host.writeU8(seg, off + 4, abridgedTag);
-  host.writeU8(seg, off + 5, 0);
-  host.writeU16(seg, off + 6, e.fop & 0x7ff);
-  host.writeU32(seg, off + 8, e.fip >>> 0);
-  host.writeU32(seg, off + 12, e.fcs & 0xffff);
-  host.writeU32(seg, off + 16, e.fdp >>> 0);
-  host.writeU32(seg, off + 20, e.fds & 0xffff);
-  host.writeU32(seg, off + 24, FXSAVE_MXCSR);
-  host.writeU32(seg, off + 28, FXSAVE_MXCSR_MASK);
+  const v = FX_VIEW;
+  FX_IMAGE.fill(0);
+  v.setUint16(0, e.cw, true);
+  v.setUint16(2, e.sw, true);
+  v.setUint8(4, abridgedTag);
+  v.setUint16(6, e.fop & 0x7ff, true);
+  v.setUint32(8, e.fip >>> 0, true);
+  v.setUint32(12, e.fcs & 0xffff, true);
+  v.setUint32(16, e.fdp >>> 0, true);
+  v.setUint32(20, e.fds & 0xffff, true);
+  v.setUint32(24, FXSAVE_MXCSR, true);
+  v.setUint32(28, FXSAVE_MXCSR_MASK, true);
   for (let k = 0; k < 8; k++) {
     const p = (top + k) & 7;
-    const at = off + 32 + 16 * k;
-    host.writeU32(seg, at, regs.lo[p]!);
-    host.writeU32(seg, at + 4, regs.hi[p]!);
-    host.writeU32(seg, at + 8, regs.se[p]!); // the sign/exponent word, then two zero bytes
-    host.writeU32(seg, at + 12, 0);
+    const at = 32 + 16 * k;
+    v.setUint32(at, regs.lo[p]!, true);
+    v.setUint32(at + 4, regs.hi[p]!, true);
+    v.setUint32(at + 8, regs.se[p]!, true); // the sign/exponent word, then two zero bytes
   }
-  for (let p = 160; p < 288; p += 4) host.writeU32(seg, off + p, 0);
+  if (host.tryWriteBytes(seg, off, FX_IMAGE)) return;
+  for (let at = 0; at < FX_USED; at += 4) host.writeU32(seg, off + at, v.getUint32(at, true));
 }
 
 /** Reads an FXSAVE image's environment and abridged tag, and its registers into `regs` (ST(k) to physical (TOP + k) & 7 of the image's TOP). */
 export function loadFxsave(host: FpuHost, seg: number, off: number, regs: X87Storage): { env: X87Environment; abridgedTag: number } {
-  const env: X87Environment = {
-    cw: host.readU16(seg, off),
-    sw: host.readU16(seg, off + 2),
-    tw: 0,
-    fop: host.readU16(seg, off + 6) & 0x7ff,
-    fip: host.readU32(seg, off + 8) >>> 0,
-    fcs: host.readU16(seg, off + 12),
-    fdp: host.readU32(seg, off + 16) >>> 0,
-    fds: host.readU16(seg, off + 20),
-  };
-  const abridgedTag = host.readU8(seg, off + 4);
   // Read everything before writing anything: a fault leaves the registers as they were.
-  const top = (env.sw >> 11) & 7;
-  const words = FX_WORDS;
-  for (let k = 0; k < 8; k++) {
-    const at = off + 32 + 16 * k;
-    words[3 * k] = host.readU32(seg, at);
-    words[3 * k + 1] = host.readU32(seg, at + 4);
-    words[3 * k + 2] = host.readU16(seg, at + 8);
+  const v = FX_VIEW;
+  if (!host.tryReadBytes(seg, off, FX_IMAGE)) {
+    for (let at = 0; at < 32 + 16 * 8; at += 4) v.setUint32(at, host.readU32(seg, off + at), true);
   }
+  const env: X87Environment = {
+    cw: v.getUint16(0, true),
+    sw: v.getUint16(2, true),
+    tw: 0,
+    fop: v.getUint16(6, true) & 0x7ff,
+    fip: v.getUint32(8, true),
+    fcs: v.getUint16(12, true),
+    fdp: v.getUint32(16, true),
+    fds: v.getUint16(20, true),
+  };
+  const abridgedTag = v.getUint8(4);
+  const top = (env.sw >> 11) & 7;
   for (let k = 0; k < 8; k++) {
     const p = (top + k) & 7;
-    regs.lo[p] = words[3 * k]!;
-    regs.hi[p] = words[3 * k + 1]!;
-    regs.se[p] = words[3 * k + 2]!;
+    const at = 32 + 16 * k;
+    regs.lo[p] = v.getUint32(at, true);
+    regs.hi[p] = v.getUint32(at + 4, true);
+    regs.se[p] = v.getUint16(at + 8, true);
   }
   return { env, abridgedTag };
 }

@@ -218,8 +218,9 @@ describe('environment and save layouts', () => {
     });
   }
 
-  test('FXSAVE layout and FXRSTOR round trip', () => {
+  test.each([false, true])('FXSAVE layout and FXRSTOR round trip (image copied in one step: %s)', (direct) => {
     const a = loaded();
+    a.host.direct = direct;
     a.host.mem.fill(0xaa, AREA, AREA + 512);
     a.fpu.fxsave(0, AREA);
     const h = a.host;
@@ -238,6 +239,7 @@ describe('environment and save layouts', () => {
     expect(h.mem.subarray(AREA + 160, AREA + 288).every((x) => x === 0)).toBe(true);
     expect(h.mem[AREA + 300]).toBe(0xaa); // reserved area untouched
     const b = setup();
+    b.host.direct = direct;
     b.host.mem.set(h.mem.subarray(AREA, AREA + 512), AREA);
     b.fpu.fxrstor(0, AREA);
     b.fpu.fxsave(0, AREA + 0x400);

@@ -33,6 +33,20 @@ export class MockFpuHost implements FpuHost {
     if (o + length > this.faultAbove) throw new RangeError('mock #PF');
   }
   probeRead(_seg: number, o: number, length: number): void { this.check(o, length); }
+  /** Whether tryWriteBytes/tryReadBytes copy (true) or decline (false, the default: every field goes through the accessors). */
+  direct = false;
+  tryWriteBytes(_seg: number, o: number, bytes: Uint8Array): boolean {
+    if (!this.direct) return false;
+    this.check(o, bytes.length);
+    this.mem.set(bytes, o);
+    return true;
+  }
+  tryReadBytes(_seg: number, o: number, into: Uint8Array): boolean {
+    if (!this.direct) return false;
+    this.check(o, into.length);
+    into.set(this.mem.subarray(o, o + into.length));
+    return true;
+  }
   setCompareFlags(zf: boolean, pf: boolean, cf: boolean): void {
     this.compareFlags = { zf, pf, cf };
     this.eflags = (this.eflags & ~0x8d5) | (zf ? 0x40 : 0) | (pf ? 0x4 : 0) | (cf ? 0x1 : 0);
