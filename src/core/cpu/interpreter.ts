@@ -30,7 +30,7 @@ import { decodeEA, decodePrefixes, resetPrefixes, IS_PREFIX } from './decoder.ts
 import { HAS_MODRM, LOCK_OK } from './opcode-table.ts';
 import { rd8, rd16, rd32, wr8, wr16, wr32 } from './access.ts';
 import { readLin8, readLin32, writeLin32 } from './memory.ts';
-import { JIT_HASH_MASK, JIT_HASH_SHIFT, JIT_WARMING, TLB_MASK } from './state.ts';
+import { JIT_HASH_MULTIPLIER, JIT_HASH_SHIFT, JIT_WARMING, TLB_MASK } from './state.ts';
 import { L_ADD, L_SUB, L_LOGIC } from './flags.ts';
 import { inc, dec, neg, testOp } from './alu.ts';
 import { shiftOp, shld, shrd } from './shift.ts';
@@ -162,7 +162,7 @@ export function execute(c: CpuCore, budget: number): number {
           }
           if (p < c.fpEnd) {
             // JIT: compiled code starts here, or this address just became hot (jit.ts).
-            const h = (p ^ (p >>> JIT_HASH_SHIFT)) & JIT_HASH_MASK;
+            const h = Math.imul(p, JIT_HASH_MULTIPLIER) >>> (32 - JIT_HASH_SHIFT);
             // A step back or more than 15 bytes forward (signed compares: an unsigned
             // one would produce numbers above 2^31, which V8 does not keep unboxed).
             const step = p - jitLastP;

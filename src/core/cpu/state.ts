@@ -28,12 +28,17 @@ export const TLB_MASK = TLB_SIZE - 1;
  */
 /**
  * The JIT's block table is indexed by a hash of the host offset; the
- * interpreter computes it inline at every instruction boundary. Two-way:
- * a block lives in slot jitHash(p) or its neighbour jitHash(p) ^ 1.
+ * interpreter computes it inline at every instruction boundary:
+ * `Math.imul(p, JIT_HASH_MULTIPLIER) >>> (32 - JIT_HASH_SHIFT)`, the top bits
+ * of p * 2^32/phi. Two-way: a block lives in slot h or its neighbour h ^ 1.
+ * (The earlier p ^ (p >>> 17) sent the same offset of frames F and F + 32 to
+ * one slot pair whenever F >>> 5 was even: in the sort benchmark, blocks of
+ * kernel and vDSO pages kept evicting each other, ~100,000 returns to JS per
+ * run.)
  */
 export const JIT_HASH_SHIFT = 17;
 export const JIT_HASH_SIZE = 1 << JIT_HASH_SHIFT;
-export const JIT_HASH_MASK = JIT_HASH_SIZE - 1;
+export const JIT_HASH_MULTIPLIER = 0x9e3779b1 | 0;
 /** JitHooks.threshold while the JIT warms up (see jit.ts): the interpreter then runs without it. */
 export const JIT_WARMING = 0xffff;
 

@@ -18,6 +18,7 @@ import { prepareInitrd } from '../boot/initrd.ts';
 import { decodeBlock } from './block-decoder.ts';
 import { translateRegion } from './translator.ts';
 import { Jit, JIT_FRAMES, type JitOptions } from './jit.ts';
+import { JIT_HASH_MULTIPLIER, JIT_HASH_SHIFT } from '../cpu/state.ts';
 
 /** A flat 32-bit ring-0 machine without paging on a wasm-backed host, code at 0x10000 (`jit`: forced on, or these options). */
 function flatMachine(code: number[], jit: boolean | JitOptions, ramBytes = 1 << 20): { cpu: Cpu; host: FlatRamHost; engine: Jit | null } {
@@ -153,6 +154,43 @@ describe('chaining', () => {
     expect(cpu.instructionsRetired).toBe(1 + 1000 * 6 + 1);
     // Without the dispatcher's TLB refill every call into page 0x11 returned to JS (1,000+ block runs).
     expect(engine!.stats.blockRuns).toBeLessThan(50);
+  });
+});
+
+describe('blocks that lose their hash slot', () => {
+  /** Three host offsets whose blocks share one slot pair of the block table (the interpreter's hash). */
+  function collidingOffsets(): number[] {
+    const pair = (p: number): number => (Math.imul(p, JIT_HASH_MULTIPLIER) >>> (32 - JIT_HASH_SHIFT)) >>> 1;
+    const first = 0x20000;
+    const found = [first];
+    for (let p = first + 1; p < 0xf0000 && found.length < 3; p++) if (pair(p) === pair(first)) found.push(p);
+    return found;
+  }
+
+  it('take it back when hot again, from the code already compiled, for as long as the program runs', () => {
+    // Placing any of the three RETs evicts another. The loop calls all three 20,000 times:
+    // 10000: mov ecx,20000 / 10005: call a / call b / call c / dec ecx / jnz 10005 / hlt
+    const targets = collidingOffsets();
+    expect(targets).toHaveLength(3);
+    const code = new Array<number>(0xf0000 - 0x10000).fill(0x90);
+    const loop = [0xb9, 0x20, 0x4e, 0x00, 0x00];
+    targets.forEach((t, k) => {
+      const next = 0x10005 + 5 * (k + 1);
+      loop.push(0xe8, ...[0, 8, 16, 24].map((shift) => ((t - next) >>> shift) & 0xff));
+      code[t - 0x10000] = 0xc3;
+    });
+    loop.push(0x49, 0x75, 0xee, 0xf4);
+    code.splice(0, loop.length, ...loop);
+    const { cpu, engine } = flatMachine(code, { threshold: 2, warmupInstructions: 0 }, 1 << 20);
+    let stop = cpu.run(1000);
+    while (stop === StopReason.Budget) stop = cpu.run(1000);
+    expect(stop).toBe(StopReason.HaltedNoInterrupts);
+    expect(cpu.instructionsRetired).toBe(1 + 20_000 * 8 + 1);
+    const stats = engine!.stats;
+    // Each swap compiles nothing: a few region functions in all. Recompiling an evicted block
+    // instead compiled ~70 functions, until the pages had used all their generations.
+    expect(stats.compiled).toBeLessThan(10);
+    expect(stats.instructions).toBeGreaterThan(0.5 * cpu.instructionsRetired);
   });
 });
 
