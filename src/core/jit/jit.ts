@@ -744,7 +744,7 @@ export class Jit implements JitHooks {
     this.slotTable[h] = table;
     this.slotBlock[h] = block;
     // A block parked and placed again adds its slot once more: keep the list to the slots still the region's.
-    if (r.slots.length >= 2 * r.compiled.size + MAX_REGION_BLOCKS) r.slots = r.slots.filter((s) => this.slotState[s] === SLOT_COMPILED && this.keys[s]! >>> 12 === r.pageP >>> 12 && this.modes[s] === r.mode);
+    if (r.slots.length >= 2 * r.compiled.size + MAX_REGION_BLOCKS) r.slots = r.slots.filter((s) => this.holdsBlockOf(s, r));
     r.slots.push(h);
     this.stats.live++;
   }
@@ -891,9 +891,14 @@ export class Jit implements JitHooks {
     return i;
   }
 
+  /** Slot `h` holds a compiled block of region `r` (its page and mode). */
+  private holdsBlockOf(h: number, r: Region): boolean {
+    return this.slotState[h] === SLOT_COMPILED && this.keys[h]! >>> 12 === r.pageP >>> 12 && this.modes[h] === r.mode;
+  }
+
   private clearSlots(r: Region): void {
     for (const h of r.slots) {
-      if (this.slotState[h] === SLOT_COMPILED && this.keys[h]! >>> 12 === r.pageP >>> 12 && this.modes[h] === r.mode) {
+      if (this.holdsBlockOf(h, r)) {
         this.chainDrop(h);
         this.slotState[h] = SLOT_EMPTY;
         this.keys[h] = -1;
