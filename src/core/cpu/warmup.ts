@@ -42,7 +42,12 @@
  *   0x14800: ret
  *   0x14f90: jmp short 0x15010
  *   0x14ffd: mov eax,0x12345678 (imm32 straddles) / cmp eax,eax / je 0x14f90
- *   0x15010: ud2
+ *   0x15010: stc|clc / adc eax,ecx / inc eax (both carries) / stc|clc / sbb eax,ecx / dec eax
+ *            add|sub|and eax,ecx / inc eax / inc eax / inc eax / dec eax / inc eax / shl eax,1 / inc eax
+ *            neg eax / inc eax / imul eax,ecx / inc eax    (INC/DEC read CF after each kind of producer)
+ *            lea edx,[esi+ecx*4+0x80000000] / lea edx,[ecx*4+0x80000000] / lea edx,[esi+0x80000000]
+ *            lea edx,[0x80000000] / lea edx,[esi+ecx*4-0x80]    (wide displacements: SIB and plain)
+ *            ud2
  */
 import { FlatRamHost } from './flat-ram-host.ts';
 import type { CpuHost } from './host.ts';
@@ -63,10 +68,15 @@ const CODE: ReadonlyArray<readonly [number, string]> = [
   [0x14800, 'c3'],
   [0x14f90, 'eb7e'],
   [0x14ffd, 'b87856341239c0748a'],
-  [0x15010, '0f0b'],
+  [0x15010,
+    'f911c840f811c840f919c848f819c84801c84029c84021c84040404840d1e040f7d8400fafc140' +
+    '8d948e000000808d148d000000808d96000000808d15000000808d548e800f0b'],
 ];
 
 const RAM = 0x40000;
+
+/** EIP of the program's last instruction (UD2) when code runs at CS base 0: every pass ends there with #UD. */
+export const WARM_UP_END = CODE[CODE.length - 1]![0] + CODE[CODE.length - 1]![1].length / 2 - 2;
 
 
 /** The subset of the public Cpu the warm-up drives (kept structural to avoid an import cycle with cpu.ts). */
