@@ -241,10 +241,8 @@ export class ImageLoader {
       };
     };
 
-    const urls: string[] = [];
-    /** Digests that matched the manifest (none where the platform cannot hash). */
-    const verified: (string | undefined)[] = [];
-    for (const part of parts) {
+    // Both files at once: one after the other, the initrd waited for the kernel's download and checksum.
+    const results = await Promise.all(parts.map(async (part) => {
       const bytes = await downloadFile(
         deps.fetch,
         this.resolve(part.path),
@@ -259,13 +257,16 @@ export class ImageLoader {
       if (bytes.length !== part.entry.size) {
         throw new ImageError(`The ${part.what} is incomplete: received ${bytes.length} of ${part.entry.size} bytes.`);
       }
+      /** Matched the manifest (undefined where the platform cannot hash). */
       const digest = await deps.sha256(bytes);
       if (digest !== undefined && digest !== part.entry.sha256) {
         throw new ImageError(`The ${part.what} is damaged: its SHA-256 checksum does not match the manifest.`);
       }
-      urls.push(deps.publish(bytes));
-      verified.push(digest);
-    }
+      return { bytes, digest };
+    }));
+    // Published only when both are good, so a failed download leaves no blob URL behind.
+    const urls = results.map((result) => deps.publish(result.bytes));
+    const verified = results.map((result) => result.digest);
     const spec: ImageSpec = { kind: 'linux', kernelUrl: urls[0]!, initrdUrl: urls[1]! };
     // Verified here, so the worker need not hash the same bytes again (tens of ms on the boot's path).
     if (verified[0] !== undefined) spec.kernelSha256 = verified[0];

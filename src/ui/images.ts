@@ -2,9 +2,8 @@
  * The image catalogue: what the playground, the New VM dialog, the embed page
  * (`embed.html?image=<id>`) and `window.tabvisor.create({ image })` can boot.
  *
- * Switching the default guest to real Linux is the one line marked below:
- * everything else (download with progress, checksum, blob URLs for the
- * worker) already handles the 'linux' entry.
+ * Linux entries are downloaded with progress, checked against their
+ * manifest's SHA-256 and handed to the worker as blob URLs (image-loader.ts).
  */
 import type { SyntheticSpec } from '../vmm/shared/protocol.ts';
 
@@ -63,10 +62,7 @@ export const IMAGES: readonly CatalogueImage[] = [
   },
 ];
 
-/**
- * The image new VMs get unless they ask for another.
- * TODO(integration): switch to 'linux' once src/vmm/worker/machine-factory.ts builds the x86 machine.
- */
+/** The image new VMs get unless they ask for another. */
 export const DEFAULT_IMAGE_ID = 'linux';
 
 export function findImage(id: string): CatalogueImage | undefined {
