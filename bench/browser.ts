@@ -61,7 +61,7 @@ async function memoryPerIdleVm(browser: Browser, url: string): Promise<{ oneVmBy
 }
 
 const server = await startPreviewServer();
-const browser = await launchChromium();
+const browser = await launchChromium({ settleMs: 5000 }); // e2e/support/browser.ts: Chromium's own start-up work
 try {
   const boots: number[] = [];
   const instantBoots: number[] = [];

@@ -32,7 +32,7 @@ const image = buildBenchImage();
 
 type Outcome = { runs: GuestRun[] } | { error: string };
 const result: Record<string, Outcome> = {};
-const browser = await launchChromium();
+const browser = await launchChromium({ settleMs: 5000 }); // e2e/support/browser.ts: Chromium's own start-up work
 try {
   async function repeat(name: string, once: () => Promise<GuestRun>): Promise<void> {
     const done: GuestRun[] = [];
