@@ -221,26 +221,36 @@ export function verr(c: CpuCore, sel: number, write: boolean): void {
 // ---------- SYSENTER / SYSEXIT (SDM Vol. 2, Vol. 3A 5.8.7) ----------
 
 export function sysenter(c: CpuCore): void {
-  const cs = c.sysenterCs & 0xfffc;
-  if (c.pe === 0 || cs === 0) raiseGP(c, 0);
+  loadSysenterSegments(c);
   materialize(c);
   c.flags &= ~(F_VM | F_IF | F_RF);
   c.events = 1;
-  setSegCache(c, S_CS, cs, 0, -1, flatFlags(true, 0));
-  setSegCache(c, S_SS, (cs + 8) & 0xfffc, 0, -1, flatFlags(false, 0));
-  setCpl(c, 0);
   c.regs[4] = c.sysenterEsp;
   setEipRaw(c, c.sysenterEip);
 }
 
+/** SYSENTER's checks, CS, SS and CPL 0; the caller sets ESP and EIP and clears VM, IF and RF (the JIT keeps EFLAGS itself). */
+export function loadSysenterSegments(c: CpuCore): void {
+  const cs = c.sysenterCs & 0xfffc;
+  if (c.pe === 0 || cs === 0) raiseGP(c, 0);
+  setSegCache(c, S_CS, cs, 0, -1, flatFlags(true, 0));
+  setSegCache(c, S_SS, (cs + 8) & 0xfffc, 0, -1, flatFlags(false, 0));
+  setCpl(c, 0);
+}
+
 export function sysexit(c: CpuCore): void {
+  loadSysexitSegments(c);
+  c.regs[4] = c.regs[1];
+  setEipRaw(c, c.regs[2]);
+}
+
+/** SYSEXIT's checks, CS, SS and CPL 3; the caller sets ESP = ECX and EIP = EDX. */
+export function loadSysexitSegments(c: CpuCore): void {
   const cs = c.sysenterCs & 0xfffc;
   if (c.pe === 0 || cs === 0 || c.cpl !== 0) raiseGP(c, 0);
   setSegCache(c, S_CS, ((cs + 16) & 0xfffc) | 3, 0, -1, flatFlags(true, 3));
   setSegCache(c, S_SS, ((cs + 24) & 0xfffc) | 3, 0, -1, flatFlags(false, 3));
   setCpl(c, 3);
-  c.regs[4] = c.regs[1];
-  setEipRaw(c, c.regs[2]);
 }
 
 /** RDTSC into EDX:EAX; #GP(0) when CR4.TSD and CPL > 0. */

@@ -27,9 +27,10 @@ export const enum BlockEnd {
   CallInd = 5,
   JmpInd = 6,
   /**
-   * Leave the region after this instruction, for the next one, through the
-   * dispatcher: MOV CR3 starts a new TLB epoch, which the region's code
-   * holds in a local.
+   * Leave the region after this instruction, through the dispatcher: MOV
+   * CR3 (for the next instruction) starts a new TLB epoch, which the
+   * region's code holds in a local; SYSENTER and SYSEXIT switch to code of
+   * the other privilege level, which other regions hold.
    */
   Leave = 7,
 }
@@ -182,7 +183,7 @@ function immSize(op: number, reg: number): number {
 function stiFollower(insn: Insn): boolean {
   if (insn.gs || insn.rep) return false;
   const op = insn.op;
-  if (op === 0xc3) return true; // RET: the translator checks before it leaves for the popped address
+  if (op === 0xc3 || op === 0x135) return true; // RET, SYSEXIT: the translator checks before it leaves for the address they go to
   if (insn.end !== BlockEnd.None) return false;
   if (op < 0x40) return (op & 7) < 6;
   if (op < 0x60) return true; // INC/DEC/PUSH/POP r32
@@ -221,6 +222,10 @@ function form(op: number, supervisor: boolean): Form {
       return supervisor ? Form.Plain : Form.No;
     case 0x122: // MOV CR3, r32 (the context switch; the other control registers change modes)
       return supervisor ? Form.ModRM : Form.No;
+    case 0x134: // SYSENTER from user code, SYSEXIT from the kernel, through the `sys` import (the dispatcher switches modes)
+      return supervisor ? Form.No : Form.Plain;
+    case 0x135:
+      return supervisor ? Form.Plain : Form.No;
     case 0x131: // RDTSC, through the `sys` import (the instruction clock)
       return Form.Plain;
     case 0x8e: // MOV DS/ES/FS/GS, r/m16, through the `sys` import (descriptor loads and checks)
@@ -485,7 +490,7 @@ function finish(insn: Insn, eip: number): Insn {
     insn.end = BlockEnd.CallInd;
   } else if (op === 0xff && insn.reg === 4) {
     insn.end = BlockEnd.JmpInd;
-  } else if (op === 0x122) {
+  } else if (op === 0x122 || op === 0x134 || op === 0x135) {
     insn.end = BlockEnd.Leave;
   }
   return insn;

@@ -232,3 +232,113 @@ describe('MOV CR3 in a compiled block', () => {
     expect(runs[1]!.engine!.stats.blockRuns).toBeLessThan(100);
   });
 });
+
+describe('SYSENTER and SYSEXIT in compiled blocks', () => {
+  // GDT: 0x08/0x10 kernel code/data, 0x18/0x20 user code/data (DPL 3), 0x28 a TSS (ESP0 for
+  // interrupts taken in user mode). Setup at 0x10000 (ring 0): LTR, DS/ES = 0x23, the SYSENTER
+  // MSRs, then STI; SYSEXIT to the user loop at USER. Each pass: PUSH ECX/EDX/EBP, MOV EBP,ESP,
+  // SYSENTER (as Linux's vDSO does); the kernel entry pushes CS, counts, returns EAX and goes back
+  // with STI; SYSEXIT (ECX = EBP, EDX = the address after SYSENTER); the user code adds what it
+  // got and its SS selector to counters.
+  const USER = 0x11000;
+  const KENTRY = 0x10400;
+  const TSS = 0x6400;
+  const RET_HERE = USER + 12;
+  const setup = [
+    0x66, 0xb8, 0x28, 0x00, 0x0f, 0x00, 0xd8, // mov ax,0x28 / ltr ax
+    0x66, 0xb8, 0x23, 0x00, 0x8e, 0xd8, 0x8e, 0xc0, // mov ax,0x23 / mov ds,ax / mov es,ax
+    0xb9, ...le32(0x174), 0x31, 0xd2, 0xb8, ...le32(0x08), 0x0f, 0x30, // SYSENTER_CS = 0x08
+    0x41, 0xb8, ...le32(0x70000), 0x0f, 0x30, // SYSENTER_ESP
+    0x41, 0xb8, ...le32(KENTRY), 0x0f, 0x30, // SYSENTER_EIP
+    0xbf, ...le32(300), 0xb9, ...le32(0x60000), 0xba, ...le32(USER), // mov edi,300 / mov ecx,0x60000 / mov edx,USER
+    0xfb, 0x0f, 0x35, // sti / sysexit
+  ];
+  const kernelEntry = [
+    0x0e, 0x58, 0x01, 0x05, ...le32(COUNTERS + 8), // push cs / pop eax / add [COUNTERS+8],eax
+    0xa1, ...le32(COUNTERS + 4), 0x40, 0xa3, ...le32(COUNTERS + 4), // mov eax,[COUNTERS+4] / inc eax / mov [COUNTERS+4],eax
+    0x01, 0xf0, 0x89, 0xe9, 0xba, ...le32(RET_HERE), // add eax,esi / mov ecx,ebp / mov edx,RET_HERE
+    0xfb, 0x0f, 0x35, // sti / sysexit
+  ];
+  const user = [
+    0x83, 0xc6, 0x03, 0x51, 0x52, 0x55, 0x89, 0xe5, 0x8d, 0x76, 0x00, // add esi,3 / push ecx,edx,ebp / mov ebp,esp / lea esi,[esi]
+    0x0f, 0x34, // sysenter (RET_HERE follows)
+    0x5d, 0x5a, 0x59, 0x01, 0x05, ...le32(COUNTERS + 12), // pop ebp,edx,ecx / add [COUNTERS+12],eax
+    0x8c, 0xd0, 0x01, 0x05, ...le32(COUNTERS + 16), // mov eax,ss / add [COUNTERS+16],eax
+    0x4f, 0x0f, 0x85, // dec edi / jnz USER
+  ];
+  user.push(...le32(USER - (USER + user.length + 4)), 0xeb, 0xfe); // ... / end: jmp end
+  const END = USER + user.length - 2;
+
+  function sysMachine(jit: false | JitOptions): { cpu: Cpu; engine: Jit | null; dv: DataView } {
+    const host = new CountingTscHost(1 << 20, { wasm: true });
+    const mem = new Uint8Array(host.buffer);
+    const dv = new DataView(host.buffer);
+    mem.set(setup, 0x10000);
+    mem.set(kernelEntry, KENTRY);
+    mem.set(user, USER);
+    const descriptors: [number, number][] = [
+      [0, 0], [0x0000ffff, 0x00cf9a00], [0x0000ffff, 0x00cf9200], [0x0000ffff, 0x00cffa00], [0x0000ffff, 0x00cff200],
+      [(TSS << 16) | 0x67, 0x00008900],
+    ];
+    descriptors.forEach(([lo, hi], k) => { dv.setUint32(GDT + 8 * k, lo, true); dv.setUint32(GDT + 8 * k + 4, hi, true); });
+    dv.setUint32(TSS + 4, 0x6f000, true); // ESP0
+    dv.setUint32(TSS + 8, 0x10, true); // SS0
+    dv.setUint32(IDT + 0x20 * 8, (0x08 << 16) | (HANDLER & 0xffff), true);
+    dv.setUint32(IDT + 0x20 * 8 + 4, (HANDLER & 0xffff0000) | 0x8e00, true);
+    mem.set([0xff, 0x05, ...le32(COUNTERS), 0xcf], HANDLER); // inc dword [COUNTERS] / iretd
+    const cpu = new Cpu(host, (fh) => new X87(fh));
+    host.cpu = cpu;
+    let engine: Jit | null = null;
+    if (jit !== false) cpu.enableJit((core) => (engine = new Jit(core, host.memory!, host.spareFrames.slice(0, JIT_FRAMES), false, jit)));
+    cpu.setCr(0, 0x11); // PE, ET
+    cpu.setGdtr(GDT, descriptors.length * 8 - 1);
+    cpu.setIdtr(IDT, 0x21 * 8 - 1);
+    cpu.setSegment(1, 0x08, 0, 0xffffffff, 0xc9b);
+    for (const s of [0, 2, 3, 4, 5]) cpu.setSegment(s, 0x10, 0, 0xffffffff, 0xc93);
+    cpu.setReg32(4, 0x70000);
+    cpu.setEip(0x10000);
+    return { cpu, engine, dv };
+  }
+
+  const sysState = (cpu: Cpu, dv: DataView): number[] => [
+    ...[0, 1, 2, 3, 4, 5, 6, 7].map((r) => cpu.getReg32(r) >>> 0),
+    cpu.getEip(), cpu.getEflags(), cpu.instructionsRetired, cpu.getSegment(1).selector, cpu.getSegment(2).selector,
+    ...[0, 4, 8, 12, 16].map((k) => dv.getUint32(COUNTERS + k, true)),
+    // The last interrupt's frame on the ring-0 stack (EIP, CS, EFLAGS, ESP, SS): taken in user mode.
+    ...[20, 16, 12, 8, 4].map((k) => dv.getUint32(0x6f000 - k, true)),
+  ];
+
+  it("the interpreter's state at every boundary, interrupts after SYSEXIT at the user address", () => {
+    const runs = [false as const, { threshold: 20, warmupInstructions: 0 }].map(sysMachine);
+    let raised = 0;
+    for (let step = 0; step < 4_000; step++) {
+      // Also whenever a run stopped right after SYSENTER (IF = 0): the line waits for STI; SYSEXIT.
+      const raise = step % 23 === 0 || runs[0]!.cpu.getEip() === KENTRY;
+      for (const r of runs) {
+        if (raise) r.cpu.setInterruptLine(true);
+        r.cpu.run(1 + ((step * 7) % 31));
+      }
+      if (raise) raised++;
+      expect(sysState(runs[1]!.cpu, runs[1]!.dv), `after step ${step}`).toEqual(sysState(runs[0]!.cpu, runs[0]!.dv));
+    }
+    const [interp, compiled] = runs;
+    expect(interp!.cpu.getEip()).toBe(END);
+    expect(interp!.dv.getUint32(COUNTERS + 4, true)).toBe(300); // system calls
+    expect(interp!.dv.getUint32(COUNTERS, true)).toBe(raised);
+    expect(interp!.dv.getUint32(0x6f000 - 16, true)).toBe(0x1b); // interrupts came in user mode
+    expect(compiled!.engine!.stats.instructions).toBeGreaterThan(compiled!.cpu.instructionsRetired / 8);
+  });
+
+  it('without interrupts the chain crosses SYSENTER and SYSEXIT without returning to JS', () => {
+    const runs = [false as const, { threshold: 20, warmupInstructions: 0 }].map((j) => {
+      const m = sysMachine(j);
+      for (let k = 0; k < 40; k++) m.cpu.run(500);
+      return m;
+    });
+    expect(sysState(runs[1]!.cpu, runs[1]!.dv)).toEqual(sysState(runs[0]!.cpu, runs[0]!.dv));
+    expect(runs[0]!.cpu.getEip()).toBe(END);
+    // 300 system calls: a return to JS at each SYSENTER and SYSEXIT would be 600 block runs.
+    expect(runs[1]!.engine!.stats.instructions).toBeGreaterThan(runs[1]!.cpu.instructionsRetired * 0.6);
+    expect(runs[1]!.engine!.stats.blockRuns).toBeLessThan(100);
+  });
+});

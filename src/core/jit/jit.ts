@@ -40,7 +40,8 @@ import { escape, fwait, fxsaveRestore } from '../cpu/fpu-glue.ts';
 import { stringOp } from '../cpu/string-ops.ts';
 import { readLin8, readLin16, readLin32, writeLin8, writeLin16, writeLin32, probeWriteLin } from '../cpu/memory.ts';
 import { loadSeg } from '../cpu/segmentation.ts';
-import { movToCr, rdtsc } from '../cpu/system-ops.ts';
+import { resetPrefixes } from '../cpu/decoder.ts';
+import { loadSysenterSegments, loadSysexitSegments, movToCr, rdtsc } from '../cpu/system-ops.ts';
 import { setEipRaw, tlbSelect } from '../cpu/tlb.ts';
 import { fetchWouldTranslate, translate } from '../cpu/paging.ts';
 import { CR0_EM, CR0_TS, F_AC, F_IF, F_TF, S_CS, S_DS, S_ES, S_GS, S_SS } from '../cpu/constants.ts';
@@ -52,7 +53,7 @@ import { buildModule, FunctionBody, I32, Op, type FuncType, type ModuleSpec } fr
 import { emitPageTag, emitTlbSlot } from './tlb-emit.ts';
 import {
   ST_EIP, ST_LOP, ST_LDST, ST_LSRC, ST_LRES, ST_LSZ, ST_LCIN, ST_FLAGS, ST_TLBKEY, ST_FAULT_EIP, ST_FAULT_DONE, ST_EXIT_REQ, ST_CHAIN_DONE, ST_GS_BASE, ST_GS_OK,
-  ST_X87_OK, ST_SEGSEL, ST_X87, ST_INT_LINE, ST_SYS_OUT,
+  ST_X87_OK, ST_SEGSEL, ST_X87, ST_INT_LINE, ST_SYS_OUT, ST_RUN_MODE, ST_RUN_TLBRD,
   TLB_RD_SYS, TLB_WR_SYS, TLB_RD_USR, TLB_WR_USR, TLB_DELTA, TLB_FRAMES, TLB_FRAMES_PER_ARRAY,
   CHAIN_FRAMES, CHAIN_SIZE, CHAIN_ENTRY_EIP, CHAIN_ENTRY_P, CHAIN_ENTRY_INFO, CHAIN_MAX_BLOCKS, CHAIN_MAX_TABLES,
   chainSlot, chainInfo, chainWay, ChainWay, CHAIN_BITS, CHAIN_HASH_MULTIPLIER,
@@ -212,7 +213,7 @@ export class Jit implements JitHooks {
   private runMode = 0;
   /** Compiled regions live in this table; `run` calls through it. */
   private readonly table: WebAssembly.Table;
-  private readonly run: (table: number, block: number, budget: number, mode: number, tlbRd: number) => number;
+  private readonly run: (table: number, block: number, budget: number) => number;
   /** Int32 index (into `st`) of chain cache entry 0's first word; entry k's is 4 words further per entry. */
   private readonly chainWord0: number;
   /** Chain slots filled since the last clear, so a clear touches only those; once CHAIN_SIZE fills were recorded, a clear empties every slot. */
@@ -393,6 +394,16 @@ export class Jit implements JitHooks {
             cpu.ea = a;
             fxsaveRestore(cpu, detail & 0xff);
             break;
+          case SysOp.Sysenter:
+            loadSysenterSegments(cpu);
+            this.switchRunMode(1);
+            result = cpu.sysenterEsp;
+            st[w + (ST_SYS_OUT >> 2)] = cpu.sysenterEip;
+            break;
+          case SysOp.Sysexit:
+            loadSysexitSegments(cpu);
+            this.switchRunMode(2);
+            break;
         }
         after();
         return result;
@@ -549,7 +560,8 @@ export class Jit implements JitHooks {
     this.invalidatedDuringRun = false;
     const mode = this.modes[h]!;
     this.runMode = mode;
-    const n = this.run(this.slotTable[h]!, this.slotBlock[h]!, left, this.chaining ? mode : 0, this.tlbArray(mode === 2 ? TLB_RD_USR : TLB_RD_SYS));
+    this.setRunMode(this.chaining ? mode : 0);
+    const n = this.run(this.slotTable[h]!, this.slotBlock[h]!, left);
     if (this.st[w + (ST_EXIT_REQ >> 2)] === 2) {
       // A slow path raised a guest fault: registers and flags are those from before the faulting instruction.
       const s = this.st;
@@ -574,6 +586,31 @@ export class Jit implements JitHooks {
     if (this.trace !== null) this.trace(this.eips[h]!, c.instructionsRetired + done + n);
     // Nothing retired: the code left before an instruction it cannot run now; the interpreter runs it.
     return n === 0 ? -1 : n;
+  }
+
+  /**
+   * SYSENTER or SYSEXIT inside a run switched the CPL: the state frame's CS
+   * and SS selectors follow, and the dispatcher chains on in the new mode
+   * (if it chains at all) unless the CPU is not in a mode the JIT runs then
+   * (a non-flat data segment; alignment checks at CPL 3): then JS takes over.
+   */
+  private switchRunMode(mode: number): void {
+    const c = this.c;
+    const w = this.stateWord;
+    this.st[w + (ST_SEGSEL >> 2) + S_CS] = c.segSel[S_CS]!;
+    this.st[w + (ST_SEGSEL >> 2) + S_SS] = c.segSel[S_SS]!;
+    this.runMode = mode;
+    // The CS load asked for the operand and address sizes to be derived again before the next instruction (segChanged): do it now.
+    resetPrefixes(c);
+    if (this.st[w + (ST_RUN_MODE >> 2)] !== 0) this.setRunMode(mode);
+    if (this.mode() !== mode) this.st[w + (ST_EXIT_REQ >> 2)] = 1;
+  }
+
+  /** The mode the dispatcher chains in (0: no chaining), and the TLB read tags that check its code pages. */
+  private setRunMode(mode: number): void {
+    const w = this.stateWord;
+    this.st[w + (ST_RUN_MODE >> 2)] = mode;
+    this.st[w + (ST_RUN_TLBRD >> 2)] = this.tlbArray(mode === 2 ? TLB_RD_USR : TLB_RD_SYS);
   }
 
   /**
@@ -980,19 +1017,21 @@ interface DispatcherLayout {
 }
 
 /**
- * One small module whose `run(table, block, budget, mode, tlbRd)` calls the
- * region at `table` of the funcref table (JS always calls the same export)
- * and then chains: while the region left without an exit request to an EIP
- * whose block is in the chain cache (same EIP, mode and host offset as the
- * current TLB translation of the EIP, length within the budget left), the
- * next region is called from here instead of returning to JS. Returns the
+ * One small module whose `run(table, block, budget)` calls the region at
+ * `table` of the funcref table (JS always calls the same export) and then
+ * chains: while the region left without an exit request to an EIP whose
+ * block is in the chain cache (same EIP, mode and host offset as the current
+ * TLB translation of the EIP, length within the budget left), the next
+ * region is called from here instead of returning to JS. Returns the
  * instructions retired, or -1 when a slow path recorded a guest fault.
- * `mode` 0 disables chaining; `tlbRd` is the read-tag array of the mode.
+ * The mode and its TLB read-tag array come from the state frame
+ * (ST_RUN_MODE, ST_RUN_TLBRD: SYSENTER and SYSEXIT change them within a
+ * chain); mode 0 disables chaining.
  */
-function buildDispatcher(memory: WebAssembly.Memory, shared: boolean, table: WebAssembly.Table, codeTlb: (eip: number) => void, at: DispatcherLayout): (table: number, block: number, budget: number, mode: number, tlbRd: number) => number {
-  const P_TABLE = 0, P_BLOCK = 1, P_BUDGET = 2, P_MODE = 3, P_TLBRD = 4;
+function buildDispatcher(memory: WebAssembly.Memory, shared: boolean, table: WebAssembly.Table, codeTlb: (eip: number) => void, at: DispatcherLayout): (table: number, block: number, budget: number) => number {
+  const P_TABLE = 0, P_BLOCK = 1, P_BUDGET = 2;
   const IMPORT_CODE_TLB = 0;
-  const L_TOTAL = 5, L_N = 6, L_EIP = 7, L_SLOT = 8, L_INFO = 9, L_TIDX = 10;
+  const L_TOTAL = 3, L_N = 4, L_EIP = 5, L_SLOT = 6, L_INFO = 7, L_TIDX = 8;
   const f = new FunctionBody();
   /** Push the CHAIN_INFO field (L_INFO >>> shift) & mask. */
   const infoField = (shift: number, mask: number): void => {
@@ -1029,7 +1068,8 @@ function buildDispatcher(memory: WebAssembly.Memory, shared: boolean, table: Web
   // before its first instruction for the interpreter to run).
   f.i32(0);
   f.mem(Op.I32Load, 2, at.state + ST_EXIT_REQ);
-  f.get(P_MODE);
+  f.i32(0);
+  f.mem(Op.I32Load, 2, at.state + ST_RUN_MODE);
   f.op(Op.I32Eqz);
   f.op(Op.I32Or);
   f.get(L_N);
@@ -1069,13 +1109,15 @@ function buildDispatcher(memory: WebAssembly.Memory, shared: boolean, table: Web
   f.tee(L_INFO);
   f.i32(3);
   f.op(Op.I32And);
-  f.get(P_MODE);
+  f.i32(0);
+  f.mem(Op.I32Load, 2, at.state + ST_RUN_MODE);
   f.op(Op.I32Ne);
   f.brIf(1);
   // The TLB must translate the EIP's page (readable in this mode); on a miss, codeTlb walks and
   // the check runs once more ...
   const tagMismatch = (): void => {
-    f.get(P_TLBRD);
+    f.i32(0);
+    f.mem(Op.I32Load, 2, at.state + ST_RUN_TLBRD);
     f.get(L_TIDX);
     f.op(Op.I32Add);
     f.mem(Op.I32Load, 2, 0);
@@ -1121,12 +1163,12 @@ function buildDispatcher(memory: WebAssembly.Memory, shared: boolean, table: Web
   f.end(); // $out
   f.get(L_TOTAL);
   const bytes = buildModule({
-    types: [{ params: [I32, I32], results: [I32] }, { params: [I32, I32, I32, I32, I32], results: [I32] }, { params: [I32], results: [] }],
+    types: [{ params: [I32, I32], results: [I32] }, { params: [I32, I32, I32], results: [I32] }, { params: [I32], results: [] }],
     imports: [{ name: 'codeTlb', type: 2 }],
     memory: { shared, maxPages: 65536 },
     tableMin: 1,
     functions: [{ type: 1, locals: 6, body: f, exportName: 'run' }],
   });
   const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { i: { m: memory, t: table, codeTlb } });
-  return instance.exports['run'] as (table: number, block: number, budget: number, mode: number, tlbRd: number) => number;
+  return instance.exports['run'] as (table: number, block: number, budget: number) => number;
 }

@@ -48,10 +48,19 @@ export const ST_INT_LINE = 96;
 export const ST_SEGSEL = 100;
 /** The CS selector (in ST_SEGSEL): the x87's last-instruction selector. */
 export const ST_CS_SEL = ST_SEGSEL + S_CS * 4;
-/** A second result of the `sys` import (RDTSC's EDX). */
+/** A second result of the `sys` import (RDTSC's EDX, SYSENTER's EIP). */
 export const ST_SYS_OUT = 124;
-/** The x87 unit's state block (fpu/x87-storage.ts), homed here when the JIT attaches. */
-export const ST_X87 = 128;
+/**
+ * The mode (1 = CPL 0, 2 = CPL 3; 0 = no chaining) of the regions the
+ * dispatcher may chain into, and the byte offset of that mode's TLB read-tag
+ * array, which checks their code pages. Set by JS at each entry and by the
+ * `sys` import when SYSENTER or SYSEXIT switches the mode inside a chain;
+ * the dispatcher reads both after every region call.
+ */
+export const ST_RUN_MODE = 128;
+export const ST_RUN_TLBRD = 132;
+/** The x87 unit's state block (fpu/x87-storage.ts), homed here when the JIT attaches (8-byte aligned). */
+export const ST_X87 = 136;
 
 /** Tag/delta arrays of the software TLB that generated code reads (TLB_SIZE int32 each, in TLB_FRAMES_PER_ARRAY consecutive frames), by index. */
 export const TLB_RD_SYS = 0;
