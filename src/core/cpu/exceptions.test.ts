@@ -110,6 +110,22 @@ describe('exceptions and special instructions', () => {
     expect(cpu.getReg32(7)).toBe(0x380000);
   });
 
+  it.each([
+    ['stosb', 0, 0x80], ['stosw', 1, 0x4141], ['stosw', 1, 0x4142], ['stosw', 1, 0x12340000],
+    ['stosd', 2, 0], ['stosd', 2, 0x80808080], ['stosd', 2, 0x12121213], ['stosd', 2, 0x12341212], ['stosd', 2, 0x00ff00ff],
+  ] as const)('REP %s (element 2^%i bytes) with EAX = %i across pages stores EAX\'s low bytes', (_, sz, eax) => {
+    const le = (v: number): string => [0, 8, 16, 24].map((k) => ((v >>> k) & 0xff).toString(16).padStart(2, '0')).join(' ');
+    const count = 0x1803 >>> sz;
+    const op = ['f3 aa', '66 f3 ab', 'f3 ab'][sz]!;
+    const { h, cpu } = ring0(`fc b8 ${le(eax)} bf ${le(0x300ffd)} b9 ${le(count)} ${op} cc`);
+    expect(cpu.run(1000)).toBe(StopReason.Exception);
+    expect(cpu.exceptionVector).toBe(3);
+    const size = 1 << sz;
+    for (let k = 0; k < count * size; k++) expect(h.r8(0x300ffd + k), `byte ${k}`).toBe((eax >>> (8 * (k % size))) & 0xff);
+    expect(h.r8(0x300ffd + count * size)).toBe(0);
+    expect(cpu.getReg32(7)).toBe(0x300ffd + count * size);
+  });
+
   it('single-step: TF set by POPF traps after the next instruction, with DR6.BS', () => {
     const { cpu } = ring0(singleStep);
     expect(cpu.run(100)).toBe(StopReason.Exception);

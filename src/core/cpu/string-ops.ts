@@ -107,6 +107,13 @@ export function stringOp(c: CpuCore, op: number): void {
   }
 }
 
+/** The byte whose repetition is the low 1 << sz bytes of `value` (what STOS stores), or -1 if they are not one byte repeated. */
+function repeatedByte(value: number, sz: number): number {
+  const b = value & 0xff;
+  const mask = sz === 0 ? 0xff : sz === 1 ? 0xffff : -1;
+  return (value & mask) === (Math.imul(b, 0x01010101) & mask) ? b : -1;
+}
+
 /**
  * REP MOVS/STOS, DF=0, 32-bit addressing, flat ES (and source) segments:
  * whole runs inside one page per step. Returns true when the instruction is
@@ -150,13 +157,17 @@ function fastRep(c: CpuCore, op: number, sz: number): boolean {
         m.copyWithin(dHost, sHost, sHost + bytes);
       }
       r[6] = (r[6] + bytes) | 0;
-    } else if (sz === 0) {
-      m.fill(r[0] & 0xff, dHost, dHost + bytes);
     } else {
-      const v = r[0];
-      const dv = c.dv;
-      if (sz === 1) for (let k = 0; k < bytes; k += 2) dv.setUint16(dHost + k, v, true);
-      else for (let k = 0; k < bytes; k += 4) dv.setInt32(dHost + k, v, true);
+      // Linux clears every page it hands out with REP STOSD of 0: one native fill, not 1024 stores.
+      const fill = repeatedByte(r[0], sz);
+      if (fill >= 0) {
+        m.fill(fill, dHost, dHost + bytes);
+      } else {
+        const v = r[0];
+        const dv = c.dv;
+        if (sz === 1) for (let k = 0; k < bytes; k += 2) dv.setUint16(dHost + k, v, true);
+        else for (let k = 0; k < bytes; k += 4) dv.setInt32(dHost + k, v, true);
+      }
     }
     r[7] = (r[7] + bytes) | 0;
     r[1] = (r[1] - n) | 0;
