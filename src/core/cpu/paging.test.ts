@@ -3,6 +3,8 @@ import { StopReason } from './host.ts';
 import { FlatHost, flatCpu, PD } from './test-support/flat-host.ts';
 import type { Cpu } from './cpu.ts';
 import { fetchWouldTranslate } from './paging.ts';
+import { refetchFromTlb } from './fetch.ts';
+import { setEipRaw } from './tlb.ts';
 
 const CODE = 0x20000;
 const PT_HI = 0x30000; // extra page table for 0x40000000
@@ -24,6 +26,25 @@ function runToTrap(cpu: Cpu): number {
 }
 
 describe('paging', () => {
+  it('refetchFromTlb walks for a page the TLB lacks when the fetch could not fault, and only then', () => {
+    // The JIT's entry check needs the host offset of the next instruction after a jump; a code
+    // page that kept losing its TLB slot was otherwise never entered compiled (jit.ts README).
+    const { h, cpu } = setup('cc');
+    h.w32(PT_HI, 0x200000 | 1); // 0x40000000: present, supervisor
+    h.w32(PT_HI + 8, 0x202000 | 0); // 0x40002000: not present
+    cpu.flushTlb();
+    setEipRaw(cpu, 0x40000010);
+    refetchFromTlb(cpu);
+    expect(cpu.fp >= cpu.fpStart && cpu.fp < cpu.fpEnd).toBe(true);
+    expect(cpu.fp - cpu.fpStart).toBe(0x10);
+    expect(cpu.mem8[cpu.fp - 0x10]).toBe(cpu.readLinear8(0x40000000) & 0xff);
+    expect(h.r32(PT_HI) & 0x20).toBe(0x20); // accessed, as the fetch itself would have set it
+    setEipRaw(cpu, 0x40002010);
+    refetchFromTlb(cpu); // not present: no walk that faults, nothing established
+    expect(cpu.fpEnd).toBe(0);
+    expect(h.r32(PT_HI + 8)).toBe(0x202000);
+  });
+
   it('fetchWouldTranslate: present and user-accessible as CPL requires, with no A bit set', () => {
     const { h, cpu } = setup('cc');
     h.w32(PT_HI, 0x200000 | 1); // present, supervisor

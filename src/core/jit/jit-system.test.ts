@@ -233,6 +233,46 @@ describe('MOV CR3 in a compiled block', () => {
   });
 });
 
+describe('one frame of code at two virtual addresses', () => {
+  // Frame 0x50000 holds `L: add ebx,ecx / dec ecx / jnz L / ret`; page directory A maps it at
+  // 0x400000, B at 0x800000 (as each process maps the vDSO at its own address). The driver calls
+  // it through A 2,000 times round the loop, then through B 20,000 times.
+  const driver: number[] = [];
+  const emit = (...b: number[]): void => { driver.push(...b); };
+  const callTo = (target: number): void => { const next = 0x10000 + driver.length + 5; emit(0xe8, ...le32(target - next)); };
+  emit(0xb8, ...le32(0x30000), 0x0f, 0x22, 0xd8); // mov eax,PD A / mov cr3,eax
+  emit(0xb9, ...le32(2000)); callTo(0x400000);
+  emit(0xb8, ...le32(0x31000), 0x0f, 0x22, 0xd8); // mov eax,PD B / mov cr3,eax
+  emit(0xb9, ...le32(20000)); callTo(0x800000);
+  emit(0xf4);
+
+  it('is compiled again for the second address once that is hot, with the interpreter\'s result', () => {
+    const runs = [false as const, { threshold: 20, warmupInstructions: 0 }].map((j) => {
+      const m = machine(driver, j);
+      const dv = new DataView(m.host.buffer);
+      new Uint8Array(m.host.buffer).set([0x01, 0xcb, 0x49, 0x75, 0xfb, 0xc3], 0x50000);
+      for (const [pd, pt, slot] of [[0x30000, 0x33000, 1], [0x31000, 0x34000, 2]] as const) {
+        dv.setUint32(pd, 0x32000 | 3, true);
+        dv.setUint32(pd + 4 * slot, pt | 3, true);
+        dv.setUint32(pt, 0x50000 | 3, true);
+      }
+      for (let k = 0; k < 256; k++) dv.setUint32(0x32000 + 4 * k, (k << 12) | 3, true);
+      m.cpu.setCr(3, 0x30000);
+      m.cpu.setCr(0, m.cpu.getCr(0) | 0x80000000);
+      let stop = m.cpu.run(1000);
+      while (stop === StopReason.Budget) stop = m.cpu.run(1000);
+      return { ...m, stop };
+    });
+    expect(runs[0]!.stop).toBe(StopReason.HaltedNoInterrupts);
+    expect(runs[0]!.cpu.getReg32(3)).toBe(2000 * 2001 / 2 + 20000 * 20001 / 2);
+    expect(runs[1]!.cpu.getReg32(3)).toBe(runs[0]!.cpu.getReg32(3));
+    expect(runs[1]!.cpu.instructionsRetired).toBe(runs[0]!.cpu.instructionsRetired);
+    // The block compiled for 0x400000 sits in the table under the frame's host offset; at 0x800000
+    // the interpreter used to find that key, skip counting, and run the loop interpreted to the end.
+    expect(runs[1]!.engine!.stats.instructions).toBeGreaterThan(0.8 * runs[1]!.cpu.instructionsRetired);
+  });
+});
+
 describe('SYSENTER and SYSEXIT in compiled blocks', () => {
   // GDT: 0x08/0x10 kernel code/data, 0x18/0x20 user code/data (DPL 3), 0x28 a TSS (ESP0 for
   // interrupts taken in user mode). Setup at 0x10000 (ring 0): LTR, DS/ES = 0x23, the SYSENTER
