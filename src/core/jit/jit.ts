@@ -667,10 +667,11 @@ export class Jit implements JitHooks {
     const pageP = frame << 12;
     const pageEip = (pageP + c.fpEipBase) | 0;
     if (r !== undefined && r.pageEip !== pageEip) {
-      // The page is mapped at another virtual address now: start over. That counts as an
-      // invalidation, so a frame that two processes keep running at different addresses stops
-      // being compiled instead of being compiled again and again.
-      if (this.frameInvalidations[frame]! < 255) this.frameInvalidations[frame]!++;
+      // The page is mapped at another virtual address now: start over. (Not counted as an
+      // invalidation: every new process maps the vDSO at its own address, and a frame that
+      // stopped being compiled after 16 of them would leave every later system call interpreted.
+      // Two processes that keep running it at different addresses recompile it each time it gets
+      // hot: holding one region per address is the fix for that, not done yet.)
       this.dropRegion(r);
       r = undefined;
     }
