@@ -127,6 +127,27 @@ function systemLoop(): { code: number[]; end: number } {
   return { code, end };
 }
 
+/**
+ * Steps the interpreter (runs[0]) and the JIT (runs[1]) side by side with
+ * budgets of 1..31 instructions, which stop runs everywhere and still let
+ * whole blocks run compiled; raises the interrupt line before the steps
+ * `raise` picks and compares `snapshot` after every step. Returns how often
+ * the line was raised.
+ */
+function lockstep<R extends { cpu: Cpu }>(runs: R[], steps: number, raise: (step: number) => boolean, snapshot: (r: R) => number[]): number {
+  let raised = 0;
+  for (let step = 0; step < steps; step++) {
+    const up = raise(step);
+    for (const r of runs) {
+      if (up) r.cpu.setInterruptLine(true);
+      r.cpu.run(1 + ((step * 7) % 31));
+    }
+    if (up) raised++;
+    expect(snapshot(runs[1]!), `after step ${step}`).toEqual(snapshot(runs[0]!));
+  }
+  return raised;
+}
+
 const state = (cpu: Cpu, mem: DataView): number[] => [
   ...[0, 1, 2, 3, 4, 5, 6, 7].map((r) => cpu.getReg32(r) >>> 0),
   cpu.getEip(), cpu.getEflags(), cpu.instructionsRetired,
@@ -144,18 +165,8 @@ describe('system instructions in compiled blocks', () => {
         const m = machine(code, j);
         return { ...m, dv: new DataView(m.host.buffer) };
       });
-      let raised = 0;
-      for (let step = 0; step < 6_000; step++) {
-        // Raise the line now and then (it drops when the CPU takes the interrupt). Budgets of
-        // 1..31 instructions stop runs everywhere and still let whole blocks run compiled.
-        const raise = step % 23 === 0;
-        for (const r of runs) {
-          if (raise) r.cpu.setInterruptLine(true);
-          r.cpu.run(1 + ((step * 7) % 31));
-        }
-        if (raise) raised++;
-        expect(state(runs[1]!.cpu, runs[1]!.dv), `after step ${step}`).toEqual(state(runs[0]!.cpu, runs[0]!.dv));
-      }
+      // Raise the line now and then (it drops when the CPU takes the interrupt).
+      const raised = lockstep(runs, 6_000, (step) => step % 23 === 0, (r) => state(r.cpu, r.dv));
       const [interp, compiled] = runs;
       expect(interp!.cpu.getReg32(1)).toBe(0);
       expect(interp!.cpu.getEip()).toBe(end);
@@ -350,17 +361,8 @@ describe('SYSENTER and SYSEXIT in compiled blocks', () => {
 
   it("the interpreter's state at every boundary, interrupts after SYSEXIT at the user address", () => {
     const runs = [false as const, { threshold: 20, warmupInstructions: 0 }].map(sysMachine);
-    let raised = 0;
-    for (let step = 0; step < 4_000; step++) {
-      // Also whenever a run stopped right after SYSENTER (IF = 0): the line waits for STI; SYSEXIT.
-      const raise = step % 23 === 0 || runs[0]!.cpu.getEip() === KENTRY;
-      for (const r of runs) {
-        if (raise) r.cpu.setInterruptLine(true);
-        r.cpu.run(1 + ((step * 7) % 31));
-      }
-      if (raise) raised++;
-      expect(sysState(runs[1]!.cpu, runs[1]!.dv), `after step ${step}`).toEqual(sysState(runs[0]!.cpu, runs[0]!.dv));
-    }
+    // Also whenever a run stopped right after SYSENTER (IF = 0): the line waits for STI; SYSEXIT.
+    const raised = lockstep(runs, 4_000, (step) => step % 23 === 0 || runs[0]!.cpu.getEip() === KENTRY, (r) => sysState(r.cpu, r.dv));
     const [interp, compiled] = runs;
     expect(interp!.cpu.getEip()).toBe(END);
     expect(interp!.dv.getUint32(COUNTERS + 4, true)).toBe(300); // system calls
