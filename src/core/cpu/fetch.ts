@@ -12,7 +12,7 @@ import type { CpuCore } from './state.ts';
 import { TLB_MASK } from './state.ts';
 import { S_CS } from './constants.ts';
 import { raiseGP } from './exceptions.ts';
-import { fetchWouldTranslate, translate } from './paging.ts';
+import { translate, walkForFetch } from './paging.ts';
 import { setEipRaw } from './tlb.ts';
 
 export function getEip(c: CpuCore): number {
@@ -98,10 +98,9 @@ export function jumpTo(c: CpuCore, eip: number): void {
  * the TLB, or on a miss with the page walk the instruction fetch is about to
  * do anyway, when that walk cannot fault (if it can, nothing changes and the
  * fetch raises the fault). Without the walk, code whose page kept losing its
- * TLB slot to a busy kernel page was never entered compiled, so its chain
- * cache entries were never renewed either: in about half of the boots the
- * vDSO's system-call path (where SYSEXIT returns) ran interpreted, 1.4 M
- * returns to JS per sort run instead of 0.15 M. Flat code only.
+ * TLB slot to a data page was never checked here, so a block whose chain
+ * cache entry had died was never entered (and renewed) again: busybox's PC
+ * thunk cost 59,000-68,000 returns to JS per sort run. Flat code only.
  */
 export function refetchFromTlb(c: CpuCore): void {
   if (c.segBase[S_CS] !== 0 || c.segLimit[S_CS] !== -1) return;
@@ -109,10 +108,8 @@ export function refetchFromTlb(c: CpuCore): void {
   const vp = eip >>> 12;
   const i = vp & TLB_MASK;
   if (c.tlbRd[i] !== (vp | c.tlbKey)) {
-    const user = c.cpl === 3;
-    if (!fetchWouldTranslate(c, eip, user)) return;
-    translate(c, eip, false, user);
-    if (c.tlbRd[i] !== (vp | c.tlbKey)) return; // not cacheable (MMIO), or no user tags while alignment checks are on
+    walkForFetch(c, eip);
+    if (c.tlbRd[i] !== (vp | c.tlbKey)) return; // it would fault, not cacheable (MMIO), or no user tags while alignment checks are on
   }
   const h = (eip + c.tlbDelta[i]) | 0;
   const pageStart = h - (eip & 0xfff);

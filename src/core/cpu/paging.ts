@@ -108,8 +108,8 @@ function checkAccess(c: CpuCore, lin: number, rw: number, us: number, write: boo
 
 /**
  * Whether an instruction fetch from `lin` would translate without a #PF
- * (present, and user-accessible for CPL 3), without side effects: the JIT's
- * dispatcher asks before it walks on a fetch's behalf (see Jit codeTlb).
+ * (present, and user-accessible for CPL 3), without side effects: asked
+ * before walking on a fetch's behalf (walkForFetch).
  */
 export function fetchWouldTranslate(c: CpuCore, lin: number, user: boolean): boolean {
   if ((c.cr0 & CR0_PG) === 0) return true;
@@ -118,6 +118,19 @@ export function fetchWouldTranslate(c: CpuCore, lin: number, user: boolean): boo
   if ((pde & PG_PS) !== 0 && (c.cr4 & CR4_PSE) !== 0) return true;
   const pte = physRead32(c, (pde & ~0xfff) + (((lin >>> 12) & 0x3ff) << 2));
   return (pte & PG_P) !== 0 && (!user || (pte & PG_US) !== 0);
+}
+
+/**
+ * The page walk an instruction fetch from `lin` at the current privilege is
+ * about to do, done ahead of it (filling the TLB, setting the accessed bits),
+ * but only when it cannot fault; otherwise nothing happens and the fetch
+ * itself raises the #PF. For code that must see a code page's host offset
+ * before the fetch: the JIT's dispatcher (Jit codeTlb) and its entry check
+ * after a jump (fetch.ts refetchFromTlb).
+ */
+export function walkForFetch(c: CpuCore, lin: number): void {
+  const user = c.cpl === 3;
+  if (fetchWouldTranslate(c, lin, user)) translate(c, lin, false, user);
 }
 
 /**

@@ -43,7 +43,7 @@ import { loadSeg } from '../cpu/segmentation.ts';
 import { resetPrefixes } from '../cpu/decoder.ts';
 import { loadSysenterSegments, loadSysexitSegments, movToCr, rdtsc } from '../cpu/system-ops.ts';
 import { setEipRaw, tlbSelect } from '../cpu/tlb.ts';
-import { fetchWouldTranslate, translate } from '../cpu/paging.ts';
+import { walkForFetch } from '../cpu/paging.ts';
 import { CR0_EM, CR0_TS, F_AC, F_IF, F_TF, S_CS, S_DS, S_ES, S_GS, S_SS } from '../cpu/constants.ts';
 import { decodeBlock, blockWeight, BlockEnd, MAX_BLOCK, type Insn } from './block-decoder.ts';
 import { emitFlagsHelper, FLAGS_HELPER_LOCALS } from './flags-helper.ts';
@@ -427,10 +427,7 @@ export class Jit implements JitHooks {
     // EIP (a data page took its slot): walk as the instruction fetch would,
     // so chaining goes on instead of a round trip through JS. Only when the
     // fetch cannot fault; the dispatcher checks the TLB again afterwards.
-    const codeTlb = (eip: number): void => {
-      const userMode = cpu.cpl === 3;
-      if (fetchWouldTranslate(cpu, eip, userMode)) translate(cpu, eip, false, userMode);
-    };
+    const codeTlb = (eip: number): void => walkForFetch(cpu, eip);
     this.run = buildDispatcher(memory, shared, this.table, codeTlb, {
       state: frames[0]!,
       tlbDelta: this.tlbArray(TLB_DELTA),
