@@ -1038,7 +1038,7 @@ interface DispatcherLayout {
 function buildDispatcher(memory: WebAssembly.Memory, shared: boolean, table: WebAssembly.Table, codeTlb: (eip: number) => void, at: DispatcherLayout): (table: number, block: number, budget: number) => number {
   const P_TABLE = 0, P_BLOCK = 1, P_BUDGET = 2;
   const IMPORT_CODE_TLB = 0;
-  const L_TOTAL = 3, L_N = 4, L_EIP = 5, L_SLOT = 6, L_INFO = 7, L_TIDX = 8;
+  const L_TOTAL = 3, L_N = 4, L_EIP = 5, L_SLOT = 6, L_INFO = 7, L_TIDX = 8, L_MODE = 9;
   const f = new FunctionBody();
   /** Push the CHAIN_INFO field (L_INFO >>> shift) & mask. */
   const infoField = (shift: number, mask: number): void => {
@@ -1076,7 +1076,8 @@ function buildDispatcher(memory: WebAssembly.Memory, shared: boolean, table: Web
   f.i32(0);
   f.mem(Op.I32Load, 2, at.state + ST_EXIT_REQ);
   f.i32(0);
-  f.mem(Op.I32Load, 2, at.state + ST_RUN_MODE);
+  f.mem(Op.I32Load, 2, at.state + ST_RUN_MODE); // read once per region call: SYSENTER/SYSEXIT change it
+  f.tee(L_MODE);
   f.op(Op.I32Eqz);
   f.op(Op.I32Or);
   f.get(L_N);
@@ -1116,8 +1117,7 @@ function buildDispatcher(memory: WebAssembly.Memory, shared: boolean, table: Web
   f.tee(L_INFO);
   f.i32(3);
   f.op(Op.I32And);
-  f.i32(0);
-  f.mem(Op.I32Load, 2, at.state + ST_RUN_MODE);
+  f.get(L_MODE);
   f.op(Op.I32Ne);
   f.brIf(1);
   // The TLB must translate the EIP's page (readable in this mode); on a miss, codeTlb walks and
@@ -1174,7 +1174,7 @@ function buildDispatcher(memory: WebAssembly.Memory, shared: boolean, table: Web
     imports: [{ name: 'codeTlb', type: 2 }],
     memory: { shared, maxPages: 65536 },
     tableMin: 1,
-    functions: [{ type: 1, locals: 6, body: f, exportName: 'run' }],
+    functions: [{ type: 1, locals: 7, body: f, exportName: 'run' }],
   });
   const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { i: { m: memory, t: table, codeTlb } });
   return instance.exports['run'] as (table: number, block: number, budget: number) => number;
