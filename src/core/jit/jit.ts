@@ -682,7 +682,15 @@ export class Jit implements JitHooks {
       this.place(r, p, parked.eip, parked.length, parked.table, parked.block);
       return;
     }
-    if (r.entries.has(p) || r.compiled.has(p) || r.compiles >= MAX_REGION_GENERATIONS) return;
+    if (r.compiled.has(p) || r.compiles >= MAX_REGION_GENERATIONS) return;
+    if (r.entries.has(p)) {
+      // Hot a second time while its batch still waits: a loop the interpreter is running now.
+      // The batch would be compiled at the end of run(), but a run sized for the usual speed
+      // can take hundreds of ms when the interpreter is slower than usual (the first x87 loop
+      // of a process ran ~300 k instructions of cold JS, 0.3-0.6 s, before its region compiled).
+      if (r.dirty) this.compilePending();
+      return;
+    }
     r.entries.add(p);
     if (!r.dirty) {
       r.dirty = true;
