@@ -47,6 +47,7 @@ import { walkForFetch } from '../cpu/paging.ts';
 import { CR0_EM, CR0_TS, F_AC, F_IF, F_TF, S_CS, S_DS, S_ES, S_GS, S_SS } from '../cpu/constants.ts';
 import { decodeBlock, blockWeight, BlockEnd, MAX_BLOCK, type Insn } from './block-decoder.ts';
 import { emitFlagsHelper, FLAGS_HELPER_LOCALS } from './flags-helper.ts';
+import { warmUpX87Helpers } from './x87-warmup.ts';
 import { X87_HELPER_PARAMS, x87HelperModule, x87HelperName } from './x87-emit.ts';
 import { translateRegion, EXIT_STALE, SLOW_IMPORTS, STRING_REGS, STR_MOVE_O16, SlowType, StrMoveResult, SysOp } from './translator.ts';
 import { buildModule, FunctionBody, I32, Op, type FuncType, type ModuleSpec } from './wasm-emitter.ts';
@@ -441,6 +442,7 @@ export class Jit implements JitHooks {
   private linkX87Helpers(): void {
     if (this.x87Linked) return;
     const helpers = new WebAssembly.Instance(x87HelperModule(this.frames[0]!, this.shared), { i: { m: this.memory } });
+    warmUpX87Helpers(helpers.exports, this.memory, this.frames[0]!);
     const imports = this.imports['i'] as Record<string, WebAssembly.ImportValue>;
     X87_HELPER_PARAMS.forEach((_, k) => {
       imports[x87HelperName(k)] = helpers.exports[x87HelperName(k)] as WebAssembly.ExportValue;
@@ -704,6 +706,8 @@ export class Jit implements JitHooks {
     if (this.threshold === WARMING && this.c.instructionsRetired >= this.warmupEnd) {
       this.threshold = this.hotThreshold;
       this.hot.fill(0); // counts from the warm-up would make all of the boot code hot at once
+      // Now, before any region: V8's queue of optimising compiles is empty (x87-warmup.ts).
+      if (this.x87Homed) this.linkX87Helpers();
     }
     if (this.dirty.length === 0) return;
     this.refreshViews();
