@@ -464,11 +464,7 @@ export class Machine {
       const ran = cpu.instructionsRetired - before;
       const elapsed = chunkEndMs - chunkStartMs;
       if (reason === StopReason.Budget && ran >= MIN_CHUNK && elapsed > 0.02) {
-        const measured = ran / elapsed;
-        // Far slower than estimated (code on cold JS paths, say a process's first x87 loop): take
-        // the measurement at once. Averaged in, the next few chunks would still be sized for the
-        // old speed, each overrunning the slice (and the coordinator's quantum) many times over.
-        this.instructionsPerMs = measured < speed / 2 ? measured : 0.8 * speed + 0.2 * measured;
+        this.instructionsPerMs = 0.8 * speed + 0.2 * (ran / elapsed);
       }
 
       switch (reason) {

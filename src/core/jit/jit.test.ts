@@ -59,17 +59,19 @@ describe('warm-up', () => {
 });
 
 describe('a loop that gets hot again while its batch waits', () => {
-  // mov ecx,100000 / loop: add ebx,1 / dec ecx / jnz loop / hlt: 300,002 instructions
-  const loop = [0xb9, 0xa0, 0x86, 0x01, 0x00, 0x83, 0xc3, 0x01, 0x49, 0x75, 0xfa, 0xf4];
+  // mov ecx,2000000 / loop: add ebx,1 / dec ecx / jnz loop / hlt: 6,000,002 instructions
+  const loop = [0xb9, 0x80, 0x84, 0x1e, 0x00, 0x83, 0xc3, 0x01, 0x49, 0x75, 0xfa, 0xf4];
 
-  it('is compiled and run compiled within the same run(), not only once the run ends', () => {
+  it('is compiled and run compiled within the same run() once the batch has waited a few ms', () => {
     // One region waits, far fewer than a batch: before, it waited for the end of run(), which
     // for a run sized at the usual speed but slowed down (cold JS paths) took hundreds of ms.
+    // The interpreter needs well over 10 ms for 6 M instructions, and once compiled the rest
+    // runs compiled.
     const { cpu, engine } = flatMachine(loop, { threshold: 10, warmupInstructions: 0 });
-    expect(cpu.run(1_000_000)).toBe(StopReason.HaltedNoInterrupts);
-    expect(cpu.getReg32(3)).toBe(100_000);
+    expect(cpu.run(10_000_000)).toBe(StopReason.HaltedNoInterrupts);
+    expect(cpu.getReg32(3)).toBe(2_000_000);
     expect(engine!.stats.compiled).toBe(1);
-    expect(engine!.stats.instructions).toBeGreaterThan(299_000);
+    expect(engine!.stats.instructions).toBeGreaterThan(4_000_000);
   });
 });
 
