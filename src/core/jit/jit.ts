@@ -127,7 +127,7 @@ const SLOT_EMPTY = 0;
 const SLOT_COMPILED = 2;
 /** Regions compiled per module. */
 const BATCH = 16;
-/** Host ms a batch may wait for the end of run() before an entry that gets hot again compiles it (a run normally takes ~1 ms; 3 ms here still made c-mem compile 48-86 modules). */
+/** Host ms a batch may wait for the end of run() before an entry that gets hot again compiles it (a run normally takes ~1 ms). */
 const BATCH_WAIT_MS = 10;
 /** Limits per region: blocks per generation, and generations (compiles for new entries). */
 const MAX_REGION_BLOCKS = 48;
@@ -694,8 +694,8 @@ export class Jit implements JitHooks {
       // The batch is compiled at the end of run(), normally within a ms; but a run sized for
       // the usual speed can take hundreds of ms when the interpreter is slower than usual (the
       // first x87 loop of a process ran ~300 k instructions of cold JS, 0.3-0.6 s, before its
-      // region compiled). Not at once, though: modules have a high fixed cost, and compiling
-      // at every second crossing made c-mem compile 45-96 modules instead of 29-35.
+      // region compiled). Not at once, though: modules have a high fixed cost, and batches
+      // waiting a few ms are common (with 10 ms, c-mem compiles 38-40 modules, 29-42 before).
       if (r.dirty && performance.now() - this.dirtySinceMs > BATCH_WAIT_MS) this.compilePending();
       return;
     }
