@@ -48,7 +48,11 @@ export const X87_HELPER_PARAMS: readonly number[] = [2, 7, 4, 6, 4, 3, 3, 4, 2];
 export const X87_HELPER_LOCALS = 16;
 export const X87_HELPER_LOCALS64 = 16;
 
-const MEM = 8;
+/** Sources the helpers take besides ST(0..7): slot MEM (a widened memory operand), and Ld's constants +0 and +1. */
+export const X87_SRC_MEM = 8;
+export const X87_SRC_ZERO = 9;
+export const X87_SRC_ONE = 10;
+const MEM = X87_SRC_MEM;
 const BIAS = 16383;
 const SW_C1 = 0x200;
 const SW_ES = 0x80;
@@ -113,8 +117,8 @@ export function planX87(op: number, modrm: number): X87Plan | null {
       if (reg === 1) return plan(X87Helper.Xch, [i]);
       if (modrm === 0xe0 || modrm === 0xe1) return plan(X87Helper.Sign, [modrm & 1]);
       if (modrm === 0xfa) return plan(X87Helper.Sqrt, []);
-      if (modrm === 0xee) return plan(X87Helper.Ld, [9]);
-      if (modrm === 0xe8) return plan(X87Helper.Ld, [10]);
+      if (modrm === 0xee) return plan(X87Helper.Ld, [X87_SRC_ZERO]);
+      if (modrm === 0xe8) return plan(X87Helper.Ld, [X87_SRC_ONE]);
       return null;
     case 0xdd: return reg === 2 || reg === 3 ? plan(X87Helper.StReg, [i, reg === 3 ? 1 : 0]) : null;
     case 0xdb: return reg === 5 || reg === 6 ? plan(X87Helper.Comi, [i, 0], 'none', 0, 0, true) : null;

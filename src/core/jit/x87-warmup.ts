@@ -19,7 +19,7 @@
  * that frame) is untouched.
  */
 import { ST_X87, ST_X87_OK } from './layout.ts';
-import { X87Helper, x87HelperName } from './x87-emit.ts';
+import { X87_SRC_MEM as MEM, X87_SRC_ONE as PLUS_ONE, X87Helper, x87HelperName } from './x87-emit.ts';
 import { X87_CW, X87_EMPTY, X87_SW, X87_TOP } from '../cpu/fpu/x87-storage.ts';
 
 /** Rounds of the sequence below; Node 20 had queued every helper's optimising compile after 2,000 (7 of 9 after 1,000). */
@@ -30,8 +30,6 @@ const FRAME_BYTES = 4096;
 /** Scratch memory operands inside the state frame, past everything layout.ts places there. */
 const SCRATCH_REAL = 3072;
 const SCRATCH_INT = 3088;
-const MEM = 8;
-const PLUS_ONE = 10;
 /** The interpreter's `compute` operations the Arith helper takes. */
 const ADD = 0, MUL = 1, SUB = 4, SUBR = 5, DIV = 6;
 
