@@ -84,6 +84,11 @@ export const STR_MOVE_O16 = 1 << 9;
 /** EAX, ECX, ESI, EDI: the registers MOVS/STOS read or change, passed to the strMove import through the state frame. */
 export const STRING_REGS = [0, 1, 6, 7] as const;
 
+/** A packed exit (RegionTranslator.checkExitRequest): instructions done in the low bits, the next EIP's distance from the region's base above. */
+const PACKED_DONE_BITS = 9;
+const PACKED_DONE_MASK = (1 << PACKED_DONE_BITS) - 1;
+const PACKED_DELTA_LIMIT = 1 << (31 - PACKED_DONE_BITS);
+
 // Local variable indices.
 const L_ENTRY = 0; // parameter: index of the block to start with
 const L_BUDGET = 1; // parameter: most instructions this call may retire
@@ -185,6 +190,10 @@ class RegionTranslator {
   private readonly byEip = new Map<number, number>();
   private depthExit = 0;
   private depthFault = 0;
+  /** The block whose end decodes a packed exit (see checkExitRequest) into L_NEXT and L_RETIRED. */
+  private depthPackedExit = 0;
+  /** EIP that packed exits count from: the first block's. */
+  private readonly baseEip: number;
   /** EIPs right after this region's calls that have a block here (RET targets to try first). */
   private readonly returnSites: number[] = [];
   private depthDispatch = 0;
@@ -194,6 +203,7 @@ class RegionTranslator {
   private afterSti = false;
 
   constructor(private readonly blocks: Insn[][], private readonly layout: TranslatorLayout) {
+    this.baseEip = blocks[0]![0]!.eip;
     blocks.forEach((b, k) => {
       if (!this.byEip.has(b[0]!.eip)) this.byEip.set(b[0]!.eip, k);
       for (const i of b) {
@@ -238,6 +248,9 @@ class RegionTranslator {
     f.block();
     this.open++;
     this.depthExit = this.open;
+    f.blockI32();
+    this.open++;
+    this.depthPackedExit = this.open;
     f.loop();
     this.open++;
     this.depthDispatch = this.open;
@@ -258,6 +271,10 @@ class RegionTranslator {
     }
     f.end(); // loop
     this.open--;
+    this.brExit(); // (every block ends in a branch; this keeps the block's result type valid)
+    f.end(); // $packedExit
+    this.open--;
+    this.decodePackedExit();
     f.end(); // $exit
     this.open--;
     this.emitExitPath();
@@ -411,16 +428,50 @@ class RegionTranslator {
     this.exitStack(this.retiredBefore() + 1);
   }
 
-  /** After an instruction that called a slow path: stop if the slow path asked for it. */
+  /**
+   * After an instruction that called a slow path: stop if the slow path
+   * asked for it. The exit is one constant carried by a br_if to the
+   * region's shared $packedExit, which decodes it (decodePackedExit): 8
+   * bytes per memory access instead of the 22 of an inline exit, emitted
+   * after every instruction with a memory operand. The inline form remains
+   * for what the packing cannot say (a pending rotate's flags to settle, a
+   * far next EIP, a long block).
+   */
   private checkExitRequest(): void {
     if (!this.slowCalled) return;
     const f = this.f;
+    const done = this.retiredBefore() + 1;
+    const delta = (this.nextEip() - this.baseEip) | 0;
+    if (!this.pendingRotate && done <= PACKED_DONE_MASK && delta >= -PACKED_DELTA_LIMIT && delta < PACKED_DELTA_LIMIT) {
+      f.i32((delta << PACKED_DONE_BITS) | done);
+      f.get(L_EXITF);
+      f.brIf(this.open - this.depthPackedExit);
+      f.op(Op.Drop);
+      return;
+    }
     f.get(L_EXITF);
     f.if();
     this.open++;
-    this.exitConst(this.nextEip(), this.retiredBefore() + 1);
+    this.exitConst(this.nextEip(), done);
     f.end();
     this.open--;
+  }
+
+  /** The end of $packedExit: its constant ((next EIP - base) << PACKED_DONE_BITS | done) into L_NEXT and L_RETIRED. */
+  private decodePackedExit(): void {
+    const f = this.f;
+    f.tee(L_NEXT);
+    f.i32(PACKED_DONE_MASK);
+    f.op(Op.I32And);
+    f.get(L_ITER);
+    f.op(Op.I32Add);
+    f.set(L_RETIRED);
+    f.get(L_NEXT);
+    f.i32(PACKED_DONE_BITS);
+    f.op(Op.I32ShrS);
+    f.i32(this.baseEip);
+    f.op(Op.I32Add);
+    f.set(L_NEXT);
   }
 
   private nextEip(): number {

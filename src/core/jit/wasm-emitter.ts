@@ -131,6 +131,7 @@ export class FunctionBody extends ByteWriter {
   br(depth: number): void { this.byte(Op.Br); this.u32(depth); }
   brIf(depth: number): void { this.byte(Op.BrIf); this.u32(depth); }
   block(): void { this.byte(Op.Block); this.byte(VOID); }
+  blockI32(): void { this.byte(Op.Block); this.byte(I32); }
   loop(): void { this.byte(Op.Loop); this.byte(VOID); }
   if(): void { this.byte(Op.If); this.byte(VOID); }
   ifI32(): void { this.byte(Op.If); this.byte(I32); }
