@@ -61,7 +61,7 @@ import {
 } from './layout.ts';
 
 /** The module type index of each import signature (the `types` list in compilePending). */
-const IMPORT_TYPE: Readonly<Record<SlowType, number>> = { [SlowType.Read]: 4, [SlowType.Write]: 3, [SlowType.X87]: 5, [SlowType.StrMove]: 6, [SlowType.Sys]: 5 };
+const IMPORT_TYPE: Readonly<Record<SlowType, number>> = { [SlowType.Read]: 4, [SlowType.Write]: 6, [SlowType.X87]: 5, [SlowType.StrMove]: 6, [SlowType.Sys]: 5 };
 /** The function types of every region module, by index (IMPORT_TYPE, the region functions' type 1, the flags helper's type 2). */
 const MODULE_TYPES: FuncType[] = [
   { params: [I32], results: [I32] },
@@ -289,7 +289,8 @@ export class Jit implements JitHooks {
         return fault(e, eip, d);
       }
     };
-    const write = (size: number) => (lin: number, v: number, eip: number, d: number): void => {
+    // A write returns the exit request, which the generated code would otherwise load from the state frame.
+    const write = (size: number) => (lin: number, v: number, eip: number, d: number): number => {
       clockAt(d);
       try {
         if (size === 1) writeLin8(cpu, lin, v);
@@ -299,6 +300,7 @@ export class Jit implements JitHooks {
       } catch (e) {
         fault(e, eip, d);
       }
+      return this.st[w + (ST_EXIT_REQ >> 2)]!;
     };
     // x87 and FWAIT (translator.ts RegionTranslator.x87): the interpreter's
     // ESC path with the operand the generated code computed. The CPU's own

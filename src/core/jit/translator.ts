@@ -44,7 +44,7 @@ const L_RES = 8;
 
 /** Imported slow paths, in import order (see jit.ts). */
 export const enum Slow { Rd8 = 0, Rd16 = 1, Rd32 = 2, Wr8 = 3, Wr16 = 4, Wr32 = 5, Rmw8 = 6, Rmw32 = 7, Rmw16 = 8, X87 = 9, StrMove = 10, Sys = 11 }
-/** Signatures of the imports: reads (lin, eip, done) -> value; writes (lin, value, eip, done); x87, strMove and sys (see RegionTranslator). */
+/** Signatures of the imports: reads (lin, eip, done) -> value; writes (lin, value, eip, done) -> the exit request (ST_EXIT_REQ); x87, strMove and sys (see RegionTranslator). */
 export const enum SlowType { Read = 0, Write = 1, X87 = 2, StrMove = 3, Sys = 4 }
 /**
  * What the `sys` import (SysOp | detail << 8, a, b, eip, done) -> i32 does:
@@ -597,11 +597,16 @@ class RegionTranslator {
     this.f.mem(Op.I32Store, 2, this.layout.state + ST_EXIT_REQ);
   }
 
-  /** After a slow path: 2 = it raised a guest fault (leave through $fault), 1 = stop after this instruction. */
-  private readExitRequest(): void {
+  /**
+   * After a slow path: 2 = it raised a guest fault (leave through $fault), 1 = stop after this instruction.
+   * `returned`: the slow path returned the request (the writes do), else it is read from the state frame.
+   */
+  private readExitRequest(returned = false): void {
     const f = this.f;
-    f.i32(0);
-    f.mem(Op.I32Load, 2, this.layout.state + ST_EXIT_REQ);
+    if (!returned) {
+      f.i32(0);
+      f.mem(Op.I32Load, 2, this.layout.state + ST_EXIT_REQ);
+    }
     f.tee(L_EXITF);
     f.i32(2);
     f.op(Op.I32Eq);
@@ -681,7 +686,7 @@ class RegionTranslator {
     f.get(v);
     this.slowArgs();
     f.call(size === 1 ? Slow.Wr8 : size === 2 ? Slow.Wr16 : Slow.Wr32);
-    this.readExitRequest();
+    this.readExitRequest(true);
     f.end();
     this.open--;
   }
