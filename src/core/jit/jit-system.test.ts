@@ -284,6 +284,58 @@ describe('one frame of code at two virtual addresses', () => {
   });
 });
 
+describe('slow paths of one frame at two far-apart addresses', () => {
+  // Frame 0x50000 holds `rdtsc / add esi,eax / mov ebx,[edi] / ret` at offsets 0 and 0x20,
+  // mapped at 0x400000 and at 0x80000000; the driver calls 0x400000 and 0x80000020 in one loop.
+  // Slow paths learn their instruction from a site packed against the running region's first
+  // EIP (translator.ts slowArgs): RDTSC reports the retired count its slow path was told, and
+  // EDI points nowhere mapped, so the #PF handler, which adds the faulting EIP to REC and skips
+  // the load, shows the EIP each slow path reported.
+  const REC = 0x9100;
+  const PF_HANDLER = 0x10a00;
+  const driver = [
+    0xb9, ...le32(300), // mov ecx,300
+    0x51, // L: push ecx
+    0xe8, ...le32(0x400000 - 0x1000b), // call 0x400000
+    0xe8, ...le32((0x80000020 - 0x10010) | 0), // call 0x80000020
+    0x59, 0x49, 0x75, 0xf1, // pop ecx / dec ecx / jnz L
+    0xf4,
+  ];
+  const routine = [0x0f, 0x31, 0x01, 0xc6, 0x8b, 0x1f, 0xc3];
+
+  it('reports each fault at its own EIP and each instruction count exactly, as the interpreter does', () => {
+    const runs = [false as const, { threshold: 20, warmupInstructions: 0 }].map((j) => {
+      const m = machine(driver, j);
+      const mem = new Uint8Array(m.host.buffer);
+      const dv = new DataView(m.host.buffer);
+      mem.set(routine, 0x50000);
+      mem.set(routine, 0x50020);
+      // pop eax (error code) / mov eax,[esp] / add [REC],eax / add dword [esp],2 / iretd
+      mem.set([0x58, 0x8b, 0x04, 0x24, 0x01, 0x05, ...le32(REC), 0x83, 0x04, 0x24, 0x02, 0xcf], PF_HANDLER);
+      dv.setUint32(IDT + 14 * 8, (0x08 << 16) | (PF_HANDLER & 0xffff), true);
+      dv.setUint32(IDT + 14 * 8 + 4, (PF_HANDLER & 0xffff0000) | 0x8e00, true);
+      dv.setUint32(0x30000, 0x32000 | 3, true);
+      dv.setUint32(0x30000 + 4 * 1, 0x33000 | 3, true);
+      dv.setUint32(0x30000 + 4 * 0x200, 0x34000 | 3, true);
+      dv.setUint32(0x33000, 0x50000 | 3, true);
+      dv.setUint32(0x34000, 0x50000 | 3, true);
+      for (let k = 0; k < 256; k++) dv.setUint32(0x32000 + 4 * k, (k << 12) | 3, true);
+      m.cpu.setCr(3, 0x30000);
+      m.cpu.setCr(0, m.cpu.getCr(0) | 0x80000000);
+      m.cpu.setReg32(7, 0xc0000000);
+      let stop = m.cpu.run(1000);
+      while (stop === StopReason.Budget) stop = m.cpu.run(1000);
+      return { ...m, stop, rec: dv.getUint32(REC, true) };
+    });
+    expect(runs[0]!.stop).toBe(StopReason.HaltedNoInterrupts);
+    expect(runs[0]!.rec).toBe((300 * (0x400004 + 0x80000024)) >>> 0);
+    expect(runs[1]!.rec).toBe(runs[0]!.rec);
+    for (const r of [0, 1, 2, 3, 4, 5, 6, 7]) expect(runs[1]!.cpu.getReg32(r), `register ${r}`).toBe(runs[0]!.cpu.getReg32(r));
+    expect(runs[1]!.cpu.instructionsRetired).toBe(runs[0]!.cpu.instructionsRetired);
+    expect(runs[1]!.engine!.stats.instructions).toBeGreaterThan(0.3 * runs[1]!.cpu.instructionsRetired);
+  });
+});
+
 describe('SYSENTER and SYSEXIT in compiled blocks', () => {
   // GDT: 0x08/0x10 kernel code/data, 0x18/0x20 user code/data (DPL 3), 0x28 a TSS (ESP0 for
   // interrupts taken in user mode). Setup at 0x10000 (ring 0): LTR, DS/ES = 0x23, the SYSENTER

@@ -54,7 +54,7 @@ import { buildModule, FunctionBody, I32, Op, type FuncType, type ModuleSpec } fr
 import { emitPageTag, emitTlbSlot } from './tlb-emit.ts';
 import {
   ST_EIP, ST_LOP, ST_LDST, ST_LSRC, ST_LRES, ST_LSZ, ST_LCIN, ST_FLAGS, ST_TLBKEY, ST_FAULT_EIP, ST_FAULT_DONE, ST_EXIT_REQ, ST_CHAIN_DONE, ST_GS_BASE, ST_GS_OK,
-  ST_X87_OK, ST_SEGSEL, ST_X87, ST_INT_LINE, ST_SYS_OUT, ST_RUN_MODE, ST_RUN_TLBRD,
+  ST_X87_OK, ST_SEGSEL, ST_X87, ST_INT_LINE, ST_SYS_OUT, ST_RUN_MODE, ST_RUN_TLBRD, ST_REGION_BASE, SITE_DONE_BITS, SITE_DONE_MASK,
   TLB_RD_SYS, TLB_WR_SYS, TLB_RD_USR, TLB_WR_USR, TLB_DELTA, TLB_FRAMES, TLB_FRAMES_PER_ARRAY,
   CHAIN_FRAMES, CHAIN_SIZE, CHAIN_ENTRY_EIP, CHAIN_ENTRY_P, CHAIN_ENTRY_INFO, CHAIN_MAX_BLOCKS, CHAIN_MAX_TABLES,
   chainSlot, chainInfo, chainWay, ChainWay, CHAIN_BITS, CHAIN_HASH_MULTIPLIER,
@@ -261,6 +261,10 @@ export class Jit implements JitHooks {
     // Slow paths never throw through WebAssembly: a guest fault is recorded
     // (EXIT_REQ = 2 plus its location) and the generated code leaves through
     // its fault exit with the state from before the faulting instruction.
+    // Every slow path ends in (site, iter): the instruction's packed site (layout.ts packSite) and the
+    // instructions of the region call's completed blocks; these give its EIP and the instructions before it.
+    const siteEip = (site: number): number => (this.st[w + (ST_REGION_BASE >> 2)]! + (site >> SITE_DONE_BITS)) | 0;
+    const siteDone = (site: number, iter: number): number => iter + (site & SITE_DONE_MASK);
     const fault = (e: unknown, eip: number, doneInBlock: number): number => {
       if (e !== GUEST_FAULT) throw e;
       const st = this.st;
@@ -278,7 +282,8 @@ export class Jit implements JitHooks {
       if (cpu.events !== 0 || this.invalidatedDuringRun) this.st[w + (ST_EXIT_REQ >> 2)] = 1;
     };
     const user = (): boolean => cpu.cpl === 3;
-    const read = (size: number, rmw: boolean) => (lin: number, eip: number, d: number): number => {
+    const read = (size: number, rmw: boolean) => (lin: number, site: number, iter: number): number => {
+      const d = siteDone(site, iter);
       clockAt(d);
       try {
         if (rmw) probeWriteLin(cpu, lin, size, user());
@@ -286,11 +291,12 @@ export class Jit implements JitHooks {
         after();
         return v;
       } catch (e) {
-        return fault(e, eip, d);
+        return fault(e, siteEip(site), d);
       }
     };
     // A write returns the exit request, which the generated code would otherwise load from the state frame.
-    const write = (size: number) => (lin: number, v: number, eip: number, d: number): number => {
+    const write = (size: number) => (lin: number, v: number, site: number, iter: number): number => {
+      const d = siteDone(site, iter);
       clockAt(d);
       try {
         if (size === 1) writeLin8(cpu, lin, v);
@@ -298,7 +304,7 @@ export class Jit implements JitHooks {
         else writeLin32(cpu, lin, v);
         after();
       } catch (e) {
-        fault(e, eip, d);
+        fault(e, siteEip(site), d);
       }
       return this.st[w + (ST_EXIT_REQ >> 2)]!;
     };
@@ -307,7 +313,9 @@ export class Jit implements JitHooks {
     // registers and flags are stale while a region runs (copyOut restores
     // them), so the flags image comes in as an argument and goes back as the
     // result; FNSTSW AX returns the status word instead.
-    const x87 = (packed: number, offset: number, flags: number, eip: number, d: number): number => {
+    const x87 = (packed: number, offset: number, flags: number, site: number, iter: number): number => {
+      const eip = siteEip(site);
+      const d = siteDone(site, iter);
       this.stats.x87Imports++;
       clockAt(d);
       try {
@@ -336,7 +344,9 @@ export class Jit implements JitHooks {
     // they use come from the state frame and go back there; a fault is not
     // recorded but reported as Restart, with the registers as the
     // iterations before it left them.
-    const strMove = (packed: number, flags: number, eip: number, d: number): number => {
+    const strMove = (packed: number, flags: number, site: number, iter: number): number => {
+      const eip = siteEip(site);
+      const d = siteDone(site, iter);
       this.stats.stringImports++;
       clockAt(d);
       const st = this.st;
@@ -369,7 +379,9 @@ export class Jit implements JitHooks {
     // code; the registers they use come as arguments, results go back as the
     // return value and ST_SYS_OUT, and the state frame's copies of segment
     // state and the TLB key follow what they change.
-    const sys = (packed: number, a: number, _b: number, eip: number, d: number): number => {
+    const sys = (packed: number, a: number, _b: number, site: number, iter: number): number => {
+      const eip = siteEip(site);
+      const d = siteDone(site, iter);
       clockAt(d);
       cpu.eipStart = eip;
       const st = this.st;

@@ -61,6 +61,23 @@ export const ST_RUN_MODE = 128;
 export const ST_RUN_TLBRD = 132;
 /** The x87 unit's state block (fpu/x87-storage.ts), homed here when the JIT attaches (8-byte aligned). */
 export const ST_X87 = 136;
+/** The EIP a running region's slow-path sites count from (see packSite); stored by the region on entry. */
+export const ST_REGION_BASE = ST_X87 + ((X87_BYTES + 7) & ~7);
+
+/**
+ * A slow-path site or exit in one i32: an instruction's distance from its
+ * region's base EIP, and how many instructions of its block retired before
+ * (or, for an exit, with) it. One small constant instead of a 5-byte EIP and
+ * a count, at every memory access of every region.
+ */
+export const SITE_DONE_BITS = 9;
+export const SITE_DONE_MASK = (1 << SITE_DONE_BITS) - 1;
+const SITE_DELTA_LIMIT = 1 << (31 - SITE_DONE_BITS);
+/** The packed site, or undefined when the distance or the count does not fit. */
+export function packSite(delta: number, done: number): number | undefined {
+  if (done < 0 || done > SITE_DONE_MASK || delta < -SITE_DELTA_LIMIT || delta >= SITE_DELTA_LIMIT) return undefined;
+  return (delta << SITE_DONE_BITS) | done;
+}
 
 /** Tag/delta arrays of the software TLB that generated code reads (TLB_SIZE int32 each, in TLB_FRAMES_PER_ARRAY consecutive frames), by index. */
 export const TLB_RD_SYS = 0;
@@ -125,4 +142,4 @@ export function chainWay(eip0: number, p0: number, eip1: number, p1: number, eip
   return ChainWay.EvenAfterMove;
 }
 
-if (ST_X87 + X87_BYTES > 4096) throw new Error('layout: the x87 block does not fit in the state frame');
+if (ST_REGION_BASE + 4 > 4096) throw new Error('layout: the x87 block does not fit in the state frame');

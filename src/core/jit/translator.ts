@@ -29,7 +29,7 @@ import { X87Helper, planX87 } from './x87-emit.ts';
 import { BlockEnd, blockWeight, crossMask, pcThunkWord, pltWord, type Insn } from './block-decoder.ts';
 import {
   ST_REGS, ST_EIP, ST_LOP, ST_LDST, ST_LSRC, ST_LRES, ST_LSZ, ST_LCIN, ST_FLAGS, ST_TLBKEY, ST_EXIT_REQ, ST_GS_BASE, ST_GS_OK, ST_SEGSEL,
-  ST_INT_LINE, ST_SYS_OUT,
+  ST_INT_LINE, ST_SYS_OUT, ST_REGION_BASE, SITE_DONE_BITS, SITE_DONE_MASK, packSite,
 } from './layout.ts';
 
 // Lazy-flag kinds (the interpreter's L_* values in flags.ts).
@@ -44,10 +44,10 @@ const L_RES = 8;
 
 /** Imported slow paths, in import order (see jit.ts). */
 export const enum Slow { Rd8 = 0, Rd16 = 1, Rd32 = 2, Wr8 = 3, Wr16 = 4, Wr32 = 5, Rmw8 = 6, Rmw32 = 7, Rmw16 = 8, X87 = 9, StrMove = 10, Sys = 11 }
-/** Signatures of the imports: reads (lin, eip, done) -> value; writes (lin, value, eip, done) -> the exit request (ST_EXIT_REQ); x87, strMove and sys (see RegionTranslator). */
+/** Signatures of the imports: reads (lin, site, iter) -> value; writes (lin, value, site, iter) -> the exit request (ST_EXIT_REQ); x87, strMove and sys (see RegionTranslator), all ending in (site, iter) (RegionTranslator.slowArgs). */
 export const enum SlowType { Read = 0, Write = 1, X87 = 2, StrMove = 3, Sys = 4 }
 /**
- * What the `sys` import (SysOp | detail << 8, a, b, eip, done) -> i32 does:
+ * What the `sys` import (SysOp | detail << 8, a, b, site, iter) -> i32 does:
  * system instructions of the kernel's system-call and context-switch paths,
  * run by the interpreter's code. SegLoad: MOV Sreg (detail: the register, a:
  * the selector), asking for an exit when the segment no longer suits the
@@ -83,11 +83,6 @@ export const STR_MOVE_O16 = 1 << 9;
 
 /** EAX, ECX, ESI, EDI: the registers MOVS/STOS read or change, passed to the strMove import through the state frame. */
 export const STRING_REGS = [0, 1, 6, 7] as const;
-
-/** A packed exit (RegionTranslator.checkExitRequest): instructions done in the low bits, the next EIP's distance from the region's base above. */
-const PACKED_DONE_BITS = 9;
-const PACKED_DONE_MASK = (1 << PACKED_DONE_BITS) - 1;
-const PACKED_DELTA_LIMIT = 1 << (31 - PACKED_DONE_BITS);
 
 // Local variable indices.
 const L_ENTRY = 0; // parameter: index of the block to start with
@@ -192,7 +187,7 @@ class RegionTranslator {
   private depthFault = 0;
   /** The block whose end decodes a packed exit (see checkExitRequest) into L_NEXT and L_RETIRED. */
   private depthPackedExit = 0;
-  /** EIP that packed exits count from: the first block's. */
+  /** EIP that packed exits and slow-path sites count from: the first block's. */
   private readonly baseEip: number;
   /** EIPs right after this region's calls that have a block here (RET targets to try first). */
   private readonly returnSites: number[] = [];
@@ -240,6 +235,9 @@ class RegionTranslator {
       f.mem(Op.I32Load, 2, st + off);
       f.set(local);
     }
+    f.i32(0);
+    f.i32(this.baseEip);
+    f.mem(Op.I32Store, 2, st + ST_REGION_BASE);
     f.get(L_ENTRY);
     f.set(L_STATE);
     f.block();
@@ -441,9 +439,9 @@ class RegionTranslator {
     if (!this.slowCalled) return;
     const f = this.f;
     const done = this.retiredBefore() + 1;
-    const delta = (this.nextEip() - this.baseEip) | 0;
-    if (!this.pendingRotate && done <= PACKED_DONE_MASK && delta >= -PACKED_DELTA_LIMIT && delta < PACKED_DELTA_LIMIT) {
-      f.i32((delta << PACKED_DONE_BITS) | done);
+    const packed = packSite((this.nextEip() - this.baseEip) | 0, done);
+    if (!this.pendingRotate && packed !== undefined) {
+      f.i32(packed);
       f.get(L_EXITF);
       f.brIf(this.open - this.depthPackedExit);
       f.op(Op.Drop);
@@ -457,17 +455,17 @@ class RegionTranslator {
     this.open--;
   }
 
-  /** The end of $packedExit: its constant ((next EIP - base) << PACKED_DONE_BITS | done) into L_NEXT and L_RETIRED. */
+  /** The end of $packedExit: its constant (packSite(next EIP - base, done)) into L_NEXT and L_RETIRED. */
   private decodePackedExit(): void {
     const f = this.f;
     f.tee(L_NEXT);
-    f.i32(PACKED_DONE_MASK);
+    f.i32(SITE_DONE_MASK);
     f.op(Op.I32And);
     f.get(L_ITER);
     f.op(Op.I32Add);
     f.set(L_RETIRED);
     f.get(L_NEXT);
-    f.i32(PACKED_DONE_BITS);
+    f.i32(SITE_DONE_BITS);
     f.op(Op.I32ShrS);
     f.i32(this.baseEip);
     f.op(Op.I32Add);
@@ -578,15 +576,20 @@ class RegionTranslator {
     }
   }
 
-  /** The trailing arguments of every slow path: the instruction's EIP and the instructions completed before it. */
+  /**
+   * The trailing arguments of every slow path: the instruction's site
+   * (packSite: its EIP from ST_REGION_BASE, the instructions of its block
+   * completed before it) and the instructions of completed blocks (L_ITER).
+   * A region's blocks all start on one virtual page (jit.ts addEntry starts
+   * a region over when its frame shows up at another address), so every
+   * site fits.
+   */
   private slowArgs(): void {
     const f = this.f;
-    f.i32(this.insn.eip);
+    const site = packSite((this.insn.eip - this.baseEip) | 0, this.retiredBefore());
+    if (site === undefined) throw new Error(`jit: instruction at ${(this.insn.eip >>> 0).toString(16)} too far from its region's first block at ${(this.baseEip >>> 0).toString(16)}`);
+    f.i32(site);
     f.get(L_ITER);
-    if (this.retiredBefore() !== 0) {
-      f.i32(this.retiredBefore());
-      f.op(Op.I32Add);
-    }
     this.slowCalled = true;
   }
 
@@ -1173,7 +1176,7 @@ class RegionTranslator {
   /**
    * x87 (D8-DF) and FWAIT through the `x87` import: the interpreter's x87
    * unit runs the instruction (op | modrm << 8 | segment << 16, offset,
-   * flags, eip, done) -> i32, so floating-point code stays inside the
+   * flags, site, iter) -> i32, so floating-point code stays inside the
    * region instead of ending it. The import does the CPU's checks (#NM,
    * #MF) and raises faults the way the memory slow paths do. FCMOVcc reads
    * and FCOMI/FUCOMI write EFLAGS: they get the folded flags image and
@@ -1209,7 +1212,7 @@ class RegionTranslator {
   /**
    * MOVS/STOS (byte, dword; with or without REP): the interpreter's string
    * code through the `strMove` import (op | rep << 8 | segment << 16, flags
-   * for DF, eip, done), which takes EAX, ECX, ESI, EDI from the state frame
+   * for DF, site, iter), which takes EAX, ECX, ESI, EDI from the state frame
    * and leaves them there. A fault does not leave through the fault exit:
    * the iterations before it are done (registers advanced, memory written),
    * so the region exits at the instruction without retiring it and the
