@@ -443,6 +443,7 @@ class RegionTranslator {
     if (!this.pendingRotate && packed !== undefined) {
       f.i32(packed);
       f.get(L_EXITF);
+      f.hint(false);
       f.brIf(this.open - this.depthPackedExit);
       f.op(Op.Drop);
       return;
@@ -613,6 +614,7 @@ class RegionTranslator {
     f.tee(L_EXITF);
     f.i32(2);
     f.op(Op.I32Eq);
+    f.hint(false);
     f.brIf(this.open - this.depthFault);
   }
 
@@ -656,6 +658,7 @@ class RegionTranslator {
     const f = this.f;
     f.set(L_LIN);
     this.tlbHit(rmw ? this.layout.tlbWr : this.layout.tlbRd, size);
+    f.hint(true);
     f.ifI32();
     this.open++;
     this.noExitRequest();
@@ -677,6 +680,7 @@ class RegionTranslator {
     f.get(lin);
     f.set(L_LIN);
     this.tlbHit(this.layout.tlbWr, size);
+    f.hint(true);
     f.if();
     this.open++;
     this.noExitRequest();

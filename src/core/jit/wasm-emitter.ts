@@ -104,6 +104,10 @@ export class ByteWriter {
 
 /** One function body: locals are declared up front as a count of i32s after the parameters. */
 export class FunctionBody extends ByteWriter {
+  /** Branch hints (offset in this body, 1 = likely taken / 0 = unlikely), in emission order. */
+  readonly hints: number[] = [];
+  /** Hint the `if` or `br_if` emitted next: `likely` = its condition is usually true. */
+  hint(likely: boolean): void { this.hints.push(this.length, likely ? 1 : 0); }
   op(o: Op): void { this.byte(o); }
   i32(v: number): void { this.byte(Op.I32Const); this.s32(v); }
   /** f64.const (little-endian IEEE 754 bits). */
@@ -225,7 +229,8 @@ export function buildModule(spec: ModuleSpec): Uint8Array<ArrayBuffer> {
 
   const code = new ByteWriter();
   code.u32(spec.functions.length);
-  for (const f of spec.functions) {
+  const hinted: { index: number; start: number; hints: number[] }[] = [];
+  spec.functions.forEach((f, k) => {
     const body = new ByteWriter();
     // i32 locals first, then i64 ones (indexes continue after the parameters in that order).
     const groups: [number, number][] = [[f.locals, I32], [f.locals64 ?? 0, I64]];
@@ -235,9 +240,27 @@ export function buildModule(spec: ModuleSpec): Uint8Array<ArrayBuffer> {
       body.u32(n);
       body.byte(t);
     }
+    if (f.body.hints.length > 0) hinted.push({ index: spec.imports.length + k, start: body.length, hints: f.body.hints });
     body.bytes(f.body.view());
     body.byte(Op.End);
     code.sized(body);
+  });
+  // The branch-hint section (WebAssembly code metadata, before the code section): per function,
+  // each hinted instruction's offset from the start of its body's locals, a size of 1, and the hint.
+  if (hinted.length > 0) {
+    const hints = new ByteWriter();
+    hints.name('metadata.code.branch_hint');
+    hints.u32(hinted.length);
+    for (const h of hinted) {
+      hints.u32(h.index);
+      hints.u32(h.hints.length / 2);
+      for (let i = 0; i < h.hints.length; i += 2) {
+        hints.u32(h.start + h.hints[i]!);
+        hints.u32(1);
+        hints.byte(h.hints[i + 1]!);
+      }
+    }
+    section(out, 0, hints);
   }
   section(out, 10, code);
 
