@@ -391,6 +391,7 @@ class RegionTranslator {
     f.op(Op.I32Add);
     f.get(L_BUDGET);
     f.op(Op.I32LeS);
+    f.hint(true); // the budget usually covers the next block
     f.if();
     this.open++;
     f.i32(k);
@@ -1126,6 +1127,7 @@ class RegionTranslator {
     };
     /** `cond ? body() : 0` for the i32 `cond` on the stack. */
     const orZero = (body: () => void): void => {
+      f.hint(true);
       f.ifI32();
       this.open++;
       body();
@@ -1159,6 +1161,7 @@ class RegionTranslator {
         orZero(callHelper);
       });
     }
+    f.hint(true); // the helper took the case
     f.if();
     this.open++;
     if (plan.flags) {
@@ -1633,6 +1636,7 @@ class RegionTranslator {
     f.set(L_LIN);
     this.tlbHit(this.layout.tlbWr, 8);
     f.op(Op.I32Eqz);
+    f.hint(false);
     f.if();
     this.open++;
     this.exitConst(i.eip, this.retiredBefore());
