@@ -102,6 +102,58 @@ describe('warm-up after a reset', () => {
   });
 });
 
+describe('small first generations, rebuilt whole when they call each other', () => {
+  /**
+   * mov ecx,N / then four blocks of `add ebx,1` x4 + `jmp $+2` (5 instructions each) and
+   * `dec ecx / jnz` back to the first: a loop of 22 instructions over five blocks of one page.
+   */
+  function splitLoop(iterations: number): number[] {
+    const code = [0xb9, iterations & 0xff, (iterations >> 8) & 0xff, (iterations >> 16) & 0xff, iterations >>> 24];
+    for (let b = 0; b < 4; b++) code.push(0x83, 0xc3, 0x01, 0x83, 0xc3, 0x01, 0x83, 0xc3, 0x01, 0x83, 0xc3, 0x01, 0xeb, 0x00);
+    code.push(0x49, 0x75, -(4 * 14 + 3) & 0xff, 0xf4); // dec ecx / jnz loop / hlt
+    return code;
+  }
+  // Runs of 50,000 instructions: the split counters are looked at every 64 runs (3.2 M instructions).
+  const runToHalt = (cpu: Cpu): void => {
+    let stop = cpu.run(50_000);
+    while (stop === StopReason.Budget) stop = cpu.run(50_000);
+    expect(stop).toBe(StopReason.HaltedNoInterrupts);
+  };
+
+  it('stops a generation at generationInsns', () => {
+    for (const [cap, blocks] of [[8, 2], [1000, 5]] as const) {
+      const { cpu, engine } = flatMachine(splitLoop(200_000), { threshold: 10, warmupInstructions: 0, generationInsns: cap });
+      cpu.run(10_000); // the loop's first block gets hot and its region is compiled at the end of the run
+      expect(engine!.stats.compiled).toBe(1);
+      // 5 + 5 instructions reach the cap of 8; without it all five blocks of the loop.
+      expect(engine!.stats.live).toBe(blocks);
+    }
+  });
+
+  it('rebuilds the page as one function once its generations call each other often', () => {
+    const { cpu, engine } = flatMachine(splitLoop(200_000), { threshold: 10, warmupInstructions: 0, generationInsns: 8 });
+    runToHalt(cpu);
+    expect(cpu.getReg32(3)).toBe(16 * 200_000);
+    expect(engine!.stats.rebuilds).toBe(1);
+    expect(engine!.stats.instructions).toBeGreaterThan(4_000_000);
+  });
+
+  it('leaves a loop alone whose generations rarely call each other', () => {
+    // 2,000 iterations: a few thousand calls between generations, far below SPLIT_REBUILD_CALLS.
+    const { cpu, engine } = flatMachine(splitLoop(2_000), { threshold: 10, warmupInstructions: 0, generationInsns: 8 });
+    runToHalt(cpu);
+    expect(cpu.getReg32(3)).toBe(16 * 2_000);
+    expect(engine!.stats.rebuilds).toBe(0);
+  });
+
+  it('never rebuilds a loop that one generation holds', () => {
+    const { cpu, engine } = flatMachine(splitLoop(200_000), { threshold: 10, warmupInstructions: 0, generationInsns: 1000 });
+    runToHalt(cpu);
+    expect(cpu.getReg32(3)).toBe(16 * 200_000);
+    expect(engine!.stats.rebuilds).toBe(0);
+  });
+});
+
 describe('instructions that cross a page end', () => {
   // 10000 mov ecx,1000 / 10005 jmp 10ffc / 10ffc add ebx,0x12345678 (its last two bytes on page 0x11)
   // 11002 cmp ecx,500 / 11008 jne 11013 / 1100a mov word [0x11000],1 (the immediate becomes 0x00015678)

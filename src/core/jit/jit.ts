@@ -54,7 +54,7 @@ import { buildModule, FunctionBody, I32, Op, type FuncType, type ModuleSpec } fr
 import { emitPageTag, emitTlbSlot } from './tlb-emit.ts';
 import {
   ST_EIP, ST_LOP, ST_LDST, ST_LSRC, ST_LRES, ST_LSZ, ST_LCIN, ST_FLAGS, ST_TLBKEY, ST_FAULT_EIP, ST_FAULT_DONE, ST_EXIT_REQ, ST_CHAIN_DONE, ST_GS_BASE, ST_GS_OK,
-  ST_X87_OK, ST_SEGSEL, ST_X87, ST_INT_LINE, ST_SYS_OUT, ST_RUN_MODE, ST_RUN_TLBRD, ST_REGION_BASE, SITE_DONE_BITS, SITE_DONE_MASK,
+  ST_X87_OK, ST_SEGSEL, ST_X87, ST_INT_LINE, ST_SYS_OUT, ST_RUN_MODE, ST_RUN_TLBRD, ST_REGION_BASE, SITE_DONE_BITS, SITE_DONE_MASK, ST_SPLIT, SPLIT_SLOTS, splitSlot,
   TLB_RD_SYS, TLB_WR_SYS, TLB_RD_USR, TLB_WR_USR, TLB_DELTA, TLB_FRAMES, TLB_FRAMES_PER_ARRAY,
   CHAIN_FRAMES, CHAIN_SIZE, CHAIN_ENTRY_EIP, CHAIN_ENTRY_P, CHAIN_ENTRY_INFO, CHAIN_MAX_BLOCKS, CHAIN_MAX_TABLES,
   chainSlot, chainInfo, chainWay, ChainWay, CHAIN_BITS, CHAIN_HASH_MULTIPLIER,
@@ -91,6 +91,8 @@ export interface JitOptions {
   warmupInstructions?: number;
   /** Most live compiled blocks before the cache is flushed. */
   maxBlocks?: number;
+  /** Guest instructions after which a region's generation stops taking blocks (until it is rebuilt whole). Default GENERATION_INSNS. */
+  generationInsns?: number;
 }
 
 export interface JitStats {
@@ -109,6 +111,8 @@ export interface JitStats {
   pcThunkCalls: number;
   /** CALLs to a PLT entry compiled to go on through the GOT slot (translator.ts callPlt). */
   pltCalls: number;
+  /** Regions compiled again as one function because their small generations called each other often (checkSplits). */
+  rebuilds: number;
 }
 
 /**
@@ -132,6 +136,19 @@ const BATCH_WAIT_MS = 10;
 /** Limits per region: blocks per generation, and generations (compiles for new entries). */
 const MAX_REGION_BLOCKS = 48;
 const MAX_REGION_GENERATIONS = 32;
+/**
+ * Small first generations: a generation stops taking blocks once it holds
+ * this many guest instructions (a region rebuilt whole has no such cap).
+ * V8's optimising compile time grows with the square of a function's size,
+ * and until it is done the function runs baseline code many times slower:
+ * c-x87 and c-mem spent most of their first second there (README.md).
+ */
+const GENERATION_INSNS = 120;
+/** Runs (compilePending calls) between two looks at the split counters, and the chained calls within one page in that time that get its region rebuilt whole. */
+const SPLIT_CHECK_RUNS = 64;
+const SPLIT_REBUILD_CALLS = 50_000;
+/** Blocks per generation of a rebuilt region (its hot code did not fit in small generations). */
+const REBUILT_REGION_BLOCKS = 128;
 
 interface Region {
   key: number;
@@ -156,6 +173,8 @@ interface Region {
    * is hot again it gets a slot back without compiling (reinstate).
    */
   parked: Map<number, ParkedBlock>;
+  /** Compiled again as one function (no instruction cap) because its generations called each other often. */
+  rebuilt: boolean;
 }
 
 interface ParkedBlock {
@@ -175,7 +194,7 @@ export class Jit implements JitHooks {
   trace: ((eipIn: number, retiredAfter: number) => void) | null = null;
   /** Regions call each other through the chain cache (off: every region exit returns to JS; for A/B measurements and debugging). */
   chaining = true;
-  readonly stats: JitStats = { compiled: 0, live: 0, flushes: 0, invalidations: 0, blockRuns: 0, instructions: 0, compileMs: 0, stringImports: 0, x87Imports: 0, pcThunkCalls: 0, pltCalls: 0 };
+  readonly stats: JitStats = { compiled: 0, live: 0, flushes: 0, invalidations: 0, blockRuns: 0, instructions: 0, compileMs: 0, stringImports: 0, x87Imports: 0, pcThunkCalls: 0, pltCalls: 0, rebuilds: 0 };
 
   /** Visits before compiling (the interpreter reads it at each run; WARMING until the warm-up ends). */
   threshold: number;
@@ -185,6 +204,10 @@ export class Jit implements JitHooks {
   /** The CPU's instructionsRetired at which the current warm-up ends. */
   private warmupEnd: number;
   private readonly maxBlocks: number;
+  private readonly generationInsns: number;
+  /** Regions of more than one generation, not rebuilt yet: rebuilt whole when their generations call each other often (checkSplits). */
+  private readonly splitCandidates = new Set<Region>();
+  private runsSinceSplitCheck = 0;
   // The block table: per hash slot (two ways per hash, see JIT_HASH_SHIFT) the block's host offset,
   // EIP, mode, length and where its code is (funcref table index, block index in that function).
   readonly keys = new Int32Array(JIT_HASH_SIZE).fill(-1);
@@ -237,7 +260,7 @@ export class Jit implements JitHooks {
       if (frames[k] !== frames[0]! + k * 4096) throw new Error('jit: the frames must be consecutive (generated code indexes the TLB arrays and the chain cache directly)');
     }
     if (!Number.isInteger(TLB_FRAMES_PER_ARRAY)) throw new Error('jit: the TLB arrays must fill whole frames');
-    if (MAX_REGION_BLOCKS > CHAIN_MAX_BLOCKS || MAX_BLOCK > 127) throw new Error('jit: region or block limits exceed the chain cache encoding');
+    if (MAX_REGION_BLOCKS > CHAIN_MAX_BLOCKS || REBUILT_REGION_BLOCKS > CHAIN_MAX_BLOCKS || MAX_BLOCK > 127) throw new Error('jit: region or block limits exceed the chain cache encoding');
     // High enough that run-once boot code stays interpreted (compiling a region costs milliseconds).
     this.hotThreshold = Math.min(options.threshold ?? 40, WARMING - 1);
     this.warmupLength = options.warmupInstructions ?? (this.hotThreshold === 0 ? 0 : DEFAULT_WARMUP);
@@ -245,6 +268,7 @@ export class Jit implements JitHooks {
     this.warmupEnd = this.warmupLength;
     this.threshold = c.instructionsRetired >= this.warmupEnd ? this.hotThreshold : WARMING;
     this.maxBlocks = options.maxBlocks ?? 32768;
+    this.generationInsns = options.generationInsns ?? GENERATION_INSNS;
     this.stateWord = frames[0]! >> 2;
     this.chainWord0 = frames[CHAIN_FRAME0]! >> 2;
     this.bufferSeen = memory.buffer;
@@ -693,7 +717,7 @@ export class Jit implements JitHooks {
       r = undefined;
     }
     if (r === undefined) {
-      r = { key, pageP, pageEip, end: c.fpEnd, mode, entries: new Set(), compiled: new Set(), tables: [], dirty: false, compiles: 0, slots: [], parked: new Map() };
+      r = { key, pageP, pageEip, end: c.fpEnd, mode, entries: new Set(), compiled: new Set(), tables: [], dirty: false, compiles: 0, slots: [], parked: new Map(), rebuilt: false };
       this.regions.set(key, r);
     }
     const parked = r.parked.get(p);
@@ -730,6 +754,7 @@ export class Jit implements JitHooks {
       // Now, before any region: V8's queue of optimising compiles is empty (x87-warmup.ts).
       if (this.x87Homed) this.linkX87Helpers();
     }
+    if (++this.runsSinceSplitCheck >= SPLIT_CHECK_RUNS) this.checkSplits();
     if (this.dirty.length === 0) return;
     this.refreshViews();
     const t0 = performance.now();
@@ -784,6 +809,7 @@ export class Jit implements JitHooks {
     built.forEach(({ r, blocks, starts }, k) => {
       const table = this.allocTable();
       r.tables.push(table);
+      if (r.tables.length === 2 && !r.rebuilt) this.splitCandidates.add(r);
       this.table.set(table, instance.exports['r' + String(k)] as WebAssembly.ExportValue);
       r.compiles++;
       r.entries.clear();
@@ -854,19 +880,23 @@ export class Jit implements JitHooks {
       const p = r.pageP + ((eip - r.pageEip) | 0);
       return p >= r.pageP && p < r.end && p < pageEnd ? p : -1;
     };
-    while (work.length > 0 && blocks.length < MAX_REGION_BLOCKS) {
+    const insnCap = r.rebuilt ? Infinity : this.generationInsns;
+    let insns = 0;
+    const maxBlocks = r.rebuilt ? REBUILT_REGION_BLOCKS : MAX_REGION_BLOCKS;
+    while (work.length > 0 && blocks.length < maxBlocks && insns < insnCap) {
       const p = work.shift()!;
       if (seen.has(p) || r.compiled.has(p)) continue; // compiled blocks are reached through the dispatcher
       seen.add(p);
-      const insns = decodeBlock(mem8, p, r.end, (r.pageEip + (p - r.pageP)) | 0, r.mode === 1, peek);
-      if (insns.length === 0) continue;
-      blocks.push(insns);
+      const block = decodeBlock(mem8, p, r.end, (r.pageEip + (p - r.pageP)) | 0, r.mode === 1, peek);
+      if (block.length === 0) continue;
+      blocks.push(block);
       starts.push(p);
-      for (const i of insns) {
+      insns += block.length;
+      for (const i of block) {
         if (i.thunk >= 0) this.stats.pcThunkCalls++;
         if (i.got !== -1) this.stats.pltCalls++;
       }
-      const last = insns[insns.length - 1]!;
+      const last = block[block.length - 1]!;
       const next = (last.eip + last.len) | 0;
       const follow = (eip: number): void => {
         const q = toP(eip);
@@ -985,7 +1015,43 @@ export class Jit implements JitHooks {
     r.slots.length = 0;
   }
 
+  /**
+   * Rebuilds whole every region of several generations whose page took SPLIT_REBUILD_CALLS
+   * chained calls between its functions since the last look (the counters
+   * are per page-number hash: a collision at worst rebuilds a region early),
+   * then clears the counters.
+   */
+  private checkSplits(): void {
+    this.runsSinceSplitCheck = 0;
+    const base = (this.frames[0]! + ST_SPLIT) >> 2;
+    for (const r of this.splitCandidates) {
+      if (r.tables.length >= 2 && this.st[base + splitSlot(r.pageEip)]! >= SPLIT_REBUILD_CALLS) this.startRebuild(r);
+    }
+    this.st.fill(0, base, base + SPLIT_SLOTS);
+  }
+
+  /** Compile all blocks of region `r` again as one function with no instruction cap (the interpreter runs them until the batch compiles, within this compilePending). */
+  private startRebuild(r: Region): void {
+    const entries = [...r.compiled, ...r.parked.keys(), ...r.entries];
+    this.clearSlots(r);
+    for (const t of r.tables) this.freeTables.push(t);
+    r.tables.length = 0;
+    r.compiled.clear();
+    r.parked.clear();
+    r.compiles = 0;
+    r.rebuilt = true;
+    this.splitCandidates.delete(r);
+    this.stats.rebuilds++;
+    for (const e of entries) r.entries.add(e);
+    if (!r.dirty) {
+      r.dirty = true;
+      if (this.dirty.length === 0) this.dirtySinceMs = performance.now();
+      this.dirty.push(r);
+    }
+  }
+
   private dropRegion(r: Region): void {
+    this.splitCandidates.delete(r);
     this.clearSlots(r);
     this.regions.delete(r.key);
     for (const t of r.tables) this.freeTables.push(t);
@@ -1194,9 +1260,36 @@ function buildDispatcher(memory: WebAssembly.Memory, shared: boolean, table: Web
   f.brIf(1);
   infoField(2, CHAIN_MAX_BLOCKS - 1);
   f.set(P_BLOCK);
+  // A call into another function of the page the last region ran on: its hot code is split over
+  // generations. Count it for that page (jit.ts checkSplits may rebuild the region whole).
   f.get(L_INFO);
   f.i32(17);
   f.op(Op.I32ShrU);
+  f.tee(L_N);
+  f.get(P_TABLE);
+  f.op(Op.I32Ne);
+  f.i32(0);
+  f.mem(Op.I32Load, 2, at.state + ST_REGION_BASE);
+  f.get(L_EIP);
+  f.op(Op.I32Xor);
+  f.i32(12);
+  f.op(Op.I32ShrU);
+  f.op(Op.I32Eqz);
+  f.op(Op.I32And);
+  f.if();
+  f.get(L_EIP);
+  f.i32(12 - 2);
+  f.op(Op.I32ShrU);
+  f.i32((SPLIT_SLOTS - 1) << 2);
+  f.op(Op.I32And);
+  f.tee(L_TIDX);
+  f.get(L_TIDX);
+  f.mem(Op.I32Load, 2, at.state + ST_SPLIT);
+  f.i32(1);
+  f.op(Op.I32Add);
+  f.mem(Op.I32Store, 2, at.state + ST_SPLIT);
+  f.end();
+  f.get(L_N);
   f.set(P_TABLE);
   f.br(0);
   f.end(); // $chain

@@ -63,6 +63,17 @@ export const ST_RUN_TLBRD = 132;
 export const ST_X87 = 136;
 /** The EIP a running region's slow-path sites count from (see packSite); stored by the region on entry. */
 export const ST_REGION_BASE = ST_X87 + ((X87_BYTES + 7) & ~7);
+/**
+ * Counters of chained calls from a region to another function of the same
+ * code page (a page whose hot code was split over generations), SPLIT_SLOTS
+ * words indexed by the page number's low bits; the dispatcher counts, jit.ts
+ * reads and clears them (see "Small first generations" in README.md).
+ */
+export const ST_SPLIT = 1024;
+export const SPLIT_SLOTS = 256;
+export function splitSlot(eip: number): number {
+  return (eip >>> 12) & (SPLIT_SLOTS - 1);
+}
 
 /**
  * A slow-path site or exit in one i32: an instruction's distance from its
@@ -142,4 +153,5 @@ export function chainWay(eip0: number, p0: number, eip1: number, p1: number, eip
   return ChainWay.EvenAfterMove;
 }
 
-if (ST_REGION_BASE + 4 > 4096) throw new Error('layout: the x87 block does not fit in the state frame');
+if (ST_REGION_BASE + 4 > ST_SPLIT) throw new Error('layout: the x87 block does not fit in the state frame');
+if (ST_SPLIT + SPLIT_SLOTS * 4 > 3072) throw new Error('layout: the split counters overlap the x87 warm-up scratch (x87-warmup.ts)');
