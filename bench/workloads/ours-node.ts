@@ -59,7 +59,10 @@ if (setup.status !== 0) throw new Error(`making the inputs failed (status ${setu
 const samples: Record<string, WorkloadSample> = {};
 for (const w of workloads) {
   samples[w.id] = await driver.run(w.command, 1_800_000);
-  process.stderr.write(` ${w.id} ${(samples[w.id]!.ms / 1000).toFixed(1)} s`);
+  const stats = jitStatsOf(machine) as Partial<Record<string, number>> | null | undefined;
+  // The JIT's counters so far: a later workload's slowdown often shows here first (flushes, rebuilds).
+  const counters = stats ? ` (compiled ${stats.compiled}, live ${stats.live}, flushes ${stats.flushes}, rebuilds ${stats.rebuilds}, block runs ${stats.blockRuns})` : '';
+  process.stderr.write(` ${w.id} ${(samples[w.id]!.ms / 1000).toFixed(1)} s${counters}\n`);
 }
 const jitStats = jitStatsOf(machine);
 // A JIT row that ran on the interpreter alone would be a fake figure.

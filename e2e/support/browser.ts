@@ -28,6 +28,8 @@ export async function launchChromium(options: LaunchOptions = {}): Promise<Brows
     args: [
       '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      // For experiments, e.g. TABVISOR_CHROMIUM_FLAGS='--js-flags=--no-wasm-inlining'.
+      ...(process.env.TABVISOR_CHROMIUM_FLAGS ?? '').split(' ').filter(Boolean),
     ],
   });
   if (options.settleMs) await new Promise((resolve) => setTimeout(resolve, options.settleMs));

@@ -146,6 +146,23 @@ describe('small first generations, rebuilt whole when they call each other', () 
     expect(engine!.stats.rebuilds).toBe(0);
   });
 
+  it('rebuilds a page whose 32 generations are used up instead of leaving its new code interpreted', () => {
+    // 40 loops one after another, each `mov ecx,10000 / L: add ebx,1 / dec ecx / jnz L`. With a cap of 3
+    // instructions each loop gets hot in a run of its own and becomes a generation of its own.
+    const code: number[] = [];
+    for (let k = 0; k < 40; k++) code.push(0xb9, 0x10, 0x27, 0x00, 0x00, 0x83, 0xc3, 0x01, 0x49, 0x75, 0xfa);
+    code.push(0xf4);
+    const { cpu, engine } = flatMachine(code, { threshold: 10, warmupInstructions: 0, generationInsns: 3 });
+    let stop = cpu.run(500);
+    while (stop === StopReason.Budget) stop = cpu.run(500);
+    expect(stop).toBe(StopReason.HaltedNoInterrupts);
+    expect(cpu.getReg32(3)).toBe(40 * 10_000);
+    expect(engine!.stats.rebuilds).toBe(1);
+    // Each loop runs at most ~530 of its 30,000 instructions interpreted once all of them compile;
+    // with 32 generations and no rebuild, far fewer ran compiled (323,718 when measured).
+    expect(engine!.stats.instructions).toBeGreaterThan(1_100_000);
+  });
+
   it('never rebuilds a loop that one generation holds', () => {
     const { cpu, engine } = flatMachine(splitLoop(200_000), { threshold: 10, warmupInstructions: 0, generationInsns: 1000 });
     runToHalt(cpu);

@@ -144,9 +144,17 @@ const MAX_REGION_GENERATIONS = 32;
  * c-x87 and c-mem spent most of their first second there (README.md).
  */
 const GENERATION_INSNS = 120;
-/** Runs (compilePending calls) between two looks at the split counters, and the chained calls within one page in that time that get its region rebuilt whole. */
+/**
+ * Runs (compilePending calls, ~1 ms each) between two looks at the split
+ * counters, and the chained calls within one page in that time that get its
+ * region rebuilt whole. A rebuilt region is one big function whose
+ * optimising compile (quadratic in size) holds up V8's queue for the code
+ * that runs next: in Chromium, with all workloads in one VM, a threshold of
+ * 50,000 made later programs slower (sort 9.2-9.4 s, tvb-int 0.69-0.83 s;
+ * 5,000 every 16 runs: 10.5 s, 0.99 s; 200,000: 9.0 s, 0.50 s).
+ */
 const SPLIT_CHECK_RUNS = 64;
-const SPLIT_REBUILD_CALLS = 50_000;
+const SPLIT_REBUILD_CALLS = 200_000;
 /** Blocks per generation of a rebuilt region (its hot code did not fit in small generations). */
 const REBUILT_REGION_BLOCKS = 128;
 
@@ -726,7 +734,15 @@ export class Jit implements JitHooks {
       this.place(r, p, parked.eip, parked.length, parked.table, parked.block);
       return;
     }
-    if (r.compiled.has(p) || r.compiles >= MAX_REGION_GENERATIONS) return;
+    if (r.compiled.has(p)) return;
+    if (r.compiles >= MAX_REGION_GENERATIONS) {
+      // Small first generations fill a busy page's 32 quickly (a kernel page over a few
+      // programs); refusing its new entries then left them interpreted for good (Chromium,
+      // all workloads in one VM: sort 8.2 -> 12.3 s, tvb-int 0.40 -> 0.97 s). Such a region is
+      // rebuilt whole once, with this entry; a rebuilt region that fills up refuses, as before.
+      if (r.rebuilt) return;
+      this.startRebuild(r);
+    }
     if (r.entries.has(p)) {
       // Hot a second time while its batch still waits: a loop the interpreter is running now.
       // The batch is compiled at the end of run(), normally within a ms; but a run sized for
