@@ -123,7 +123,10 @@ describe('small first generations, rebuilt whole when they call each other', () 
   it('stops a generation at generationInsns', () => {
     for (const [cap, blocks] of [[8, 2], [1000, 5]] as const) {
       const { cpu, engine } = flatMachine(splitLoop(200_000), { threshold: 10, warmupInstructions: 0, generationInsns: cap });
-      cpu.run(10_000); // the loop's first block gets hot and its region is compiled at the end of the run
+      // The loop's first block gets hot after 11 iterations (~240 instructions) and its region is
+      // compiled at the end of the run. A longer run made this depend on the host's speed: once the
+      // batch had waited 10 ms, the entry hot again compiled it early and a second generation followed.
+      cpu.run(300);
       expect(engine!.stats.compiled).toBe(1);
       // 5 + 5 instructions reach the cap of 8; without it all five blocks of the loop.
       expect(engine!.stats.live).toBe(blocks);

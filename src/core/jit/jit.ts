@@ -137,13 +137,17 @@ const BATCH_WAIT_MS = 10;
 const MAX_REGION_BLOCKS = 48;
 const MAX_REGION_GENERATIONS = 32;
 /**
- * Small first generations: a generation stops taking blocks once it holds
- * this many guest instructions (a region rebuilt whole has no such cap).
- * V8's optimising compile time grows with the square of a function's size,
- * and until it is done the function runs baseline code many times slower:
- * c-x87 and c-mem spent most of their first second there (README.md).
+ * Small first generations (off by default): with a finite cap, a generation
+ * stops taking blocks once it holds this many guest instructions, and
+ * regions are rebuilt whole when their generations call each other often or
+ * use up all 32 (checkSplits, addEntry). V8's optimising compile time grows
+ * with the square of a function's size, and until it is done the function
+ * runs baseline code many times slower. A cap of 120 made c-x87 and c-mem
+ * 20-30% faster in Node, but in Chromium, with all workloads in one VM,
+ * most workloads were slower and much less steady (sort 8.2-8.4 s ->
+ * 8.8-11.7 s, tvb-int 0.39-0.49 s -> 0.41-0.82 s; README.md).
  */
-const GENERATION_INSNS = 120;
+const GENERATION_INSNS = Infinity;
 /**
  * Runs (compilePending calls, ~1 ms each) between two looks at the split
  * counters, and the chained calls within one page in that time that get its
@@ -740,7 +744,7 @@ export class Jit implements JitHooks {
       // programs); refusing its new entries then left them interpreted for good (Chromium,
       // all workloads in one VM: sort 8.2 -> 12.3 s, tvb-int 0.40 -> 0.97 s). Such a region is
       // rebuilt whole once, with this entry; a rebuilt region that fills up refuses, as before.
-      if (r.rebuilt) return;
+      if (r.rebuilt || this.generationInsns === Infinity) return;
       this.startRebuild(r);
     }
     if (r.entries.has(p)) {
@@ -825,7 +829,7 @@ export class Jit implements JitHooks {
     built.forEach(({ r, blocks, starts }, k) => {
       const table = this.allocTable();
       r.tables.push(table);
-      if (r.tables.length === 2 && !r.rebuilt) this.splitCandidates.add(r);
+      if (r.tables.length === 2 && !r.rebuilt && this.generationInsns !== Infinity) this.splitCandidates.add(r);
       this.table.set(table, instance.exports['r' + String(k)] as WebAssembly.ExportValue);
       r.compiles++;
       r.entries.clear();
