@@ -217,6 +217,8 @@ export class Jit implements JitHooks {
   private warmupEnd: number;
   private readonly maxBlocks: number;
   private readonly generationInsns: number;
+  /** generationInsns is finite: regions get rebuilt whole (checkSplits, addEntry) and the dispatcher counts split crossings. */
+  private readonly smallGenerations: boolean;
   /** Regions of more than one generation, not rebuilt yet: rebuilt whole when their generations call each other often (checkSplits). */
   private readonly splitCandidates = new Set<Region>();
   private runsSinceSplitCheck = 0;
@@ -281,6 +283,7 @@ export class Jit implements JitHooks {
     this.threshold = c.instructionsRetired >= this.warmupEnd ? this.hotThreshold : WARMING;
     this.maxBlocks = options.maxBlocks ?? 32768;
     this.generationInsns = options.generationInsns ?? GENERATION_INSNS;
+    this.smallGenerations = this.generationInsns !== Infinity;
     this.stateWord = frames[0]! >> 2;
     this.chainWord0 = frames[CHAIN_FRAME0]! >> 2;
     this.bufferSeen = memory.buffer;
@@ -487,6 +490,7 @@ export class Jit implements JitHooks {
       state: frames[0]!,
       tlbDelta: this.tlbArray(TLB_DELTA),
       chain: frames[CHAIN_FRAME0]!,
+      countSplits: this.smallGenerations,
     });
     this.chainUsedCount = CHAIN_SIZE; // the frames hold zeros, not "empty": clear every entry once
     this.clearChain();
@@ -744,7 +748,7 @@ export class Jit implements JitHooks {
       // programs); refusing its new entries then left them interpreted for good (Chromium,
       // all workloads in one VM: sort 8.2 -> 12.3 s, tvb-int 0.40 -> 0.97 s). Such a region is
       // rebuilt whole once, with this entry; a rebuilt region that fills up refuses, as before.
-      if (r.rebuilt || this.generationInsns === Infinity) return;
+      if (r.rebuilt || !this.smallGenerations) return;
       this.startRebuild(r);
     }
     if (r.entries.has(p)) {
@@ -774,7 +778,7 @@ export class Jit implements JitHooks {
       // Now, before any region: V8's queue of optimising compiles is empty (x87-warmup.ts).
       if (this.x87Homed) this.linkX87Helpers();
     }
-    if (++this.runsSinceSplitCheck >= SPLIT_CHECK_RUNS) this.checkSplits();
+    if (this.smallGenerations && ++this.runsSinceSplitCheck >= SPLIT_CHECK_RUNS) this.checkSplits();
     if (this.dirty.length === 0) return;
     this.refreshViews();
     const t0 = performance.now();
@@ -829,7 +833,7 @@ export class Jit implements JitHooks {
     built.forEach(({ r, blocks, starts }, k) => {
       const table = this.allocTable();
       r.tables.push(table);
-      if (r.tables.length === 2 && !r.rebuilt && this.generationInsns !== Infinity) this.splitCandidates.add(r);
+      if (r.tables.length === 2 && !r.rebuilt && this.smallGenerations) this.splitCandidates.add(r);
       this.table.set(table, instance.exports['r' + String(k)] as WebAssembly.ExportValue);
       r.compiles++;
       r.entries.clear();
@@ -1140,6 +1144,8 @@ interface DispatcherLayout {
   tlbDelta: number;
   /** Host byte offset of the chain cache (CHAIN_FRAMES consecutive frames). */
   chain: number;
+  /** Count chained calls between functions of one page (ST_SPLIT); only small first generations read them. */
+  countSplits: boolean;
 }
 
 /**
@@ -1280,35 +1286,38 @@ function buildDispatcher(memory: WebAssembly.Memory, shared: boolean, table: Web
   f.brIf(1);
   infoField(2, CHAIN_MAX_BLOCKS - 1);
   f.set(P_BLOCK);
-  // A call into another function of the page the last region ran on: its hot code is split over
-  // generations. Count it for that page (jit.ts checkSplits may rebuild the region whole).
   f.get(L_INFO);
   f.i32(17);
   f.op(Op.I32ShrU);
-  f.tee(L_N);
-  f.get(P_TABLE);
-  f.op(Op.I32Ne);
-  f.i32(0);
-  f.mem(Op.I32Load, 2, at.state + ST_REGION_BASE);
-  f.get(L_EIP);
-  f.op(Op.I32Xor);
-  f.i32(12);
-  f.op(Op.I32ShrU);
-  f.op(Op.I32Eqz);
-  f.op(Op.I32And);
-  f.if();
-  f.get(L_EIP);
-  f.i32(12 - 2);
-  f.op(Op.I32ShrU);
-  f.i32((SPLIT_SLOTS - 1) << 2);
-  f.op(Op.I32And);
-  f.tee(L_TIDX);
-  f.get(L_TIDX);
-  f.mem(Op.I32Load, 2, at.state + ST_SPLIT);
-  f.i32(1);
-  f.op(Op.I32Add);
-  f.mem(Op.I32Store, 2, at.state + ST_SPLIT);
-  f.end();
+  f.set(L_N);
+  if (at.countSplits) {
+    // A call into another function of the page the last region ran on: its hot code is split over
+    // generations. Count it for that page (jit.ts checkSplits may rebuild the region whole).
+    f.get(L_N);
+    f.get(P_TABLE);
+    f.op(Op.I32Ne);
+    f.i32(0);
+    f.mem(Op.I32Load, 2, at.state + ST_REGION_BASE);
+    f.get(L_EIP);
+    f.op(Op.I32Xor);
+    f.i32(12);
+    f.op(Op.I32ShrU);
+    f.op(Op.I32Eqz);
+    f.op(Op.I32And);
+    f.if();
+    f.get(L_EIP);
+    f.i32(12 - 2);
+    f.op(Op.I32ShrU);
+    f.i32((SPLIT_SLOTS - 1) << 2);
+    f.op(Op.I32And);
+    f.tee(L_TIDX);
+    f.get(L_TIDX);
+    f.mem(Op.I32Load, 2, at.state + ST_SPLIT);
+    f.i32(1);
+    f.op(Op.I32Add);
+    f.mem(Op.I32Store, 2, at.state + ST_SPLIT);
+    f.end();
+  }
   f.get(L_N);
   f.set(P_TABLE);
   f.br(0);
