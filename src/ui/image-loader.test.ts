@@ -62,6 +62,23 @@ describe('ImageLoader', () => {
     expect(spec).toEqual({ kind: 'linux', kernelUrl: `blob:test/${KERNEL.length}`, initrdUrl: `blob:test/${INITRD.length}`, cmdline: 'console=ttyS0' });
   });
 
+  test('keeps the checked bytes behind each blob URL it made, for the coordinator to hand to the worker', async () => {
+    const loader = new ImageLoader(deps(goodFiles()));
+    const spec = await loader.prepare(linux);
+    if (spec.kind !== 'linux') throw new Error('expected a Linux spec');
+    expect(loader.bytesFor(spec.kernelUrl)).toEqual(KERNEL);
+    expect(loader.bytesFor(spec.initrdUrl!)).toEqual(INITRD);
+    expect(loader.bytesFor('http://example.test/app/images/bzImage')).toBeUndefined();
+  });
+
+  test('a failed download publishes nothing, so there are no bytes to hand over', async () => {
+    const files = goodFiles();
+    files['/images/initramfs.cpio.gz'] = () => new Response('not found', { status: 404 });
+    const loader = new ImageLoader(deps(files));
+    await expect(loader.prepare(linux)).rejects.toThrow(ImageError);
+    expect(loader.bytesFor(`blob:test/${KERNEL.length}`)).toBeUndefined();
+  });
+
   test('downloads kernel and initrd with progress, verifies them and hands blob URLs to the worker', async () => {
     const progress: DownloadProgress[] = [];
     const loader = new ImageLoader(deps(goodFiles()));

@@ -179,6 +179,8 @@ type LinuxSource = Extract<CatalogueImage['source'], { kind: 'linux' }>;
 export class ImageLoader {
   private readonly downloads = new SharedDownloads<ImageSpec>();
   private readonly manifests = new SharedDownloads<ImageManifest>();
+  /** The checked bytes behind each URL `publish` made (for CoordinatorOptions.imageBytes). */
+  private readonly published = new Map<string, Uint8Array>();
 
   constructor(private readonly deps: ImageLoaderDeps) {}
 
@@ -207,6 +209,11 @@ export class ImageLoader {
     };
     if (manifest.defaultCmdline !== undefined) spec.cmdline = manifest.defaultCmdline;
     return spec;
+  }
+
+  /** The bytes behind a URL this loader published, so the worker need not fetch them. */
+  bytesFor(url: string): Uint8Array | undefined {
+    return this.published.get(url);
   }
 
   private resolve(path: string): string {
@@ -266,6 +273,7 @@ export class ImageLoader {
     }));
     // Published only when both are good, so a failed download leaves no blob URL behind.
     const urls = results.map((result) => deps.publish(result.bytes));
+    urls.forEach((url, i) => this.published.set(url, results[i]!.bytes));
     const verified = results.map((result) => result.digest);
     const spec: ImageSpec = { kind: 'linux', kernelUrl: urls[0]!, initrdUrl: urls[1]! };
     // Verified here, so the worker need not hash the same bytes again (tens of ms on the boot's path).

@@ -45,8 +45,9 @@ export interface RuntimeOptions {
 
 export function createRuntime(options: RuntimeOptions = {}): Runtime {
   const host = createBrowserHost();
-  const coordinator = new Coordinator(host, { poolLimitMiB: POOL_LIMIT_MIB, prewarmWorker: true });
-  const store = new VmStore(coordinator, new ImageLoader(browserImageLoaderDeps()), { jit: options.jit ?? true });
+  const images = new ImageLoader(browserImageLoaderDeps());
+  const coordinator = new Coordinator(host, { poolLimitMiB: POOL_LIMIT_MIB, prewarmWorker: true, imageBytes: (url) => images.bytesFor(url) });
+  const store = new VmStore(coordinator, images, { jit: options.jit ?? true });
   const snapshots = new SnapshotLibrary(coordinator, store, () => new SnapshotStore(idbSnapshotBackend()));
   void snapshots.load();
   // Settles as soon as the VM exists (before it has booted), or when it could not be made.

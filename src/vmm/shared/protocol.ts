@@ -137,6 +137,19 @@ export interface CreateRequest {
    * which then never comes. Optional: older coordinators do not send it.
    */
   restoreFollows?: boolean;
+  /**
+   * The bytes behind some of config.image's URLs, which the coordinator
+   * already holds (the page downloaded and checked them): the worker uses
+   * them instead of fetching those URLs, for this machine and any it builds
+   * later (reset, reboot). Optional: without it the worker fetches.
+   */
+  images?: PreloadedImage[];
+}
+
+/** One image file the coordinator hands to the worker with CreateRequest. */
+export interface PreloadedImage {
+  url: string;
+  bytes: Uint8Array;
 }
 
 export interface CreateResponse {

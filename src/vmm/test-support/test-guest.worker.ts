@@ -6,8 +6,8 @@
 import { startNodeGuestWorker } from '../host/node-guest.ts';
 import { createDefaultMachine } from '../worker/machine-factory.ts';
 
-startNodeGuestWorker(async (config, memory) => {
-  const machine = await createDefaultMachine(config, memory);
+startNodeGuestWorker(async (config, memory, options) => {
+  const machine = await createDefaultMachine(config, memory, options);
   if (config.name === 'exits') {
     const run = machine.runSlice.bind(machine);
     let slices = 0;

@@ -79,6 +79,8 @@ export interface GuestMemoryResources {
 export interface MachineFactoryOptions {
   /** A snapshot restore replaces it before its first slice (CreateRequest.restoreFollows). */
   restoreFollows?: boolean;
+  /** Image bytes by URL that need no fetch (CreateRequest.images). */
+  images?: ReadonlyMap<string, Uint8Array>;
 }
 
 /** Builds a machine from its config (may load the image asynchronously); `memory` when RAM comes from the shared pool. */

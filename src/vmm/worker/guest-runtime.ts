@@ -116,6 +116,8 @@ export class GuestRuntime implements GuestWorkerApi {
   private machine: GuestMachine | undefined;
   /** Guest RAM from the coordinator's shared frame pool (undefined: the machine uses a private pool). */
   private memory: GuestMemoryResources | undefined;
+  /** Image bytes the coordinator sent with create (CreateRequest.images), by URL. */
+  private images: ReadonlyMap<string, Uint8Array> = new Map();
 
   private report: StateReport = { seq: 0, state: 'idle' };
   private waiters: ReportWaiter[] = [];
@@ -160,6 +162,7 @@ export class GuestRuntime implements GuestWorkerApi {
     if (request.memory) {
       this.memory = { pool: FramePool.attachShared(request.memory.pool), map: new Int32Array(request.memory.map) };
     }
+    this.images = new Map(request.images?.map((image) => [image.url, image.bytes]));
     await this.buildMachine({ restoreFollows: request.restoreFollows === true });
     this.publish();
     const response: CreateResponse = { vmId: request.config.vmId, waitMode: this.waitMode(this.mode) };
@@ -575,7 +578,7 @@ export class GuestRuntime implements GuestWorkerApi {
   // ---- machine, memory, state --------------------------------------------
 
   private async buildMachine(options: MachineFactoryOptions = {}): Promise<void> {
-    const machine = await this.factory(this.config!, this.memory, options);
+    const machine = await this.factory(this.config!, this.memory, { ...options, images: this.images });
     machine.onConsoleOutput = (bytes) => this.queueOutput(bytes);
     this.machine = machine;
     this.control!.bumpGeneration();

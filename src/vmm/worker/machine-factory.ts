@@ -7,6 +7,16 @@ import type { GuestConfig } from '../shared/protocol.ts';
 import type { GuestMachine, GuestMemoryResources, MachineFactoryOptions } from './guest-machine.ts';
 import { SyntheticMachine } from './synthetic-machine.ts';
 import { createLinuxGuest, fetchBytes } from './linux-guest.ts';
+import type { ByteLoader } from './linux-images.ts';
+
+/** Loads images from the bytes the coordinator sent (CreateRequest.images), else with `fallback`. */
+export function preloadedOrFetched(images: ReadonlyMap<string, Uint8Array> | undefined, fallback: ByteLoader = fetchBytes): ByteLoader {
+  if (!images || images.size === 0) return fallback;
+  return (url) => {
+    const bytes = images.get(url);
+    return bytes ? Promise.resolve(bytes) : fallback(url);
+  };
+}
 
 export function createDefaultMachine(config: GuestConfig, memory?: GuestMemoryResources, options: MachineFactoryOptions = {}): GuestMachine | Promise<GuestMachine> {
   const image = config.image;
@@ -14,6 +24,6 @@ export function createDefaultMachine(config: GuestConfig, memory?: GuestMemoryRe
     case 'synthetic':
       return new SyntheticMachine(image.synthetic);
     case 'linux':
-      return createLinuxGuest(config, image, fetchBytes, memory, options);
+      return createLinuxGuest(config, image, preloadedOrFetched(options.images), memory, options);
   }
 }
