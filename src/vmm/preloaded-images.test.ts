@@ -34,7 +34,7 @@ test('a Linux VM boots from image bytes the coordinator holds, without fetching 
   expect(asked.sort()).toEqual([INITRD_URL, KERNEL_URL].sort());
 });
 
-test('without those bytes the same VM fails with the download error, in that VM only', { timeout: 60_000 }, async () => {
+test('without those bytes the same VM fails with the download error', { timeout: 60_000 }, async () => {
   c = testCoordinator({ imageBytes: () => undefined });
   const info = c.createVm(vm);
   await c.start(info.id).catch(() => undefined);
