@@ -848,8 +848,9 @@ export class Coordinator implements Disposable {
     if (!lookup || image.kind !== 'linux') return [];
     const images: PreloadedImage[] = [];
     for (const url of [image.kernelUrl, image.initrdUrl]) {
-      const bytes = url === undefined ? undefined : lookup(url);
-      if (url !== undefined && bytes) images.push({ url, bytes });
+      if (url === undefined) continue;
+      const bytes = lookup(url);
+      if (bytes) images.push({ url, bytes });
     }
     return images;
   }
