@@ -9,13 +9,14 @@
  *   TABVISOR_SOAK=5 npx vitest run src/core/cpu/diff/cpu-diff.test.ts
  * Reproduce one case: node --import tsx src/core/cpu/diff/test-support/repro.ts SEED ID
  *
- * Needs an x86 Linux host with `gcc -m32` (gcc-multilib) whose kernel runs
- * i386 binaries.
+ * Needs an x86 Linux host with gcc: an i386 process where the kernel runs
+ * i386 binaries (`gcc -m32`, gcc-multilib), else an x86-64 process running
+ * the snippets in compatibility mode (test-support/native.ts).
  */
 import { describe, expect, it } from 'vitest';
 import { Cpu } from '../index.ts';
 import { runDiff, formatDiffMismatch, formatSummary, type DiffSummary } from './test-support/diff-run.ts';
-import { hostRunsI386 } from '../test-support/i386-exec.ts';
+import { nativeKind, NATIVE_KIND_LABEL } from './test-support/native.ts';
 
 const CI_SEED = 0x7ab1;
 const CI_CASES = 200_000;
@@ -27,8 +28,9 @@ function report(s: DiffSummary): void {
   }
 }
 
-// Skipped, with the reason printed, where the kernel runs no i386 code (test-support/i386-exec.ts).
-describe.skipIf(!hostRunsI386())('CPU vs host CPU (differential)', () => {
+// Skipped, with the reason printed, where the host runs no 32-bit x86 code (test-support/native.ts).
+const kind = nativeKind();
+describe.skipIf(kind === null)(`CPU vs ${kind === null ? 'the host CPU' : NATIVE_KIND_LABEL[kind]} (differential)`, () => {
   const soak = Number(process.env['TABVISOR_SOAK'] ?? '0');
 
   if (soak === 0) it(`${CI_CASES} fixed-seed cases across every instruction group`, () => {

@@ -6,14 +6,16 @@
 import { describe, expect, it } from 'vitest';
 import { ARITH, AF, CF, ZF } from './test-support/undefined-masks.ts';
 import { type Builder, bit, fx } from './test-support/builder.ts';
-import { type Group, GROUPS, generateCases, generateCase, groupOf } from './test-support/gen.ts';
-import { runNative } from './test-support/native.ts';
+import { type Group, GROUPS, generateCases, generateCase, groupOf, groupByName } from './test-support/gen.ts';
+import { runNative, nativeKind, nativeRunnerPath, runBatchWith, hostQuirks } from './test-support/native.ts';
 import { compareOutcomes } from './test-support/compare.ts';
 import { type Outcome, CODE_BASE } from './test-support/format.ts';
 import { runDiff, emulatorReference, formatDiffMismatch } from './test-support/diff-run.ts';
 import { Cpu } from '../cpu.ts';
 import { FakeCpu, type FakeBug } from './test-support/fake-cpu.ts';
 import { hostRunsI386 } from '../test-support/i386-exec.ts';
+
+const PREFIXES = new Set([0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65, 0x66, 0x67, 0xf0, 0xf2, 0xf3]);
 
 const SIGNAL_OF_VECTOR: Record<number, number> = { 0: 8, 1: 5, 3: 5, 4: 11, 5: 11, 6: 4, 13: 11, 14: 11, 17: 7 };
 
@@ -38,8 +40,8 @@ const FAKE_GROUP: Group = {
   }]],
 };
 
-// The host CPU is the reference: skipped, with the reason printed, where the kernel runs no i386 code.
-const onHost = hostRunsI386();
+// The host CPU is the reference: skipped, with the reason printed, where it runs no 32-bit code (native.ts).
+const onHost = nativeKind() !== null;
 
 describe('native runner', () => {
   const cases = generateCases(7, 0, 6000);
@@ -115,6 +117,40 @@ describe('native runner', () => {
     expect(masked).toBeGreaterThan(500);
   });
 
+  // Where both runners work (a kernel that runs i386 binaries), the x86-64 one must report exactly what the i386 one does.
+  it.skipIf(!onHost || !hostRunsI386())('the x86-64 runner (compatibility mode) agrees with the i386 runner', () => {
+    const compat = runBatchWith(nativeRunnerPath('compat'), cases);
+    const i386 = runBatchWith(nativeRunnerPath('i386'), cases);
+    let differ = 0;
+    cases.forEach((c, i) => { if (compareOutcomes(c, i386[i]!, compat[i]!).length > 0) differ++; });
+    expect(differ).toBe(0);
+  });
+
+  it.skipIf(!onHost)('the stale-flags quirk mask covers only the flags at a trap between iterations of REPE/REPNE CMPS/SCAS', () => {
+    const quirk = { staleFlagsOnRepTrap: true };
+    const steps = Array.from({ length: 3000 }, (_, id) => generateCase(11, id, groupByName('single-step')));
+    const out = runNative(steps);
+    let masked = 0, compared = 0;
+    steps.forEach((c, i) => {
+      const n = out[i]!;
+      if (n.vector !== 1) return;
+      const flagFlipped = clone(n);
+      flagFlipped.eflags ^= CF;
+      expect(compareOutcomes(c, n, flagFlipped).length, 'without the quirk every flag is compared').toBeGreaterThan(0);
+      if (compareOutcomes(c, n, flagFlipped, quirk).length > 0) { compared++; return; }
+      masked++;
+      const op = c.code.subarray(n.eip - CODE_BASE - c.codeOffset).find((b) => !PREFIXES.has(b));
+      expect([0xa6, 0xa7, 0xae, 0xaf]).toContain(op);
+      const countFlipped = clone(n);
+      countFlipped.regs[1] = (countFlipped.regs[1]! ^ 1) >>> 0;
+      expect(compareOutcomes(c, n, countFlipped, quirk).length, 'registers stay compared').toBeGreaterThan(0);
+    });
+    expect(masked).toBeGreaterThan(0);
+    expect(compared).toBeGreaterThan(masked);
+    console.log(`quirk mask: would mask the flags of ${masked} of ${masked + compared} single-step traps; ` +
+      `this host ${hostQuirks().staleFlagsOnRepTrap ? 'has' : 'does not have'} the quirk`);
+  });
+
   it('cases are reproducible from (seed, id)', () => {
     for (const i of [0, 17, 999, 4321]) {
       const again = generateCase(7, i, groupOf(i));
@@ -125,7 +161,7 @@ describe('native runner', () => {
   });
 });
 
-// Against the host CPU, or where that runs no i386 code against our interpreter (the harness is what is tested here).
+// Against the host CPU, or where that runs no 32-bit code against our interpreter (the harness is what is tested here).
 describe('harness end to end with a fake CPU', () => {
   const reference = onHost ? undefined : emulatorReference((h) => new Cpu(h));
   const run = (bug: FakeBug) => runDiff({ seed: 3, count: 3000, factory: (h) => new FakeCpu(h, bug), groups: [FAKE_GROUP], keep: 3, reference });

@@ -1,21 +1,19 @@
 /**
- * Whether this host can run the i386 Linux binaries that are the differential
- * tests' reference (diff/test-support/native-runner.c,
- * fpu/test-support/x87-native.c).
+ * Whether this host runs i386 Linux binaries: the first choice of the
+ * integer differential test's native runner (diff/test-support/native.ts)
+ * and what the benchmark's native workloads need (whole i386 programs).
  *
  * Any x86-64 Linux with IA-32 emulation runs them on the host CPU. Some
- * kernels refuse them: `ia32_emulation=off`, or a hypervisor whose guests run
- * 64-bit user code only (the machine of 2026-11-27: "IA-32 emulation off",
- * no 32-bit code segment in the GDT, so not even a far jump to compatibility
- * mode works). execve then fails with ENOEXEC, and Node's spawn, through
- * execvp, hands the binary to /bin/sh.
+ * kernels refuse them (`ia32_emulation=off`; this project's machines from
+ * 2026-11-27 until the kernel changed, seen running them again on
+ * 2026-11-29): execve then fails with ENOEXEC, and Node's spawn, through
+ * execvp, hands the binary to /bin/sh. The differential runner then uses its
+ * x86-64 build, which runs the snippets in compatibility mode; only the
+ * benchmark's native column has no substitute.
  *
- * There the tests that need the real CPU in 32-bit mode (the integer
- * differential test) are skipped, visibly and with this reason, rather than
- * run against a stand-in: qemu-i386 was tried, and in 6,086 of the 28,160 x87
- * cases it disagreed with our core, which matches the host FPU bit for bit; it
- * cannot serve as the bit-exact reference. (The x87 oracle needs no i386
- * process: it is built as an x86-64 binary.)
+ * Nothing else stands in for the real CPU: qemu-i386 was tried, and in 6,086
+ * of the 28,160 x87 cases it disagreed with our core, which matches the host
+ * FPU bit for bit.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -26,7 +24,7 @@ const PROBE_SOURCE = '#include <stdio.h>\nint main(void) { puts("i386 ok"); retu
 const PROBE_OUTPUT = 'i386 ok\n';
 
 export const NO_I386_REASON =
-  'this host\'s kernel does not run i386 binaries (execve gives ENOEXEC), so there is no real CPU to compare with';
+  'this host\'s kernel does not run i386 binaries (execve gives ENOEXEC)';
 
 let cached: boolean | undefined;
 
@@ -57,6 +55,6 @@ export function hostRunsI386(): boolean {
   if (process.arch !== 'x64' && process.arch !== 'ia32') return (cached = false);
   const r = spawnSync(buildProbe(), [], { encoding: 'utf8', timeout: 30_000 });
   cached = r.error === undefined && r.status === 0 && r.stdout === PROBE_OUTPUT;
-  if (!cached) console.warn(`i386 reference unavailable: ${NO_I386_REASON}; the tests against the real CPU are skipped`);
+  if (!cached) console.warn(`i386 binaries unavailable: ${NO_I386_REASON}`);
   return cached;
 }

@@ -6,7 +6,8 @@ import { disassemble } from '../../index.ts';
 import type { GenCase } from './gen.ts';
 import { CODE_BASE, DATA_WIN, STACK_WIN, type Outcome } from './format.ts';
 import { COMPARED_FLAGS } from './builder.ts';
-import { RF } from './undefined-masks.ts';
+import { RF, ARITH } from './undefined-masks.ts';
+import { type HostQuirks, NO_QUIRKS } from './native.ts';
 
 export interface FieldDiff {
   field: string;
@@ -43,8 +44,23 @@ export function describeOutcome(o: Outcome): string {
   return `#${name}${code}${cr2}`;
 }
 
-/** Differences that matter for this case (empty = agreement). */
-export function compareOutcomes(c: GenCase, nat: Outcome, emu: Outcome): FieldDiff[] {
+/** Whether `eip` is at a REPE/REPNE CMPS or SCAS of the case (a trap there stopped it between iterations). */
+function atRepCompareString(c: GenCase, eip: number): boolean {
+  const off = eip - CODE_BASE - c.codeOffset;
+  const ins = c.built.insns.find((i) => i.offset === off);
+  if (ins === undefined) return false;
+  let rep = false;
+  for (let k = ins.offset; k < Math.min(ins.offset + ins.length, c.code.length); k++) {
+    const b = c.code[k]!;
+    if (b === 0xf2 || b === 0xf3) rep = true;
+    else if (b === 0xa6 || b === 0xa7 || b === 0xae || b === 0xaf) return rep;
+    else if (b !== 0x66 && b !== 0x67 && b !== 0xf0 && b !== 0x26 && b !== 0x2e && b !== 0x36 && b !== 0x3e && b !== 0x64 && b !== 0x65) return false;
+  }
+  return false;
+}
+
+/** Differences that matter for this case (empty = agreement); `quirks`: the host's known deviations from the SDM. */
+export function compareOutcomes(c: GenCase, nat: Outcome, emu: Outcome, quirks: HostQuirks = NO_QUIRKS): FieldDiff[] {
   const d: FieldDiff[] = [];
   const m = c.built.masks;
   if (nat.done !== emu.done || (!nat.done && nat.vector !== emu.vector)) {
@@ -67,7 +83,8 @@ export function compareOutcomes(c: GenCase, nat: Outcome, emu: Outcome): FieldDi
   for (let sg = 0; sg < 6; sg++) {
     if (nat.segs[sg] !== emu.segs[sg] && !bothNullDataSelectors(sg, nat.segs[sg]!, emu.segs[sg]!)) d.push({ field: SEG_NAMES[sg]!, native: hex(nat.segs[sg]!, 4), emu: hex(emu.segs[sg]!, 4) });
   }
-  const fmask = (nat.done && emu.done ? m.flags : m.faultFlags) & COMPARED_FLAGS & ~RF;
+  let fmask = (nat.done && emu.done ? m.flags : m.faultFlags) & COMPARED_FLAGS & ~RF;
+  if (quirks.staleFlagsOnRepTrap && !nat.done && nat.vector === 1 && emu.vector === 1 && atRepCompareString(c, nat.eip)) fmask &= ~ARITH;
   if (((nat.eflags ^ emu.eflags) & fmask) !== 0) {
     d.push({ field: 'eflags', native: `${hex(nat.eflags)} ${flagNames(nat.eflags)}`, emu: `${hex(emu.eflags)} ${flagNames(emu.eflags)} (differ ${hex((nat.eflags ^ emu.eflags) & fmask, 1)})` });
   }

@@ -3,7 +3,7 @@
  * (in batches) and on the emulator, compare, and summarize per group.
  */
 import { type GenCase, GROUPS, type Group, generateCases } from './gen.ts';
-import { runNative } from './native.ts';
+import { runNative, hostQuirks, NO_QUIRKS } from './native.ts';
 import { type CpuFactory, EmuRunner } from './emu-runner.ts';
 import { compareOutcomes, formatMismatch, type FieldDiff } from './compare.ts';
 import type { Outcome } from './format.ts';
@@ -48,7 +48,7 @@ export interface DiffOptions {
   /**
    * Where the expected outcomes come from: the host CPU (default), or another
    * emulator (`emulatorReference`), e.g. the interpreter as the JIT's
-   * reference on a host that runs no i386 code. Undefined: the host CPU.
+   * reference on a host that runs no 32-bit x86 code. Undefined: the host CPU.
    */
   reference?: (cases: readonly GenCase[]) => Outcome[];
 }
@@ -75,6 +75,7 @@ export function runDiff(o: DiffOptions): DiffSummary {
   const batch = o.batch ?? 25_000;
   const emu = new EmuRunner(o.factory);
   const start = o.first ?? 0;
+  const quirks = o.reference === undefined ? hostQuirks() : NO_QUIRKS;
   for (let at = start; at < start + o.count; at += batch) {
     const n = Math.min(batch, start + o.count - at);
     let t = performance.now();
@@ -98,7 +99,7 @@ export function runDiff(o: DiffOptions): DiffSummary {
         hostError = err instanceof Error ? (err.stack ?? err.message) : String(err);
         emu.setupCpu();
       }
-      const diffs = e === null ? [] : compareOutcomes(c, nat[i]!, e);
+      const diffs = e === null ? [] : compareOutcomes(c, nat[i]!, e, quirks);
       if (hostError !== undefined || diffs.length > 0) {
         st.mismatches++;
         s.mismatches++;

@@ -12,8 +12,9 @@
  *    so wild accesses page-fault on both sides with the same CR2 and error
  *    code.
  *  - Segments as Linux sets them: CS = 0x23, SS/DS/ES = 0x2b (flat, base 0,
- *    limit 4 GiB), FS = 0 (null: any FS access is #GP(0)), GS = 0x63 (base 0;
- *    the generator never uses GS for memory). The GDT holds those
+ *    limit 4 GiB), FS = GS = 0 (null: any access through them is #GP(0); the
+ *    native runner loads both with null before each snippet, since the
+ *    x86-64 build has no TLS descriptor to put in GS). The GDT holds those
  *    descriptors at the same indexes as Linux; the IDT has DPL-0 gates except
  *    vectors 3, 4 and 0x80 (DPL 3), as in Linux, so INT n raises the same
  *    #GP(n*8+2). TR points at a TSS without an I/O bitmap (IN/OUT: #GP(0)).
@@ -82,12 +83,11 @@ const SYS_MAP: Array<[linear: number, phys: number]> = [
 
 export const SEL_CS = 0x23;
 export const SEL_DS = 0x2b;
-export const SEL_GS = 0x63;
 const SEL_TSS = 0x80;
 export const CR0_LINUX = 0x80050033;
 const FLAT = 0xffffffff;
 /** ES CS SS DS FS GS as a Linux process has them. */
-const DEFAULT_SEGS = [SEL_DS, SEL_CS, SEL_DS, SEL_DS, 0, SEL_GS];
+const DEFAULT_SEGS = [SEL_DS, SEL_CS, SEL_DS, SEL_DS, 0, 0];
 
 /** Flat RAM for the few pages above; every other page is open bus. */
 export class DiffHost implements CpuHost {
@@ -222,7 +222,7 @@ export class EmuRunner {
     cpu.setSegment(2, SEL_DS, 0, FLAT, 0xcf3);
     cpu.setSegment(3, SEL_DS, 0, FLAT, 0xcf3);
     cpu.setSegment(4, 0, 0, 0, 0);
-    cpu.setSegment(5, SEL_GS, 0, FLAT, 0xcf3);
+    cpu.setSegment(5, 0, 0, 0, 0);
   }
 
   run(c: CaseInput): Outcome {

@@ -9,8 +9,12 @@
  */
 import type { CpuHost } from '../../host.ts';
 import { Rng } from './prng.ts';
-import { type CpuFactory, type DiffCpu, EmuRunner, SEL_CS, SEL_DS, SEL_GS } from './emu-runner.ts';
+import { type CpuFactory, type DiffCpu, EmuRunner, SEL_CS, SEL_DS } from './emu-runner.ts';
+
 import { CODE_BASE, DATA_BASE, PAGE_SIZE, STACK_BASE, INITIAL_ESP } from './format.ts';
+
+/** Linux's i386 TLS selector (GDT entry 12), flat here: ring-3 fuzz streams start with GS loaded, as in a process. */
+const SEL_TLS = 0x63;
 
 export interface FuzzFailure {
   stream: number;
@@ -98,7 +102,7 @@ export class FuzzMachine {
       cpu.setSegment(1, SEL_CS, 0, 0xffffffff, 0xcfb);
       for (const s of [0, 2, 3]) cpu.setSegment(s, SEL_DS, 0, 0xffffffff, 0xcf3);
       cpu.setSegment(4, 0, 0, 0, 0);
-      cpu.setSegment(5, SEL_GS, 0, 0xffffffff, 0xcf3);
+      cpu.setSegment(5, SEL_TLS, 0, 0xffffffff, 0xcf3);
     }
     for (let r = 0; r < 8; r++) cpu.setReg32(r, regs[r]!);
     cpu.setEflags(eflags);

@@ -1,9 +1,21 @@
 /*
  * tabvisor differential harness: the native side.
  *
- * Runs batches of short x86 snippets directly on the host CPU (as a 32-bit
- * static Linux process, ring 3, flat segments) and records the final
- * architectural state, or the fault and the state at the fault.
+ * Runs batches of short x86 snippets directly on the host CPU in 32-bit code
+ * (ring 3, flat segments) and records the final architectural state, or the
+ * fault and the state at the fault.
+ *
+ * Two builds of this file, the same cases and results:
+ *  - i386 (gcc -m32): a 32-bit Linux process; needs a kernel that runs i386
+ *    binaries.
+ *  - x86-64 (gcc -m64): a 64-bit process that far-jumps into the kernel's
+ *    32-bit user code segment (0x23, the one i386 processes run in) for each
+ *    snippet and back to 64-bit code (0x33) at its end; the CPU then runs the
+ *    snippet in compatibility mode, which is 32-bit protected mode for
+ *    everything a ring-3 snippet can see. This works on kernels that refuse
+ *    i386 binaries (IA-32 emulation off) but still have that segment.
+ * Both start every snippet with FS = GS = 0 (null); the emulator side does the
+ * same (emu-runner.ts).
  *
  *   native-runner IN OUT      (either may be "-" for stdin/stdout)
  *
@@ -21,7 +33,10 @@
  * Everything else in both pages must stay zero; stray writes are detected
  * and reported as a hash of the page outside the window.
  *
- * Build: gcc -m32 -static -O1 -o native-runner native-runner.c
+ * Build (native.ts does it): gcc -m32 -static -O1 -o native-runner native-runner.c
+ *   or gcc -m64 -static -no-pie -Wl,-Ttext-segment=0x10000000 -O1 ... (the
+ *   runner itself must sit below 4 GiB, where 32-bit code reaches it, and
+ *   away from the three pages above).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -86,13 +101,166 @@
 /* Shared with the assembly below. */
 uint32_t tv_in[9];   /* EAX ECX EDX EBX ESP EBP ESI EDI EFLAGS */
 uint32_t tv_out[9];
-uint32_t tv_runner_esp;
-uint16_t tv_seg_save[6]; /* the runner's ES CS SS DS FS GS */
 uint16_t tv_out_seg[6];
 uint32_t tv_entry = CODE_BASE;
 
 void tv_enter(void);
 void tv_snippet_done(void);
+
+#if defined(__x86_64__)
+/*
+ * tv_enter (64-bit): save the runner, far-jump to 32-bit code (CS 0x23), load
+ * the case state there, jump to the snippet. Until the case ESP is loaded it
+ * runs on a small stack below 4 GiB (tv_stack32), so the case's stack window
+ * is untouched.
+ * tv_snippet_done (32-bit): save every GPR and segment selector with plain
+ * SS-relative moves (the snippet may have loaded DS with anything), capture
+ * EFLAGS on tv_stack32, far-jump back to 64-bit code (CS 0x33), which
+ * restores FS's base (glibc's thread pointer: loading a selector into FS
+ * replaced it) and the runner.
+ */
+uint64_t tv_runner_rsp;
+uint64_t tv_fs_base;
+
+__asm__(
+    ".data\n"
+    ".balign 8\n" /* aligned: the return jump runs with the snippet's EFLAGS.AC */
+    "tv_far_in: .long tv_compat_entry\n"
+    "  .word 0x23\n"
+    ".balign 8\n"
+    "tv_far_out: .long tv_back64\n"
+    "  .word 0x33\n"
+    ".bss\n"
+    ".balign 16\n"
+    "tv_stack32: .space 256\n"
+    "tv_stack32_top:\n"
+    ".text\n"
+    ".code64\n"
+    ".globl tv_enter\n"
+    ".type tv_enter, @function\n"
+    "tv_enter:\n"
+    "  pushq %rbx\n"
+    "  pushq %rbp\n"
+    "  pushq %r12\n"
+    "  pushq %r13\n"
+    "  pushq %r14\n"
+    "  pushq %r15\n"
+    "  pushfq\n"
+    "  movq %rsp, tv_runner_rsp(%rip)\n"
+    "  ljmpl *tv_far_in(%rip)\n"
+    ".code32\n"
+    "tv_compat_entry:\n"
+    "  movl $tv_stack32_top, %esp\n"
+    "  movl $0x2b, %eax\n"
+    "  movw %ax, %ds\n"
+    "  movw %ax, %es\n"
+    "  xorl %eax, %eax\n"
+    "  movw %ax, %fs\n"
+    "  movw %ax, %gs\n"
+    "  pushl tv_in+32\n"
+    "  popfl\n"
+    "  movl tv_in+0, %eax\n"
+    "  movl tv_in+4, %ecx\n"
+    "  movl tv_in+8, %edx\n"
+    "  movl tv_in+12, %ebx\n"
+    "  movl tv_in+20, %ebp\n"
+    "  movl tv_in+24, %esi\n"
+    "  movl tv_in+28, %edi\n"
+    "  movl tv_in+16, %esp\n"
+    "  jmp *tv_entry\n"
+    ".globl tv_snippet_done\n"
+    ".type tv_snippet_done, @function\n"
+    "tv_snippet_done:\n"
+    "  movl %eax, %ss:tv_out+0\n"
+    "  movl %ecx, %ss:tv_out+4\n"
+    "  movl %edx, %ss:tv_out+8\n"
+    "  movl %ebx, %ss:tv_out+12\n"
+    "  movl %esp, %ss:tv_out+16\n"
+    "  movl %ebp, %ss:tv_out+20\n"
+    "  movl %esi, %ss:tv_out+24\n"
+    "  movl %edi, %ss:tv_out+28\n"
+    "  movw %es, %ss:tv_out_seg+0\n"
+    "  movw %cs, %ss:tv_out_seg+2\n"
+    "  movw %ss, %ss:tv_out_seg+4\n"
+    "  movw %ds, %ss:tv_out_seg+6\n"
+    "  movw %fs, %ss:tv_out_seg+8\n"
+    "  movw %gs, %ss:tv_out_seg+10\n"
+    "  movl $0x2b, %eax\n"
+    "  movw %ax, %ds\n"
+    "  movl $tv_stack32_top, %esp\n"
+    "  pushfl\n"
+    "  popl tv_out+32\n"
+    "  ljmpl *tv_far_out\n"
+    ".code64\n"
+    "tv_back64:\n"
+    "  xorl %eax, %eax\n"
+    "  movw %ax, %fs\n"
+    "  movw %ax, %gs\n"
+    "  movl $158, %eax\n" /* arch_prctl(ARCH_SET_FS, tv_fs_base) */
+    "  movl $0x1002, %edi\n"
+    "  movq tv_fs_base(%rip), %rsi\n"
+    "  syscall\n"
+    "  movq tv_runner_rsp(%rip), %rsp\n"
+    "  popfq\n"
+    "  popq %r15\n"
+    "  popq %r14\n"
+    "  popq %r13\n"
+    "  popq %r12\n"
+    "  popq %rbp\n"
+    "  popq %rbx\n"
+    "  ret\n");
+
+static sigjmp_buf tv_jb;
+static volatile uint32_t f_signo, f_trapno, f_err, f_cr2, f_eip, f_eflags;
+static volatile uint32_t f_regs[8];
+static volatile uint16_t f_segs[6];
+static volatile uint32_t current_case;
+
+static void fault_handler(int sig, siginfo_t *info, void *ctx_) {
+  /* The kernel enters a 64-bit handler with the snippet's data selectors
+     still loaded (it saves none of them in the frame): read them first. Then
+     clear EFLAGS.AC (Linux runs with CR0.AM = 1; the snippet may have set it)
+     and give FS back its base before anything uses thread-local storage
+     (siglongjmp does). DF is cleared by the kernel on signal delivery. */
+  uint16_t es, ds, fs, gs;
+  __asm__ volatile("movw %%es, %0\n movw %%ds, %1\n movw %%fs, %2\n movw %%gs, %3"
+                   : "=m"(es), "=m"(ds), "=m"(fs), "=m"(gs));
+  __asm__ volatile("pushfq\n andl $0xfffbffff, (%%rsp)\n popfq\n"
+                   "xorl %%eax, %%eax\n movw %%ax, %%fs\n movw %%ax, %%gs" ::: "rax", "cc", "memory");
+  long rc;
+  __asm__ volatile("syscall" : "=a"(rc) : "a"(158L), "D"(0x1002L), "S"(tv_fs_base) : "rcx", "r11", "memory");
+  (void)rc;
+  (void)info;
+  ucontext_t *uc = (ucontext_t *)ctx_;
+  greg_t *g = uc->uc_mcontext.gregs;
+  f_signo = (uint32_t)sig;
+  f_trapno = (uint32_t)g[REG_TRAPNO];
+  f_err = (uint32_t)g[REG_ERR];
+  f_cr2 = (uint32_t)g[REG_CR2];
+  f_eip = (uint32_t)g[REG_RIP];
+  f_eflags = (uint32_t)g[REG_EFL];
+  f_regs[0] = (uint32_t)g[REG_RAX];
+  f_regs[1] = (uint32_t)g[REG_RCX];
+  f_regs[2] = (uint32_t)g[REG_RDX];
+  f_regs[3] = (uint32_t)g[REG_RBX];
+  f_regs[4] = (uint32_t)g[REG_RSP];
+  f_regs[5] = (uint32_t)g[REG_RBP];
+  f_regs[6] = (uint32_t)g[REG_RSI];
+  f_regs[7] = (uint32_t)g[REG_RDI];
+  /* REG_CSGSFS: CS in bits 0-15, SS in bits 48-63 (UC_SIGCONTEXT_SS). */
+  uint64_t csgsfs = (uint64_t)g[REG_CSGSFS];
+  f_segs[0] = es;
+  f_segs[1] = (uint16_t)csgsfs;
+  f_segs[2] = (uc->uc_flags & 2) != 0 ? (uint16_t)(csgsfs >> 48) : 0x2b;
+  f_segs[3] = ds;
+  f_segs[4] = fs;
+  f_segs[5] = gs;
+  siglongjmp(tv_jb, 1);
+}
+
+#else
+uint32_t tv_runner_esp;
+uint16_t tv_seg_save[6]; /* the runner's ES CS SS DS FS GS */
 
 /*
  * tv_enter: save the runner, load the case state, jump to the snippet.
@@ -117,6 +285,8 @@ __asm__(
     "  movw %ds, tv_seg_save+6\n"
     "  movw %fs, tv_seg_save+8\n"
     "  movw %gs, tv_seg_save+10\n"
+    "  xorl %eax, %eax\n"
+    "  movw %ax, %gs\n"
     "  pushl tv_in+32\n"
     "  popfl\n"
     "  movl tv_in+0, %eax\n"
@@ -197,6 +367,8 @@ static void fault_handler(int sig, siginfo_t *info, void *ctx_) {
   f_segs[5] = (uint16_t)g[REG_GS];
   siglongjmp(tv_jb, 1);
 }
+
+#endif
 
 static void alarm_handler(int sig) {
   (void)sig;
@@ -284,6 +456,9 @@ int main(int argc, char **argv) {
     return 2;
   }
 
+#if defined(__x86_64__)
+  if (syscall(SYS_arch_prctl, 0x1003 /* ARCH_GET_FS */, &tv_fs_base) != 0) die("arch_prctl");
+#endif
   int mfd = (int)syscall(SYS_memfd_create, "tv-code", 0u);
   if (mfd < 0) die("memfd_create");
   if (ftruncate(mfd, PAGE) != 0) die("ftruncate");

@@ -6,7 +6,7 @@
 import { Cpu } from '../../index.ts';
 import { jitCpu } from '../../../jit/test-support/jit-cpu.ts';
 import { generateCase, groupOf } from './gen.ts';
-import { runNative } from './native.ts';
+import { runNative, hostQuirks } from './native.ts';
 import { EmuRunner } from './emu-runner.ts';
 import { compareOutcomes, describeOutcome, formatMismatch, hex } from './compare.ts';
 import type { Outcome } from './format.ts';
@@ -28,7 +28,7 @@ const nat = runNative(cases);
 const emu = new EmuRunner((h) => (process.env['TABVISOR_JIT'] === '1' ? jitCpu(h) : new Cpu(h)));
 cases.forEach((c, i) => {
   const e = emu.run(c);
-  const d = compareOutcomes(c, nat[i]!, e);
+  const d = compareOutcomes(c, nat[i]!, e, hostQuirks());
   console.log(formatMismatch(c, seed, nat[i]!, e, d));
   console.log(d.length === 0 ? '  => AGREE' : `  => ${d.length} difference(s)`);
   console.log(dump('native  ', nat[i]!));

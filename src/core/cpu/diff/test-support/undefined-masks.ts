@@ -159,6 +159,10 @@ export const ENVIRONMENT_RULES = {
     what: 'A null selector in ES, DS, FS or GS is compared as null only: 0x0000-0x0003 are equal',
     why: 'IRET to an outer privilege level zeroes ES/DS/FS/GS when their hidden descriptor is not usable at the new CPL (SDM Vol. 2A, IRET, RETURN-TO-OUTER-PRIVILEGE-LEVEL); Intel CPUs apply this to a loaded null selector of RPL 1-3, AMD CPUs keep it. Linux returns to user mode through IRET after interrupts and page faults, so whether the host reports 1-3 or 0 depends on the CPU vendor and on timing. Seen in CI: MOV ES with selector 3, then #GP; the host reported ES = 0, this AMD machine ES = 3.',
   },
+  staleFlagsOnRepTrap: {
+    what: 'Where the host shows it (a probe at the start of the run, native.ts hostQuirks): the status flags are not compared at a single-step #DB that stops a REPE/REPNE CMPS/SCAS between iterations (EIP still at the instruction)',
+    why: 'Each iteration of CMPS/SCAS sets the status flags (SDM Vol. 2B, CMPS, SCAS), and the emulator reports them. The host of 2026-11-29 (Linux 6.18 under a nested hypervisor) reports the flags from before the instruction for such a trap, though ECX and EDI show the iteration done (C probe: REPNE SCASD with ECX = 2 traps with ECX = 1, EDI + 4, flags unchanged, RF set; after the last iteration the flags are right). Hosts that report the iteration\'s flags are compared in full.',
+  },
   cr2OnlyForPf: {
     what: 'CR2 is compared only for #PF',
     why: 'Linux reports a stale CR2 in the signal frame for other exceptions.',
@@ -172,8 +176,8 @@ export const ENVIRONMENT_RULES = {
     why: 'Under KVM on AMD hosts the reported EIP for ICEBP is not reliable (the hypervisor intercepts it).',
   },
   gsNotUsed: {
-    what: 'GS-relative memory operands are generated only after the snippet loaded GS with a flat selector; the emulator starts with GS = 0x63 (base 0)',
-    why: 'Linux points GS at the thread\'s TLS block, whose base the emulator cannot know.',
+    what: 'GS-relative memory operands are generated only after the snippet loaded GS with a flat selector; both sides start the snippet with GS = 0 (null)',
+    why: 'A process\'s own GS (the i386 TLS block) has a base the emulator cannot know, so the native runner loads null before each snippet and restores GS after.',
   },
   selectors: {
     what: 'Segment loads (MOV/POP Sreg, LDS/LES/LFS/LGS/LSS) use only selectors whose descriptors match: null, 0x08-0x1b (DPL 0), 0x20-0x2b (flat user code/data), beyond the GDT limit, LDT selectors',
