@@ -107,6 +107,69 @@ uint32_t tv_entry = CODE_BASE;
 void tv_enter(void);
 void tv_snippet_done(void);
 
+/*
+ * 32-bit code shared by both builds: load the case's EFLAGS and registers,
+ * jump to the snippet; at tv_snippet_done (the snippet's final jump), save
+ * every GPR and selector with plain SS-relative moves (no flag changes, no
+ * stack use: the case's stack window is part of the result; SS, because the
+ * snippet may have loaded DS with a null or read-only selector).
+ */
+#define TV_RUN_SNIPPET \
+  "  pushl tv_in+32\n" \
+  "  popfl\n" \
+  "  movl tv_in+0, %eax\n" \
+  "  movl tv_in+4, %ecx\n" \
+  "  movl tv_in+8, %edx\n" \
+  "  movl tv_in+12, %ebx\n" \
+  "  movl tv_in+20, %ebp\n" \
+  "  movl tv_in+24, %esi\n" \
+  "  movl tv_in+28, %edi\n" \
+  "  movl tv_in+16, %esp\n" \
+  "  jmp *tv_entry\n" \
+  ".globl tv_snippet_done\n" \
+  ".type tv_snippet_done, @function\n" \
+  "tv_snippet_done:\n" \
+  "  movl %eax, %ss:tv_out+0\n" \
+  "  movl %ecx, %ss:tv_out+4\n" \
+  "  movl %edx, %ss:tv_out+8\n" \
+  "  movl %ebx, %ss:tv_out+12\n" \
+  "  movl %esp, %ss:tv_out+16\n" \
+  "  movl %ebp, %ss:tv_out+20\n" \
+  "  movl %esi, %ss:tv_out+24\n" \
+  "  movl %edi, %ss:tv_out+28\n" \
+  "  movw %es, %ss:tv_out_seg+0\n" \
+  "  movw %cs, %ss:tv_out_seg+2\n" \
+  "  movw %ss, %ss:tv_out_seg+4\n" \
+  "  movw %ds, %ss:tv_out_seg+6\n" \
+  "  movw %fs, %ss:tv_out_seg+8\n" \
+  "  movw %gs, %ss:tv_out_seg+10\n"
+
+static sigjmp_buf tv_jb;
+static volatile uint32_t f_signo, f_trapno, f_err, f_cr2, f_eip, f_eflags;
+static volatile uint32_t f_regs[8];
+static volatile uint16_t f_segs[6];
+static volatile uint32_t current_case;
+
+/* The signal frame's general registers in encoding order (EAX..EDI), and EIP. */
+#if defined(__x86_64__)
+static const int GREG_OF[8] = {REG_RAX, REG_RCX, REG_RDX, REG_RBX, REG_RSP, REG_RBP, REG_RSI, REG_RDI};
+#define GREG_EIP REG_RIP
+#else
+static const int GREG_OF[8] = {REG_EAX, REG_ECX, REG_EDX, REG_EBX, REG_UESP, REG_EBP, REG_ESI, REG_EDI};
+#define GREG_EIP REG_EIP
+#endif
+
+/* The fault and the state at it, from the signal frame (selectors: by the caller). */
+static void record_fault(int sig, const greg_t *g, uint32_t cr2) {
+  f_signo = (uint32_t)sig;
+  f_trapno = (uint32_t)g[REG_TRAPNO];
+  f_err = (uint32_t)g[REG_ERR];
+  f_cr2 = cr2;
+  f_eip = (uint32_t)g[GREG_EIP];
+  f_eflags = (uint32_t)g[REG_EFL];
+  for (int r = 0; r < 8; r++) f_regs[r] = (uint32_t)g[GREG_OF[r]];
+}
+
 #if defined(__x86_64__)
 /*
  * tv_enter (64-bit): save the runner, far-jump to 32-bit code (CS 0x23), load
@@ -157,34 +220,7 @@ __asm__(
     "  xorl %eax, %eax\n"
     "  movw %ax, %fs\n"
     "  movw %ax, %gs\n"
-    "  pushl tv_in+32\n"
-    "  popfl\n"
-    "  movl tv_in+0, %eax\n"
-    "  movl tv_in+4, %ecx\n"
-    "  movl tv_in+8, %edx\n"
-    "  movl tv_in+12, %ebx\n"
-    "  movl tv_in+20, %ebp\n"
-    "  movl tv_in+24, %esi\n"
-    "  movl tv_in+28, %edi\n"
-    "  movl tv_in+16, %esp\n"
-    "  jmp *tv_entry\n"
-    ".globl tv_snippet_done\n"
-    ".type tv_snippet_done, @function\n"
-    "tv_snippet_done:\n"
-    "  movl %eax, %ss:tv_out+0\n"
-    "  movl %ecx, %ss:tv_out+4\n"
-    "  movl %edx, %ss:tv_out+8\n"
-    "  movl %ebx, %ss:tv_out+12\n"
-    "  movl %esp, %ss:tv_out+16\n"
-    "  movl %ebp, %ss:tv_out+20\n"
-    "  movl %esi, %ss:tv_out+24\n"
-    "  movl %edi, %ss:tv_out+28\n"
-    "  movw %es, %ss:tv_out_seg+0\n"
-    "  movw %cs, %ss:tv_out_seg+2\n"
-    "  movw %ss, %ss:tv_out_seg+4\n"
-    "  movw %ds, %ss:tv_out_seg+6\n"
-    "  movw %fs, %ss:tv_out_seg+8\n"
-    "  movw %gs, %ss:tv_out_seg+10\n"
+    TV_RUN_SNIPPET
     "  movl $0x2b, %eax\n"
     "  movw %ax, %ds\n"
     "  movl $tv_stack32_top, %esp\n"
@@ -210,12 +246,6 @@ __asm__(
     "  popq %rbx\n"
     "  ret\n");
 
-static sigjmp_buf tv_jb;
-static volatile uint32_t f_signo, f_trapno, f_err, f_cr2, f_eip, f_eflags;
-static volatile uint32_t f_regs[8];
-static volatile uint16_t f_segs[6];
-static volatile uint32_t current_case;
-
 static void fault_handler(int sig, siginfo_t *info, void *ctx_) {
   /* The kernel enters a 64-bit handler with the snippet's data selectors
      still loaded (it saves none of them in the frame): read them first. Then
@@ -233,20 +263,7 @@ static void fault_handler(int sig, siginfo_t *info, void *ctx_) {
   (void)info;
   ucontext_t *uc = (ucontext_t *)ctx_;
   greg_t *g = uc->uc_mcontext.gregs;
-  f_signo = (uint32_t)sig;
-  f_trapno = (uint32_t)g[REG_TRAPNO];
-  f_err = (uint32_t)g[REG_ERR];
-  f_cr2 = (uint32_t)g[REG_CR2];
-  f_eip = (uint32_t)g[REG_RIP];
-  f_eflags = (uint32_t)g[REG_EFL];
-  f_regs[0] = (uint32_t)g[REG_RAX];
-  f_regs[1] = (uint32_t)g[REG_RCX];
-  f_regs[2] = (uint32_t)g[REG_RDX];
-  f_regs[3] = (uint32_t)g[REG_RBX];
-  f_regs[4] = (uint32_t)g[REG_RSP];
-  f_regs[5] = (uint32_t)g[REG_RBP];
-  f_regs[6] = (uint32_t)g[REG_RSI];
-  f_regs[7] = (uint32_t)g[REG_RDI];
+  record_fault(sig, g, (uint32_t)g[REG_CR2]);
   /* REG_CSGSFS: CS in bits 0-15, SS in bits 48-63 (UC_SIGCONTEXT_SS). */
   uint64_t csgsfs = (uint64_t)g[REG_CSGSFS];
   f_segs[0] = es;
@@ -287,34 +304,7 @@ __asm__(
     "  movw %gs, tv_seg_save+10\n"
     "  xorl %eax, %eax\n"
     "  movw %ax, %gs\n"
-    "  pushl tv_in+32\n"
-    "  popfl\n"
-    "  movl tv_in+0, %eax\n"
-    "  movl tv_in+4, %ecx\n"
-    "  movl tv_in+8, %edx\n"
-    "  movl tv_in+12, %ebx\n"
-    "  movl tv_in+20, %ebp\n"
-    "  movl tv_in+24, %esi\n"
-    "  movl tv_in+28, %edi\n"
-    "  movl tv_in+16, %esp\n"
-    "  jmp *tv_entry\n"
-    ".globl tv_snippet_done\n"
-    ".type tv_snippet_done, @function\n"
-    "tv_snippet_done:\n"
-    "  movl %eax, %ss:tv_out+0\n"
-    "  movl %ecx, %ss:tv_out+4\n"
-    "  movl %edx, %ss:tv_out+8\n"
-    "  movl %ebx, %ss:tv_out+12\n"
-    "  movl %esp, %ss:tv_out+16\n"
-    "  movl %ebp, %ss:tv_out+20\n"
-    "  movl %esi, %ss:tv_out+24\n"
-    "  movl %edi, %ss:tv_out+28\n"
-    "  movw %es, %ss:tv_out_seg+0\n"
-    "  movw %cs, %ss:tv_out_seg+2\n"
-    "  movw %ss, %ss:tv_out_seg+4\n"
-    "  movw %ds, %ss:tv_out_seg+6\n"
-    "  movw %fs, %ss:tv_out_seg+8\n"
-    "  movw %gs, %ss:tv_out_seg+10\n"
+    TV_RUN_SNIPPET
     "  movw %ss:tv_seg_save+6, %ds\n"
     "  movw tv_seg_save+0, %es\n"
     "  movw tv_seg_save+8, %fs\n"
@@ -325,12 +315,6 @@ __asm__(
     "  popfl\n"
     "  popal\n"
     "  ret\n");
-
-static sigjmp_buf tv_jb;
-static volatile uint32_t f_signo, f_trapno, f_err, f_cr2, f_eip, f_eflags;
-static volatile uint32_t f_regs[8];
-static volatile uint16_t f_segs[6];
-static volatile uint32_t current_case;
 
 static void fault_handler(int sig, siginfo_t *info, void *ctx_) {
   /* The snippet may have set EFLAGS.AC (Linux runs with CR0.AM = 1): clear it
@@ -345,20 +329,7 @@ static void fault_handler(int sig, siginfo_t *info, void *ctx_) {
   (void)info;
   ucontext_t *uc = (ucontext_t *)ctx_;
   greg_t *g = uc->uc_mcontext.gregs;
-  f_signo = (uint32_t)sig;
-  f_trapno = (uint32_t)g[REG_TRAPNO];
-  f_err = (uint32_t)g[REG_ERR];
-  f_cr2 = (uint32_t)uc->uc_mcontext.cr2;
-  f_eip = (uint32_t)g[REG_EIP];
-  f_eflags = (uint32_t)g[REG_EFL];
-  f_regs[0] = (uint32_t)g[REG_EAX];
-  f_regs[1] = (uint32_t)g[REG_ECX];
-  f_regs[2] = (uint32_t)g[REG_EDX];
-  f_regs[3] = (uint32_t)g[REG_EBX];
-  f_regs[4] = (uint32_t)g[REG_UESP];
-  f_regs[5] = (uint32_t)g[REG_EBP];
-  f_regs[6] = (uint32_t)g[REG_ESI];
-  f_regs[7] = (uint32_t)g[REG_EDI];
+  record_fault(sig, g, (uint32_t)uc->uc_mcontext.cr2);
   f_segs[0] = (uint16_t)g[REG_ES];
   f_segs[1] = (uint16_t)g[REG_CS];
   f_segs[2] = (uint16_t)g[REG_SS];
