@@ -47,6 +47,9 @@
  *            neg eax / inc eax / imul eax,ecx / inc eax    (INC/DEC read CF after each kind of producer)
  *            lea edx,[esi+ecx*4+0x80000000] / lea edx,[ecx*4+0x80000000] / lea edx,[esi+0x80000000]
  *            lea edx,[0x80000000] / lea edx,[esi+ecx*4-0x80]    (wide displacements: SIB and plain)
+ *            mov ecx,0x80000003 / lea edx,[ecx+esi+0x10] / lea edx,[ecx+esi+0x12345678] / lea edx,[esi+ecx+0x10]
+ *              (SIB with a wide base or index and a displacement, as a user stack at 0x7Exxxxxx gives:
+ *              without it the first such access deoptimised execute() in Chromium, "not a Smi")
  *            ud2
  */
 import { FlatRamHost } from './flat-ram-host.ts';
@@ -70,7 +73,7 @@ const CODE: ReadonlyArray<readonly [number, string]> = [
   [0x14ffd, 'b87856341239c0748a'],
   [0x15010,
     'f911c840f811c840f919c848f819c84801c84029c84021c84040404840d1e040f7d8400fafc140' +
-    '8d948e000000808d148d000000808d96000000808d15000000808d548e800f0b'],
+    '8d948e000000808d148d000000808d96000000808d15000000808d548e80b9030000808d5431108d9431785634128d540e100f0b'],
 ];
 
 const RAM = 0x40000;
