@@ -7,9 +7,10 @@
  * kernels refuse them (`ia32_emulation=off`; this project's machines from
  * 2026-11-27 until the kernel changed, seen running them again on
  * 2026-11-29): execve then fails with ENOEXEC, and Node's spawn, through
- * execvp, hands the binary to /bin/sh. The differential runner then uses its
- * x86-64 build, which runs the snippets in compatibility mode; only the
- * benchmark's native column has no substitute.
+ * execvp, hands the binary to /bin/sh. The differential runner then tries
+ * its x86-64 build, which runs the snippets in compatibility mode where the
+ * kernel keeps its 32-bit user code segment; the benchmark's native column
+ * has no substitute.
  *
  * Nothing else stands in for the real CPU: qemu-i386 was tried, and in 6,086
  * of the 28,160 x87 cases it disagreed with our core, which matches the host

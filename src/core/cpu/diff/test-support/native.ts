@@ -5,8 +5,8 @@
  *  - i386: a 32-bit static process (gcc-multilib), where the kernel runs i386
  *    binaries;
  *  - compat: a 64-bit static process that runs each snippet in the kernel's
- *    32-bit user code segment (compatibility mode), for kernels with IA-32
- *    emulation off, which refuse i386 binaries but keep that segment.
+ *    32-bit user code segment (compatibility mode), for kernels that refuse
+ *    i386 binaries but keep that segment (a probe checks it runs 32-bit code).
  * Either is the real CPU in 32-bit protected mode at ring 3; the results are
  * the same records.
  */
