@@ -12,10 +12,9 @@ import { compareOutcomes } from './test-support/compare.ts';
 import { type Outcome, CODE_BASE } from './test-support/format.ts';
 import { runDiff, emulatorReference, formatDiffMismatch } from './test-support/diff-run.ts';
 import { Cpu } from '../cpu.ts';
+import { IS_PREFIX } from '../decoder.ts';
 import { FakeCpu, type FakeBug } from './test-support/fake-cpu.ts';
 import { hostRunsI386 } from '../test-support/i386-exec.ts';
-
-const PREFIXES = new Set([0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65, 0x66, 0x67, 0xf0, 0xf2, 0xf3]);
 
 const SIGNAL_OF_VECTOR: Record<number, number> = { 0: 8, 1: 5, 3: 5, 4: 11, 5: 11, 6: 4, 13: 11, 14: 11, 17: 7 };
 
@@ -139,7 +138,7 @@ describe('native runner', () => {
       expect(compareOutcomes(c, n, flagFlipped).length, 'without the quirk every flag is compared').toBeGreaterThan(0);
       if (compareOutcomes(c, n, flagFlipped, quirk).length > 0) { compared++; return; }
       masked++;
-      const op = c.code.subarray(n.eip - CODE_BASE - c.codeOffset).find((b) => !PREFIXES.has(b));
+      const op = c.code.subarray(n.eip - CODE_BASE - c.codeOffset).find((b) => IS_PREFIX[b] === 0);
       expect([0xa6, 0xa7, 0xae, 0xaf]).toContain(op);
       const countFlipped = clone(n);
       countFlipped.regs[1] = (countFlipped.regs[1]! ^ 1) >>> 0;

@@ -3,6 +3,7 @@
  * masks (undefined-masks.ts), and the human-readable mismatch report.
  */
 import { disassemble } from '../../index.ts';
+import { IS_PREFIX } from '../../decoder.ts';
 import type { GenCase } from './gen.ts';
 import { CODE_BASE, DATA_WIN, STACK_WIN, type Outcome } from './format.ts';
 import { COMPARED_FLAGS } from './builder.ts';
@@ -54,7 +55,7 @@ function atRepCompareString(c: GenCase, eip: number): boolean {
     const b = c.code[k]!;
     if (b === 0xf2 || b === 0xf3) rep = true;
     else if (b === 0xa6 || b === 0xa7 || b === 0xae || b === 0xaf) return rep;
-    else if (b !== 0x66 && b !== 0x67 && b !== 0xf0 && b !== 0x26 && b !== 0x2e && b !== 0x36 && b !== 0x3e && b !== 0x64 && b !== 0x65) return false;
+    else if (IS_PREFIX[b] === 0) return false;
   }
   return false;
 }

@@ -176,11 +176,9 @@ static void record_fault(int sig, const greg_t *g, uint32_t cr2) {
  * the case state there, jump to the snippet. Until the case ESP is loaded it
  * runs on a small stack below 4 GiB (tv_stack32), so the case's stack window
  * is untouched.
- * tv_snippet_done (32-bit): save every GPR and segment selector with plain
- * SS-relative moves (the snippet may have loaded DS with anything), capture
- * EFLAGS on tv_stack32, far-jump back to 64-bit code (CS 0x33), which
- * restores FS's base (glibc's thread pointer: loading a selector into FS
- * replaced it) and the runner.
+ * After tv_snippet_done (TV_RUN_SNIPPET): capture EFLAGS on tv_stack32 and
+ * far-jump back to 64-bit code (CS 0x33), which restores FS's base (glibc's
+ * thread pointer: loading a selector into FS replaced it) and the runner.
  */
 uint64_t tv_runner_rsp;
 uint64_t tv_fs_base;

@@ -18,6 +18,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type CaseInput, type Outcome, DATA_WIN, DATA_WIN_LEN, INITIAL_ESP, STACK_WIN_LEN, decodeResults, encodeBatch } from './format.ts';
 import { hostRunsI386 } from '../../test-support/i386-exec.ts';
+import { ARITH, CF, OF, SF, ZF } from './undefined-masks.ts';
 
 const SOURCE = join(dirname(fileURLToPath(import.meta.url)), 'native-runner.c');
 const COMMON_FLAGS = ['-static', '-O1', '-fno-stack-protector', '-Wall', '-Wextra', '-Werror'];
@@ -70,16 +71,19 @@ export function nativeRunnerPath(kind: NativeKind = nativeKind() ?? 'i386'): str
  * A case that tells 32-bit code from 64-bit code: 0x40 is INC EAX in 32-bit
  * code and a REX prefix in 64-bit code.
  */
-function probeCase(): CaseInput {
-  const regs = new Uint32Array(8);
-  regs[0] = 41;
-  regs[4] = INITIAL_ESP;
-  return { code: Uint8Array.of(0x40), codeOffset: 0, regs, eflags: 0x202, data: new Uint8Array(DATA_WIN_LEN), stack: new Uint8Array(STACK_WIN_LEN) };
+const compatProbe = (): CaseInput => probeCase([0x40], { 0: 41 });
+
+/** A hand-made case: `code` at the page start, registers as given (ESP at its usual start), IF set, zeroed windows. */
+function probeCase(code: readonly number[], regs: Record<number, number>, data: Uint8Array = new Uint8Array(DATA_WIN_LEN)): CaseInput {
+  const r = new Uint32Array(8);
+  r[4] = INITIAL_ESP;
+  for (const [reg, value] of Object.entries(regs)) r[Number(reg)] = value;
+  return { code: Uint8Array.from(code), codeOffset: 0, regs: r, eflags: 0x202, data, stack: new Uint8Array(STACK_WIN_LEN) };
 }
 
 function compatWorks(): boolean {
   try {
-    const [o] = runBatchWith(nativeRunnerPath('compat'), [probeCase()]);
+    const [o] = runBatchWith(nativeRunnerPath('compat'), [compatProbe()]);
     return o !== undefined && o.done && o.regs[0] === 42 && o.segs[1] === 0x23;
   } catch {
     return false;
@@ -134,21 +138,19 @@ export interface HostQuirks {
 
 export const NO_QUIRKS: HostQuirks = { staleFlagsOnRepTrap: false };
 
+/** The status flags the REP trap probe sets before the REPNE SCASD (and a host with the quirk reports). */
+const REP_TRAP_IMAGE_FLAGS = OF | SF | ZF | CF;
+
 /**
- * PUSH image with TF, OF, SF, ZF, CF; POPFD; REPNE SCASD with ECX = 2 against
- * [EDI] = 1 and EAX = 0x99. The trap after the first iteration should show
- * ECX = 1 and the flags of 0x99 - 1 (all six clear).
+ * PUSH an image with TF and REP_TRAP_IMAGE_FLAGS; POPFD; REPNE SCASD with
+ * ECX = 2 against [EDI] = 1 and EAX = 0x99. The trap after the first
+ * iteration should show ECX = 1 and the flags of 0x99 - 1 (all six clear).
  */
 function repTrapProbe(): CaseInput {
-  const regs = new Uint32Array(8);
-  regs[0] = 0x99;
-  regs[1] = 2;
-  regs[4] = INITIAL_ESP;
-  regs[7] = DATA_WIN;
   const data = new Uint8Array(DATA_WIN_LEN);
   data[0] = 1;
-  const code = Uint8Array.of(0x68, 0xc3, 0x0b, 0, 0, 0x9d, 0xf2, 0xaf);
-  return { code, codeOffset: 0, regs, eflags: 0x202, data, stack: new Uint8Array(STACK_WIN_LEN) };
+  const image = 0x302 | REP_TRAP_IMAGE_FLAGS; // IF, TF, bit 1
+  return probeCase([0x68, image & 0xff, image >> 8, 0, 0, 0x9d, 0xf2, 0xaf], { 0: 0x99, 1: 2, 7: DATA_WIN }, data);
 }
 
 let quirksCache: HostQuirks | undefined;
@@ -159,7 +161,7 @@ export function hostQuirks(): HostQuirks {
   const kind = nativeKind();
   if (kind === null) return (quirksCache = NO_QUIRKS);
   const [o] = runBatchWith(nativeRunnerPath(kind), [repTrapProbe()]);
-  const stale = o !== undefined && !o.done && o.vector === 1 && o.regs[1] === 1 && (o.eflags & 0x8d5) === 0x8c1;
+  const stale = o !== undefined && !o.done && o.vector === 1 && o.regs[1] === 1 && (o.eflags & ARITH) === REP_TRAP_IMAGE_FLAGS;
   if (stale) console.warn('host quirk: a single-step trap inside REPE/REPNE CMPS/SCAS reports stale flags; masked (ENVIRONMENT_RULES.staleFlagsOnRepTrap)');
   return (quirksCache = { staleFlagsOnRepTrap: stale });
 }
