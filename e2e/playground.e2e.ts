@@ -69,6 +69,22 @@ test('the default VM is created and started on load, and its console has the foc
   await textOf(tile('vm-1').locator('.xterm-rows'), /Linux tabvisor 6\.1/);
 });
 
+test('commands a script sends the moment each prompt appears run whole', async () => {
+  // ash follows each prompt with a cursor-position query (ESC [6n) and reads xterm's answer
+  // from the same input as the next command; the console writes such output to xterm at once.
+  const results = await page.evaluate(async () => {
+    const api = window.tabvisor!;
+    const out: string[] = [];
+    for (let i = 1; i <= 5; i++) {
+      await api.send('vm-1', `echo scripted-"${i}" $((${i} * 7))\n`);
+      out.push((await api.waitFor('vm-1', new RegExp(`scripted-${i} \\d+`), 10_000)));
+      await api.waitFor('vm-1', 'root@tabvisor:~# ', 10_000);
+    }
+    return out;
+  });
+  expect(results).toEqual(['scripted-1 7', 'scripted-2 14', 'scripted-3 21', 'scripted-4 28', 'scripted-5 35']);
+});
+
 test('copy and paste: Ctrl+Shift+V pastes into the console, Ctrl+Shift+C copies the selection', async () => {
   await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: new URL(server.url).origin });
   await consoleInput('vm-1').focus();

@@ -126,6 +126,19 @@ describe('ConsoleFlow', () => {
     expect(clock.armed).toBe(0);
   });
 
+  test('output with an escape sequence (maybe a query the terminal answers) is written at once, with what waited', () => {
+    const terminal = new FakeTerminal();
+    const clock = new ManualClock();
+    const flow = new ConsoleFlow(terminal, { minIntervalMs: 100, clock });
+    flow.push('ls\r\n');
+    clock.advance(5);
+    flow.push('bin  etc\r\n');
+    expect(clock.armed).toBe(1);
+    flow.push('root@tabvisor:~# \x1b[6n'); // busybox asks for the cursor position
+    expect(terminal.written).toEqual(['ls\r\n', 'bin  etc\r\nroot@tabvisor:~# \x1b[6n']);
+    expect(clock.armed).toBe(0);
+  });
+
   test('dispose cancels a waiting write', () => {
     const terminal = new FakeTerminal();
     const clock = new ManualClock();

@@ -16,7 +16,10 @@
  * Chromium on 2 cores): the kernel's boot log arrives in ~100 small pieces,
  * and xterm re-rendered its rows for nearly every one; that rendering took
  * CPU from the booting guest. A typed character's echo still appears at once
- * (nothing was written in the interval before it).
+ * (nothing was written in the interval before it), and so does output with an
+ * escape sequence: it may be a query the terminal answers (busybox's line
+ * editor asks for the cursor position after each prompt and reads the answer
+ * from the input, so a late answer mixes with what is typed next).
  */
 
 export interface TerminalSink {
@@ -93,7 +96,7 @@ export class ConsoleFlow {
     this.pending.push(text);
     this.pendingChars += text.length;
     this.trim();
-    this.pump();
+    this.pump(text.includes('\x1b'));
   }
 
   dispose(): void {
@@ -104,11 +107,16 @@ export class ConsoleFlow {
     this.timer = undefined;
   }
 
-  /** Writes what waits now, or arms the timer for the end of the interval. */
-  private pump(): void {
-    if (this.disposed || this.timer !== undefined || this.pending.length === 0) return;
+  /** Writes what waits now (`urgent`: even inside the interval), or arms the timer for the end of the interval. */
+  private pump(urgent = false): void {
+    if (this.disposed || this.pending.length === 0) return;
+    if (this.timer !== undefined) {
+      if (!urgent) return;
+      this.clock.clearTimeout(this.timer);
+      this.timer = undefined;
+    }
     const wait = this.lastWrite + this.minInterval - this.clock.now();
-    if (wait > 0) {
+    if (wait > 0 && !urgent) {
       this.timer = this.clock.setTimeout(() => {
         this.timer = undefined;
         this.pump();
