@@ -46,6 +46,13 @@ class ManualClock implements FlowClock {
   }
 }
 
+/** A flow with a 100 ms write interval on a manual clock. */
+function coalescing(): { terminal: FakeTerminal; clock: ManualClock; flow: ConsoleFlow } {
+  const terminal = new FakeTerminal();
+  const clock = new ManualClock();
+  return { terminal, clock, flow: new ConsoleFlow(terminal, { minIntervalMs: 100, clock }) };
+}
+
 describe('ConsoleFlow', () => {
   test('writes straight through while the terminal keeps up', () => {
     const terminal = new FakeTerminal();
@@ -95,9 +102,7 @@ describe('ConsoleFlow', () => {
   });
 
   test('output that keeps coming is written once per interval, joined and in order', () => {
-    const terminal = new FakeTerminal();
-    const clock = new ManualClock();
-    const flow = new ConsoleFlow(terminal, { minIntervalMs: 100, clock });
+    const { terminal, clock, flow } = coalescing();
     flow.push('[ 0.0] first line\r\n'); // nothing written before: at once
     expect(terminal.written).toEqual(['[ 0.0] first line\r\n']);
     clock.advance(10);
@@ -116,9 +121,7 @@ describe('ConsoleFlow', () => {
   });
 
   test('an echo after a quiet interval is written at once', () => {
-    const terminal = new FakeTerminal();
-    const clock = new ManualClock();
-    const flow = new ConsoleFlow(terminal, { minIntervalMs: 100, clock });
+    const { terminal, clock, flow } = coalescing();
     flow.push('root@tabvisor:~# ');
     clock.advance(250);
     flow.push('l');
@@ -127,9 +130,7 @@ describe('ConsoleFlow', () => {
   });
 
   test('output with an escape sequence (maybe a query the terminal answers) is written at once, with what waited', () => {
-    const terminal = new FakeTerminal();
-    const clock = new ManualClock();
-    const flow = new ConsoleFlow(terminal, { minIntervalMs: 100, clock });
+    const { terminal, clock, flow } = coalescing();
     flow.push('ls\r\n');
     clock.advance(5);
     flow.push('bin  etc\r\n');
@@ -140,9 +141,7 @@ describe('ConsoleFlow', () => {
   });
 
   test('dispose cancels a waiting write', () => {
-    const terminal = new FakeTerminal();
-    const clock = new ManualClock();
-    const flow = new ConsoleFlow(terminal, { minIntervalMs: 100, clock });
+    const { terminal, clock, flow } = coalescing();
     flow.push('a');
     flow.push('b');
     expect(clock.armed).toBe(1);
