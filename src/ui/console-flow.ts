@@ -11,11 +11,11 @@
  * transcript for read()/waitFor().)
  *
  * Output that keeps coming is also coalesced: after a write, the next one
- * waits until MIN_INTERVAL has passed, and everything that arrived meanwhile
- * goes to the terminal as one write. Why (measured, cold boot in headless
- * Chromium on 2 cores): the kernel's boot log arrives in ~100 small pieces,
- * and xterm re-rendered its rows for nearly every one; that rendering took
- * CPU from the booting guest. A typed character's echo still appears at once
+ * waits until `minIntervalMs` (100 ms by default) has passed, and everything
+ * that arrived meanwhile goes to the terminal as one write. Why (measured,
+ * cold boot in headless Chromium on 2 cores): the kernel's boot log arrives
+ * in many small pieces, and xterm re-rendered its rows for nearly every one;
+ * that rendering took CPU from the booting guest. A typed character's echo still appears at once
  * (nothing was written in the interval before it), and so does output with an
  * escape sequence: it may be a query the terminal answers (busybox's line
  * editor asks for the cursor position after each prompt and reads the answer
