@@ -15,6 +15,8 @@
  * `Lz4Error`, and the output never grows past `maxBytes`.
  */
 
+import { wasmBlockDecoder } from './lz4-wasm.ts';
+
 export const LZ4_LEGACY_MAGIC = 0x184c2102;
 /** Largest uncompressed size of one legacy block. */
 export const LZ4_LEGACY_BLOCK_MAX = 8 << 20;
@@ -129,12 +131,52 @@ export interface Lz4Options {
   sizeHint?: number;
 }
 
-/** Decompresses a whole legacy-frame LZ4 stream (optionally followed by the kernel's 4-byte size trailer). */
+/**
+ * Decompresses a whole legacy-frame LZ4 stream (optionally followed by the
+ * kernel's 4-byte size trailer). With a size hint, the blocks are decoded in
+ * WebAssembly (lz4-wasm.ts); whatever that path refuses or cannot fit is
+ * decoded again here in JavaScript, whose result or error is the answer.
+ */
 export function decompressLz4Legacy(src: Uint8Array, options: Lz4Options = {}): Uint8Array {
   const maxBytes = options.maxBytes ?? 256 << 20;
   if (!isLz4Legacy(src)) throw new Lz4Error('not an LZ4 legacy frame: no 0x184C2102 magic');
+  return decompressInWasm(src, options.sizeHint, maxBytes) ?? decompressInJs(src, options.sizeHint, maxBytes);
+}
+
+function decompressInJs(src: Uint8Array, sizeHint: number | undefined, maxBytes: number): Uint8Array {
+  const out = new Output(sizeHint ?? src.length * 3, maxBytes);
+  walkFrame(src, (start, end) => decompressBlock(src, start, end, out, LZ4_LEGACY_BLOCK_MAX));
+  return out.bytes.slice(0, out.length);
+}
+
+/**
+ * The WebAssembly path: undefined when it is not available, refuses a block,
+ * or needs more room than the hint. Exported for its tests.
+ */
+export function decompressInWasm(src: Uint8Array, sizeHint: number | undefined, maxBytes: number): Uint8Array | undefined {
+  if (sizeHint === undefined || !(sizeHint > 0)) return undefined;
+  const room = Math.min(sizeHint, maxBytes);
+  const wasm = wasmBlockDecoder(src.length + room);
+  if (!wasm) return undefined;
+  const heap = new Uint8Array(wasm.memory.buffer);
+  heap.set(src, 0); // input at 0, output right after it
+  const cap = src.length + room;
+  let out = src.length;
+  try {
+    walkFrame(src, (start, end) => {
+      const next = wasm.block(start, end, out, cap, LZ4_LEGACY_BLOCK_MAX);
+      if (next < 0) throw new Lz4Error('refused by the WebAssembly decoder');
+      out = next;
+    });
+  } catch {
+    return undefined;
+  }
+  return heap.slice(src.length, out);
+}
+
+/** Hands each block of a legacy frame, as [start, end) of `src`, to `block` in order; checks the frame itself. */
+function walkFrame(src: Uint8Array, block: (start: number, end: number) => void): void {
   const view = new DataView(src.buffer, src.byteOffset, src.byteLength);
-  const out = new Output(options.sizeHint ?? src.length * 3, maxBytes);
   let pos = 4;
   let blocks = 0;
   while (pos < src.length) {
@@ -150,10 +192,9 @@ export function decompressLz4Legacy(src: Uint8Array, options: Lz4Options = {}): 
       throw new Lz4Error(`LZ4 block of ${size} bytes at offset ${pos} runs past the end of the data`);
     }
     if (size === 0) throw new Lz4Error(`LZ4 block at offset ${pos} is empty`);
-    decompressBlock(src, pos + 4, pos + 4 + size, out, LZ4_LEGACY_BLOCK_MAX);
+    block(pos + 4, pos + 4 + size);
     pos += 4 + size;
     blocks++;
   }
   if (blocks === 0) throw new Lz4Error('LZ4 frame holds no block');
-  return out.bytes.slice(0, out.length);
 }
