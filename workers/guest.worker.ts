@@ -4,6 +4,7 @@
  * reported as 'worker crashed' for this VM instead of dying silently.
  */
 import type { Endpoint } from 'comlink';
+import { prewarmInterpreter } from '../src/core/cpu/cpu.ts';
 import { createDefaultMachine } from '../src/vmm/worker/machine-factory.ts';
 import { serveGuest } from '../src/vmm/worker/serve.ts';
 
@@ -13,6 +14,11 @@ const scope = self as unknown as Endpoint & {
 };
 
 const runtime = serveGuest(scope, { factory: createDefaultMachine });
+
+// The worker is usually started before its VM is asked for (the page's images
+// are still downloading): warm the interpreter up meanwhile instead of when
+// the machine is built (warmup.ts).
+setTimeout(prewarmInterpreter, 0);
 
 scope.addEventListener('error', (event) => {
   event.preventDefault();
