@@ -237,40 +237,42 @@ export class ImageLoader {
   private async download(source: LinuxSource, report: ProgressListener): Promise<ImageSpec> {
     const { deps } = this;
     report({ loaded: 0, total: undefined, current: 'image manifest' });
-    const manifest = await this.manifest(source);
-    const parts = imageFiles(manifest, source).map((part) => ({ ...part, loaded: 0, total: part.entry.size as number | undefined }));
+    // The manifest and both files at once: waiting for the manifest first put its round trip on
+    // the way to every cold boot (a network round trip; from localhost it is within noise). The
+    // manifest's sizes fill in totals the server does not send; its digests check the files.
+    const arrived: { manifest?: ImageManifest } = {};
+    const parts = linuxFiles(source).map((part) => ({ ...part, loaded: 0, total: undefined as number | undefined }));
     const overall = (current: string): DownloadProgress => {
-      const known = parts.every((part) => part.total !== undefined);
+      const totals = parts.map((part) => part.total ?? manifestEntry(arrived.manifest, part.path)?.size);
+      const known = totals.every((total) => total !== undefined);
       return {
         loaded: parts.reduce((sum, part) => sum + part.loaded, 0),
-        total: known ? parts.reduce((sum, part) => sum + part.total!, 0) : undefined,
+        total: known ? totals.reduce((sum, total) => sum! + total!, 0) : undefined,
         current,
       };
     };
-
-    // Both files at once: one after the other, the initrd waited for the kernel's download and checksum.
-    const results = await Promise.all(parts.map(async (part) => {
-      const bytes = await downloadFile(
-        deps.fetch,
-        this.resolve(part.path),
-        part.what,
-        (loaded, total) => {
-          part.loaded = loaded;
-          part.total = total;
-          report(overall(part.what));
-        },
-        part.entry.size,
-      );
-      if (bytes.length !== part.entry.size) {
-        throw new ImageError(`The ${part.what} is incomplete: received ${bytes.length} of ${part.entry.size} bytes.`);
-      }
-      /** Matched the manifest (undefined where the platform cannot hash). */
-      const digest = await deps.sha256(bytes);
-      if (digest !== undefined && digest !== part.entry.sha256) {
-        throw new ImageError(`The ${part.what} is damaged: its SHA-256 checksum does not match the manifest.`);
-      }
-      return { bytes, digest };
-    }));
+    const downloads = parts.map(async (part) => {
+      const bytes = await downloadFile(deps.fetch, this.resolve(part.path), part.what, (loaded, total) => {
+        part.loaded = loaded;
+        part.total = total;
+        report(overall(part.what));
+      });
+      return { bytes, digest: await deps.sha256(bytes) };
+    });
+    // Settled here, so a download that fails after a bad manifest is not an unhandled rejection.
+    for (const download of downloads) download.catch(() => undefined);
+    const manifest = await this.manifest(source);
+    arrived.manifest = manifest;
+    report(overall('image manifest'));
+    const entries = imageFiles(manifest, source).map((file) => file.entry);
+    const results = await Promise.all(downloads);
+    results.forEach(({ bytes, digest }, i) => {
+      const { what } = parts[i]!;
+      const entry = entries[i]!;
+      if (bytes.length !== entry.size) throw new ImageError(`The ${what} is incomplete: received ${bytes.length} of ${entry.size} bytes.`);
+      // Matched the manifest (digest undefined where the platform cannot hash).
+      if (digest !== undefined && digest !== entry.sha256) throw new ImageError(`The ${what} is damaged: its SHA-256 checksum does not match the manifest.`);
+    });
     // Published only when both are good, so a failed download leaves no blob URL behind.
     const urls = results.map((result) => deps.publish(result.bytes));
     urls.forEach((url, i) => this.published.set(url, results[i]!.bytes));
@@ -284,13 +286,23 @@ export class ImageLoader {
   }
 }
 
-/** The kernel and initrd of a Linux catalogue image, with their manifest entries. */
-function imageFiles(manifest: ImageManifest, source: LinuxSource): { path: string; what: string; entry: ManifestFile }[] {
+/** The kernel and initrd of a Linux catalogue image. */
+function linuxFiles(source: LinuxSource): { path: string; what: string }[] {
   return [
     { path: source.kernel, what: 'kernel image' },
     { path: source.initrd, what: 'initial RAM disk' },
-  ].map((part) => {
-    const entry = manifest.files.find((file) => file.name === fileName(part.path));
+  ];
+}
+
+/** The manifest's entry for a file (undefined until the manifest is there, or if it does not list the file). */
+function manifestEntry(manifest: ImageManifest | undefined, path: string): ManifestFile | undefined {
+  return manifest?.files.find((file) => file.name === fileName(path));
+}
+
+/** The kernel and initrd of a Linux catalogue image, with their manifest entries. */
+function imageFiles(manifest: ImageManifest, source: LinuxSource): { path: string; what: string; entry: ManifestFile }[] {
+  return linuxFiles(source).map((part) => {
+    const entry = manifestEntry(manifest, part.path);
     if (!entry) throw new ImageError(`The image manifest does not list ${fileName(part.path)}.`);
     return { ...part, entry };
   });
