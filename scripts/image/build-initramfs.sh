@@ -14,10 +14,10 @@
 # applet, busybox init (/init -> /sbin/init -> /bin/busybox) driven by
 # /etc/inittab.  /etc/init.d/rcS mounts proc, sysfs, devtmpfs and tmpfs
 # (/tmp, /run) from /etc/fstab, then devpts, and sets the hostname; the
-# console gets a login-free `sh -l` through cttyhack (job control works) whose prompt in /root is
-# exactly "root@tabvisor:~# ".  `poweroff`, `reboot` and `halt` go through
-# busybox init (see the notes in etc/inittab below: without ACPI, poweroff
-# ends with the CPU halted, reboot with a reset).
+# first serial port gets a login-free login shell (job control works) whose
+# prompt in /root is exactly "root@tabvisor:~# ".  `poweroff`, `reboot` and
+# `halt` go through busybox init (see the notes in etc/inittab below:
+# without ACPI, poweroff ends with the CPU halted, reboot with a reset).
 #
 # Must run as root (apt, mknod /dev/console, file ownership).
 set -euo pipefail
@@ -95,7 +95,6 @@ done < "$WORK/applets.txt"
 log "$n applet symlinks"
 ln -sfn /sbin/init init
 [[ -L sbin/init ]] || die "busybox has no init applet"
-[[ -L bin/cttyhack ]] || die "busybox has no cttyhack applet"
 
 # The kernel opens /dev/console before running /init (devtmpfs is mounted
 # over /dev by rcS afterwards).
@@ -105,10 +104,12 @@ mknod -m 0666 dev/null c 1 3
 cat > etc/inittab <<'INITTAB'
 # busybox init configuration for the tabvisor guest.
 ::sysinit:/etc/init.d/rcS
-# Login-free shell on the kernel console (console=ttyS0).  cttyhack finds
-# the real tty behind /dev/console and makes it the controlling terminal,
-# so job control (^C, ^Z, fg/bg) works.  It respawns when the shell exits.
-::respawn:/bin/cttyhack /bin/sh -l
+# Login-free login shell ("-": reads /etc/profile) on the first serial
+# port, the VMM's console.  init opens ttyS0 as the shell's controlling
+# terminal, so job control (^C, ^Z, fg/bg) works.  It respawns when the
+# shell exits.  (Not `cttyhack /bin/sh -l` on /dev/console: that execs
+# busybox twice, 0.3 M more instructions before the first prompt.)
+ttyS0::respawn:-/bin/sh
 ::ctrlaltdel:/sbin/reboot
 # On halt/poweroff/reboot busybox init runs this, kills all processes,
 # syncs and calls reboot(2).  The kernel has no ACPI (nor APM), so it turns
