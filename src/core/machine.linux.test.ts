@@ -103,8 +103,8 @@ describe('Linux with the guest decompressor (hostDecompress: false)', () => {
     try {
       expect(session.bootResult?.kernelBoot.path).toBe('guest-decompressor');
       expect(session.serial).toContain('Linux version 6.1');
-      // The host-decompressed boot is ~21 M instructions; the LZ4 decompressor adds ~13 M.
-      expect(session.machine.cpu.instructionsRetired).toBeGreaterThan(30_000_000);
+      // The host-decompressed boot is ~16.4 M instructions; the LZ4 decompressor adds ~13 M.
+      expect(session.machine.cpu.instructionsRetired).toBeGreaterThan(25_000_000);
       expect(session.run('echo $((6 * 7))').output).toBe('42\n');
     } finally {
       session.release();

@@ -119,7 +119,7 @@ export interface JitStats {
  * Boot code runs briefly: its loops reach any visit threshold, but compiling
  * them costs more than it saves (the default image's boot took 6.2 s with
  * the JIT from the start against 1.0 s interpreted). Nothing is compiled
- * before this many instructions; the default image boots in 18.5 M.
+ * before this many instructions; the default image boots in 16.4 M.
  */
 const DEFAULT_WARMUP = 25_000_000;
 /** Invalidations after which a frame is treated as data that happens to hold code, and no longer compiled. */
