@@ -10,14 +10,15 @@
 #   BUSYBOX_VERSION    pin busybox-static:i386 to this Debian version
 #                      (default: apt's candidate; see manifest.json "busybox")
 #
-# Contents: Debian's busybox-static:i386 as /bin/busybox plus one symlink per
-# applet (made at boot by rcS), busybox init (/init -> /sbin/init -> /bin/busybox) driven by
-# /etc/inittab.  /etc/init.d/rcS mounts proc, sysfs, devtmpfs and tmpfs
-# (/tmp, /run) from /etc/fstab, then devpts, and sets the hostname; the
-# first serial port gets a login-free login shell (job control works) whose
-# prompt in /root is exactly "root@tabvisor:~# ".  `poweroff`, `reboot` and
-# `halt` go through busybox init (see the notes in etc/inittab below:
-# without ACPI, poweroff ends with the CPU halted, reboot with a reset).
+# Contents: Debian's busybox-static:i386 as /bin/busybox plus one symlink
+# per applet (made at boot by rcS), busybox init (/init -> /sbin/init ->
+# /bin/busybox) driven by /etc/inittab.  /etc/init.d/rcS mounts proc,
+# sysfs, devtmpfs and tmpfs (/tmp, /run) from /etc/fstab, then devpts, and
+# sets the hostname; the first serial port gets a login-free login shell
+# (job control works) whose prompt in /root is exactly "root@tabvisor:~# ".
+# `poweroff`, `reboot` and `halt` go through busybox init (see the notes in
+# etc/inittab below: without ACPI, poweroff ends with the CPU halted, reboot
+# with a reset).
 #
 # Must run as root (apt, mknod /dev/console, file ownership).
 set -euo pipefail
@@ -94,7 +95,8 @@ install -m 0755 "$BB_SRC" bin/busybox
 grep -qx sbin/init "$WORK/applets.txt" || die "busybox has no init applet"
 grep -qx bin/sh "$WORK/applets.txt" || die "busybox has no sh applet"
 while IFS= read -r path; do
-  [[ -n $path ]] && mkdir -p "$(dirname "$path")"
+  [[ -n $path ]] || continue
+  mkdir -p "$(dirname "$path")"
 done < "$WORK/applets.txt"
 log "$(grep -vcx bin/busybox "$WORK/applets.txt") applets (links made by rcS at boot)"
 ln -sfn /bin/busybox sbin/init
