@@ -138,6 +138,26 @@ export async function downloadFile(
   return bytes;
 }
 
+/** A downloaded manifest file, parsed (parseManifest), or an ImageError that says what is wrong with it. */
+export function parseManifestBytes(bytes: Uint8Array): ImageManifest {
+  let json: unknown;
+  try {
+    json = JSON.parse(new TextDecoder().decode(bytes));
+  } catch {
+    throw new ImageError('The image manifest is not usable: it is not valid JSON.');
+  }
+  return parseManifest(json);
+}
+
+/**
+ * Throws an ImageError unless a downloaded file has its manifest entry's size
+ * and SHA-256 (`digest` undefined: the platform cannot hash, only the size counts).
+ */
+export function checkAgainstManifest(what: string, bytes: Uint8Array, digest: string | undefined, entry: { size: number; sha256: string }): void {
+  if (bytes.length !== entry.size) throw new ImageError(`The ${what} is incomplete: received ${bytes.length} of ${entry.size} bytes.`);
+  if (digest !== undefined && digest !== entry.sha256) throw new ImageError(`The ${what} is damaged: its SHA-256 checksum does not match the manifest.`);
+}
+
 export function parseManifest(json: unknown): ImageManifest {
   const bad = (why: string): ImageError => new ImageError(`The image manifest is not usable: ${why}.`);
   if (typeof json !== 'object' || json === null) throw bad('it is not a JSON object');
@@ -224,13 +244,7 @@ export class ImageLoader {
   private manifest(source: LinuxSource): Promise<ImageManifest> {
     return this.manifests.get(source.manifest, async () => {
       const bytes = await downloadFile(this.deps.fetch, this.resolve(source.manifest), 'image manifest', () => undefined);
-      let json: unknown;
-      try {
-        json = JSON.parse(new TextDecoder().decode(bytes));
-      } catch {
-        throw new ImageError('The image manifest is not usable: it is not valid JSON.');
-      }
-      return parseManifest(json);
+      return parseManifestBytes(bytes);
     });
   }
 
@@ -266,13 +280,7 @@ export class ImageLoader {
     report(overall('image manifest'));
     const entries = imageFiles(manifest, source).map((file) => file.entry);
     const results = await Promise.all(downloads);
-    results.forEach(({ bytes, digest }, i) => {
-      const { what } = parts[i]!;
-      const entry = entries[i]!;
-      if (bytes.length !== entry.size) throw new ImageError(`The ${what} is incomplete: received ${bytes.length} of ${entry.size} bytes.`);
-      // Matched the manifest (digest undefined where the platform cannot hash).
-      if (digest !== undefined && digest !== entry.sha256) throw new ImageError(`The ${what} is damaged: its SHA-256 checksum does not match the manifest.`);
-    });
+    results.forEach(({ bytes, digest }, i) => checkAgainstManifest(parts[i]!.what, bytes, digest, entries[i]!));
     // Published only when both are good, so a failed download leaves no blob URL behind.
     const urls = results.map((result) => deps.publish(result.bytes));
     urls.forEach((url, i) => this.published.set(url, results[i]!.bytes));

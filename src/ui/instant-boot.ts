@@ -8,7 +8,7 @@
  * (size, sha256), like the image files; a failed download is forgotten so a
  * later call tries again. Failures are ImageErrors with a sentence.
  */
-import { browserImageLoaderDeps, downloadFile, ImageError, parseManifest, type ImageLoaderDeps } from './image-loader.ts';
+import { browserImageLoaderDeps, checkAgainstManifest, downloadFile, ImageError, parseManifestBytes, type ImageLoaderDeps } from './image-loader.ts';
 import type { CatalogueImage } from './images.ts';
 import { SharedDownloads, type ProgressListener } from './shared-downloads.ts';
 
@@ -40,13 +40,7 @@ export class InstantBootLoader {
     const manifestUrl = new URL(source.manifest, deps.baseUrl).href;
     report({ loaded: 0, total: undefined, current: WHAT });
     const manifestBytes = await downloadFile(deps.fetch, manifestUrl, 'image manifest', () => undefined);
-    let json: unknown;
-    try {
-      json = JSON.parse(new TextDecoder().decode(manifestBytes));
-    } catch {
-      throw new ImageError('The image manifest is not usable: it is not valid JSON.');
-    }
-    const entry = parseManifest(json).instantBoot;
+    const entry = parseManifestBytes(manifestBytes).instantBoot;
     if (!entry) throw new ImageError(`The image manifest describes no ${WHAT}.`);
     const file = await downloadFile(
       deps.fetch,
@@ -55,9 +49,7 @@ export class InstantBootLoader {
       (loaded, total) => report({ loaded, total, current: WHAT }),
       entry.size,
     );
-    if (file.length !== entry.size) throw new ImageError(`The ${WHAT} is incomplete: received ${file.length} of ${entry.size} bytes.`);
-    const digest = await deps.sha256(file);
-    if (digest !== undefined && digest !== entry.sha256) throw new ImageError(`The ${WHAT} is damaged: its SHA-256 checksum does not match the manifest.`);
+    checkAgainstManifest(WHAT, file, await deps.sha256(file), entry);
     return { file, sha256: entry.sha256, ramMiB: entry.ramMiB };
   }
 }
