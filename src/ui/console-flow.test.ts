@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest';
-import { ConsoleFlow, type FlowClock } from './console-flow.ts';
+import { ConsoleFlow } from './console-flow.ts';
+import type { UiClock } from './ui-clock.ts';
 
 /** A terminal whose writes complete only when the test says so. */
 class FakeTerminal {
@@ -18,7 +19,7 @@ class FakeTerminal {
 }
 
 /** A clock that moves only when the test advances it. */
-class ManualClock implements FlowClock {
+class ManualClock implements UiClock {
   time = 0;
   private timers = new Map<number, { at: number; run: () => void }>();
   private nextId = 1;

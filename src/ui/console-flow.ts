@@ -22,22 +22,11 @@
  * from the input, so a late answer mixes with what is typed next).
  */
 
+import { REAL_CLOCK, type UiClock } from './ui-clock.ts';
+
 export interface TerminalSink {
   write(data: string, done: () => void): void;
 }
-
-/** The clock ConsoleFlow waits with (tests pass a manual one). */
-export interface FlowClock {
-  now(): number;
-  setTimeout(run: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-const REAL_CLOCK: FlowClock = {
-  now: () => performance.now(),
-  setTimeout: (run, ms) => setTimeout(run, ms),
-  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
-};
 
 export interface ConsoleFlowOptions {
   highWater?: number;
@@ -45,7 +34,7 @@ export interface ConsoleFlowOptions {
   maxPending?: number;
   /** Least time between two writes to the terminal, in ms (0: write at once). */
   minIntervalMs?: number;
-  clock?: FlowClock;
+  clock?: UiClock;
 }
 
 /** Default minInterval: 10 terminal updates a second while output streams. */
@@ -61,7 +50,7 @@ export class ConsoleFlow {
   private inFlight = 0;
   private disposed = false;
   private readonly minInterval: number;
-  private readonly clock: FlowClock;
+  private readonly clock: UiClock;
   private lastWrite = Number.NEGATIVE_INFINITY;
   private timer: unknown = undefined;
 

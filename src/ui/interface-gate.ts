@@ -8,21 +8,13 @@
  * and shows the download's progress.
  */
 
+import { REAL_CLOCK, type UiClock } from './ui-clock.ts';
+
 /** How long the page waits for its first VM before it shows the interface anyway. */
 export const INTERFACE_WAIT_MS = 300;
 
-export interface GateTimers {
-  setTimeout(callback: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-const globalTimers: GateTimers = {
-  setTimeout: (callback, ms) => globalThis.setTimeout(callback, ms),
-  clearTimeout: (handle) => globalThis.clearTimeout(handle as ReturnType<typeof setTimeout>),
-};
-
 /** Resolves when `work` settles, fulfilled or rejected, or after `ms`, whichever comes first. Never rejects. */
-export function settledOrAfter(work: Promise<unknown>, ms: number, timers: GateTimers = globalTimers): Promise<void> {
+export function settledOrAfter(work: Promise<unknown>, ms: number, timers: Pick<UiClock, 'setTimeout' | 'clearTimeout'> = REAL_CLOCK): Promise<void> {
   return new Promise<void>((resolve) => {
     const timer = timers.setTimeout(resolve, ms);
     const done = (): void => {
