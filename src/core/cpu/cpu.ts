@@ -22,6 +22,7 @@ import { S_CS, S_LDTR, S_TR, STOP_BUDGET } from './constants.ts';
 import { GUEST_FAULT } from './exceptions.ts';
 import { readEflags, materialize } from './flags.ts';
 import { execute } from './interpreter.ts';
+import { BlockCache } from './block-cache.ts';
 import { getEip } from './fetch.ts';
 import { debugRead8, debugWrite8 } from './debug-memory.ts';
 import { refreshViews, setEipRaw, tlbFlush, tlbSelect } from './tlb.ts';
@@ -105,6 +106,7 @@ export class Cpu extends CpuCore {
    */
   constructor(host: CpuHost, fpu?: FpuUnit | ((fpuHost: FpuHost) => FpuUnit)) {
     super(host, null);
+    this.blocks = new BlockCache();
     this.fpuHost = new FpuHostAdapter(this);
     if (typeof fpu === 'function') this.fpu = fpu(this.fpuHost);
     else if (fpu !== undefined) this.fpu = fpu;
@@ -154,6 +156,7 @@ export class Cpu extends CpuCore {
     this.shutdownReason = '';
     tlbFlush(this, false);
     tlbSelect(this);
+    if (this.blocks !== null) this.blocks.flush();
     if (this.jit !== null) {
       this.jit.flush();
       this.jit.restartWarmup();
@@ -262,12 +265,25 @@ export class Cpu extends CpuCore {
   /** Drop cached translations (and, since frames may have changed owners, compiled code). */
   flushTlb(): void {
     tlbFlush(this, false);
+    if (this.blocks !== null) this.blocks.flush();
     if (this.jit !== null) this.jit.flush();
   }
 
-  /** The host wrote guest memory behind the CPU's back (loader, DMA, test harness): drop compiled code. */
+  /** The host wrote guest memory behind the CPU's back (loader, DMA, test harness): drop decoded blocks and compiled code. */
   invalidateCode(): void {
+    if (this.blocks !== null) this.blocks.flush();
     if (this.jit !== null) this.jit.flush();
+  }
+
+  /**
+   * Switch the interpreter's decoded-block tier (block-cache.ts) on or off
+   * (on by default). Off, every instruction is decoded where it runs: the
+   * reference for tests and benchmarks of the tier itself. `hotVisits`:
+   * visits of an address before its block is decoded (1: every block at
+   * once, as the tier's tests run it).
+   */
+  setBlockTier(on: boolean, hotVisits?: number): void {
+    this.blocks = on ? new BlockCache(hotVisits) : null;
   }
 
   /**

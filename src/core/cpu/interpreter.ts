@@ -58,6 +58,7 @@ import {
 import { rdmsr, wrmsr } from './msr.ts';
 import { cpuid } from './cpuid.ts';
 import { escape, fwait, fxsaveRestore } from './fpu-glue.ts';
+import { blockSlot, runBlocks, type Handler } from './block-run.ts';
 
 function checkLock(c: CpuCore, op: number, modrm: number): void {
   if (HAS_MODRM[op] !== 1 || modrm >= 0xc0 || LOCK_OK[op * 8 + ((modrm >> 3) & 7)] === 0) raiseUD(c);
@@ -146,6 +147,8 @@ export function execute(c: CpuCore, budget: number): number {
   const jitCountAll = jitThreshold === 0;
   let jitLastP = -1;
   let jitAfterExit = 0;
+  // The decoded-block tier runs where the JIT does not (off, or warming up).
+  const blocks = jit === null ? c.blocks : null;
   let done = 0;
   let spent = 0;
   for (;;) {
@@ -154,6 +157,16 @@ export function execute(c: CpuCore, budget: number): number {
         if (c.events !== 0 && serviceEvents(c)) return done;
         if (c.pfx !== 0) resetPrefixes(c);
         let p = c.fp;
+        if (blocks !== null && c.events === 0 && c.cs32 && p < c.fpEnd) {
+          const h = blockSlot(p);
+          const n = blocks.lookup(c, p, h);
+          if (n > 0 && n <= budget - spent) {
+            const k = runBlocks(c, blocks, h, budget - spent, done, handlers);
+            done += k;
+            spent += k;
+            continue;
+          }
+        }
         if (jit !== null && c.events === 0) {
           // After a jump to another page, look for compiled code there too (TLB hit only, no walk).
           if (p >= c.fpEnd) {
@@ -450,6 +463,12 @@ export function execute(c: CpuCore, budget: number): number {
       return done;
     } catch (e) {
       if (e !== GUEST_FAULT) throw hostError(c, e);
+      if (blocks !== null && blocks.faultDone !== 0) {
+        // A decoded block completed these instructions before the one that faulted.
+        done += blocks.faultDone;
+        spent += blocks.faultDone;
+        blocks.faultDone = 0;
+      }
       if (jit !== null && jit.faultDone !== 0) {
         // A compiled block completed these instructions before the one that faulted.
         done += jit.faultDone;
@@ -524,7 +543,6 @@ function decodeOpcodeSlow(c: CpuCore, op: number): number {
 // ======================================================================== handlers
 
 /** One opcode (family): `op` is in the 0x000-0x1FF space, `modrm` decoded (c.ea/c.eaSeg set for memory forms). */
-type Handler = (c: CpuCore, op: number, modrm: number) => void;
 
 const HANDLERS: Handler[] = [];
 for (let i = 0; i < 512; i++) HANDLERS.push(hUD);

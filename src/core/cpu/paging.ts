@@ -80,7 +80,10 @@ export function translate(c: CpuCore, lin: number, write: boolean, user: boolean
   const ppage = pageBase >>> 12;
   const f = write ? c.host.frameForWrite(ppage) : c.host.frameForRead(ppage);
   refreshViews(c);
-  if (write && f >= 0 && c.jit !== null) c.jit.noteWrite(f >>> 12);
+  if (write && f >= 0) {
+    if (c.jit !== null) c.jit.noteWrite(f >>> 12);
+    if (c.blocks !== null && c.blocks.noteWrite(f >>> 12)) c.events = 1; // a running block stops after this instruction
+  }
   if (f < 0) {
     c.physAddr = (pageBase | (lin & 0xfff)) >>> 0;
     return -1;

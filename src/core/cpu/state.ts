@@ -13,6 +13,7 @@
  *  - Instruction fetch uses a host pointer `fp` into `mem8` that is valid up
  *    to `fpEnd` (end of the page or of the CS limit); EIP = fp + fpEipBase.
  */
+import type { BlockCache } from './block-cache.ts';
 import type { CpuHost } from './host.ts';
 import type { FpuUnit } from './fpu/fpu-host.ts';
 import { F_FIXED1 } from './constants.ts';
@@ -178,6 +179,8 @@ export class CpuCore {
 
   /** The JIT tier, when enabled (Cpu.enableJit). */
   jit: JitHooks | null = null;
+  /** The interpreter's decoded-block tier (block-cache.ts); null when switched off (Cpu.setBlockTier). */
+  blocks: BlockCache | null = null;
 
   // --- exceptions (exceptions.ts) ---
   excVector = -1;

@@ -154,3 +154,20 @@ export function tlbInsert(c: CpuCore, vp: number, hostPage: number, perm: number
   }
   return i;
 }
+
+/**
+ * Drop the write permissions of every slot that maps host frame `frame`, so
+ * the next write to it takes the page walk (which tells the code caches:
+ * paging.ts). Used when a frame starts holding decoded or compiled code.
+ */
+export function revokeFrameWrites(c: CpuCore, frame: number): void {
+  const vpage = c.tlbVpage;
+  const delta = c.tlbDelta;
+  for (let i = 0; i < TLB_SIZE; i++) {
+    const vp = vpage[i]!;
+    if (vp !== -1 && ((((vp << 12) + delta[i]!) | 0) >>> 12) === frame) {
+      c.tlbWrSys[i] = 0;
+      c.tlbWrUsr[i] = 0;
+    }
+  }
+}

@@ -42,7 +42,7 @@ import { readLin8, readLin16, readLin32, writeLin8, writeLin16, writeLin32, prob
 import { loadSeg } from '../cpu/segmentation.ts';
 import { resetPrefixes } from '../cpu/decoder.ts';
 import { loadSysenterSegments, loadSysexitSegments, movToCr, rdtsc } from '../cpu/system-ops.ts';
-import { setEipRaw, tlbSelect } from '../cpu/tlb.ts';
+import { revokeFrameWrites, setEipRaw, tlbSelect } from '../cpu/tlb.ts';
 import { walkForFetch } from '../cpu/paging.ts';
 import { CR0_EM, CR0_TS, F_AC, F_IF, F_TF, S_CS, S_DS, S_ES, S_GS, S_SS } from '../cpu/constants.ts';
 import { decodeBlock, blockWeight, BlockEnd, MAX_BLOCK, type Insn } from './block-decoder.ts';
@@ -838,7 +838,7 @@ export class Jit implements JitHooks {
       r.compiles++;
       r.entries.clear();
       this.codeFrames[r.pageP >>> 12] = 1;
-      this.revokeWrites(r.pageP >>> 12);
+      revokeFrameWrites(this.c, r.pageP >>> 12);
       blocks.forEach((b, idx) => {
         const p = starts[idx]!;
         this.place(r, p, b[0]!.eip, blockWeight(b), table, idx);
@@ -1082,20 +1082,6 @@ export class Jit implements JitHooks {
     r.tables.length = 0;
     r.compiled.clear();
     r.parked.clear();
-  }
-
-  /** Drop write permissions of every TLB slot that maps `frame`, so writes to it reach noteWrite. */
-  private revokeWrites(frame: number): void {
-    const c = this.c;
-    const vpage = c.tlbVpage;
-    const delta = c.tlbDelta;
-    for (let i = 0; i < TLB_SIZE; i++) {
-      const vp = vpage[i]!;
-      if (vp !== -1 && ((((vp << 12) + delta[i]!) | 0) >>> 12) === frame) {
-        c.tlbWrSys[i] = 0;
-        c.tlbWrUsr[i] = 0;
-      }
-    }
   }
 
   /**

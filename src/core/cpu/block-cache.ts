@@ -1,0 +1,154 @@
+/**
+ * The interpreter's block tier: instructions decoded once into records
+ * (block-decode.ts) and run from them (block-run.ts) while the code stays
+ * hot. The interpreter looks a block up at every instruction boundary where
+ * nothing is pending; a start address becomes a block on its BLOCK_HOT_VISITS-th
+ * visit, so code that runs once (most of a boot) is never decoded twice.
+ *
+ * - Key: host offset of the first instruction (a physical page + offset, so
+ *   the same code mapped at two addresses shares its blocks: the records
+ *   hold host offsets, and everything that depends on EIP is computed from
+ *   the code page's current mapping when it runs). Direct mapped by a hash of
+ *   the offset; a collision replaces the older block.
+ * - Invalidation: a frame holding blocks loses its write permissions in the
+ *   TLB, so the first write to it takes the page walk, which calls
+ *   `noteWrite`: the frame's generation moves on (every block of the frame
+ *   becomes stale at once) and a running block stops after the current
+ *   instruction. Frames written over and over (code and data sharing a
+ *   page) stop getting blocks. A TLB flush, a reset or a host write to
+ *   guest memory forgets everything (frames may have changed owners).
+ * - Bounded memory: a fixed pool of records; when it is full everything is
+ *   forgotten (hot code comes back after BLOCK_HOT_VISITS visits).
+ */
+import { decodeBlock, MAX_BLOCK_INSNS } from './block-decode.ts';
+import { BLOCK_FORMAT, BLOCK_HASH_BITS } from './block-run.ts';
+
+const { F_NEXT, REC } = BLOCK_FORMAT;
+import { revokeFrameWrites } from './tlb.ts';
+import type { CpuCore } from './state.ts';
+
+const HASH_SIZE = 1 << BLOCK_HASH_BITS;
+/** Visits of a start address before it is decoded. */
+/** Visits of a start address before it is decoded (by default). */
+export const BLOCK_HOT_VISITS = 4;
+/** Records in the pool (REC int32 each). */
+const POOL_RECORDS = 1 << 16;
+/** Invalidations after which a frame gets no more blocks (until the next flush). */
+const MAX_FRAME_INVALIDATIONS = 16;
+
+export interface BlockStats {
+  built: number;
+  flushes: number;
+  invalidations: number;
+}
+
+export class BlockCache {
+  /** Host offset of the block in each hash slot, -1 when empty. */
+  readonly keys = new Int32Array(HASH_SIZE).fill(-1);
+  /** First record of the block; its instruction count (0: nothing can be decoded there); host offset past its last byte. */
+  readonly first = new Int32Array(HASH_SIZE);
+  readonly count = new Int32Array(HASH_SIZE);
+  readonly end = new Int32Array(HASH_SIZE);
+  /** Generation of the block's frame when it was decoded. */
+  readonly gen = new Int32Array(HASH_SIZE);
+  readonly hot = new Uint8Array(HASH_SIZE);
+  readonly ops = new Int32Array(POOL_RECORDS * REC);
+  private used = 0;
+  /** Per frame of the host buffer: holds blocks (1), its generation, its invalidations. */
+  private codeFrames = new Uint8Array(0);
+  frameGen = new Int32Array(0);
+  private frameWrites = new Uint8Array(0);
+  /** Instructions a block completed before the instruction whose fault is being delivered. */
+  faultDone = 0;
+  readonly stats: BlockStats = { built: 0, flushes: 0, invalidations: 0 };
+
+  /** `hotVisits`: visits of a start address before it is decoded (1: at once, as tests force it). */
+  constructor(private readonly hotVisits = BLOCK_HOT_VISITS) {}
+
+  /**
+   * Instructions in the block at host offset `p` (hash slot `h`, in the
+   * cached code page), 0 when there is none (yet): a start becomes a block
+   * on its hotVisits-th visit, a stale one (its frame was written) is
+   * decoded again.
+   */
+  lookup(c: CpuCore, p: number, h: number): number {
+    if (this.keys[h] === p) {
+      if (this.gen[h] === this.frameGen[p >>> 12] && this.end[h]! <= c.fpEnd) return this.count[h]!;
+      return this.build(c, p, c.fpEnd, h);
+    }
+    if (++this.hot[h]! < this.hotVisits) return 0;
+    return this.build(c, p, c.fpEnd, h);
+  }
+
+  /**
+   * Decode the block at host offset `p` (whose code page ends at `pageEnd`)
+   * into slot `h`. Returns its instruction count (0: none).
+   */
+  build(c: CpuCore, p: number, pageEnd: number, h: number): number {
+    const frame = p >>> 12;
+    this.ensureFrames(frame + 1);
+    if (this.used + MAX_BLOCK_INSNS > POOL_RECORDS) this.flushRecords();
+    this.keys[h] = p;
+    this.gen[h] = this.frameGen[frame]!;
+    this.hot[h] = 0;
+    if (this.frameWrites[frame]! >= MAX_FRAME_INVALIDATIONS) {
+      this.count[h] = 0;
+      return 0;
+    }
+    const n = decodeBlock(c.mem8, p, pageEnd, this.ops, this.used);
+    this.first[h] = this.used * REC;
+    this.count[h] = n;
+    this.end[h] = n > 0 ? this.ops[(this.used + n - 1) * REC + F_NEXT]! : p;
+    this.used += n;
+    if (n > 0) {
+      this.stats.built++;
+      if (this.codeFrames[frame] === 0) {
+        this.codeFrames[frame] = 1;
+        revokeFrameWrites(c, frame);
+      }
+    }
+    return n;
+  }
+
+  /**
+   * A write to host frame `frame` is about to be permitted (page walk for
+   * writing). Returns true when blocks were dropped: the caller then sets
+   * c.events, so that a running block stops after the current instruction.
+   */
+  noteWrite(frame: number): boolean {
+    if (frame >= this.codeFrames.length || this.codeFrames[frame] === 0) return false;
+    this.codeFrames[frame] = 0;
+    this.frameGen[frame]!++;
+    if (this.frameWrites[frame]! < 255) this.frameWrites[frame]!++;
+    this.stats.invalidations++;
+    return true;
+  }
+
+  /** Forget every block (TLB flush, reset, host writes to guest memory). */
+  flush(): void {
+    this.flushRecords();
+    this.codeFrames.fill(0);
+    this.frameWrites.fill(0);
+    this.hot.fill(0);
+    this.stats.flushes++;
+  }
+
+  private flushRecords(): void {
+    this.keys.fill(-1);
+    this.used = 0;
+  }
+
+  private ensureFrames(n: number): void {
+    if (n <= this.codeFrames.length) return;
+    const size = Math.max(n, this.codeFrames.length * 2, 1024);
+    const cf = new Uint8Array(size);
+    cf.set(this.codeFrames);
+    this.codeFrames = cf;
+    const g = new Int32Array(size);
+    g.set(this.frameGen);
+    this.frameGen = g;
+    const fw = new Uint8Array(size);
+    fw.set(this.frameWrites);
+    this.frameWrites = fw;
+  }
+}

@@ -1,0 +1,275 @@
+/**
+ * Decoding for the block tier (block-cache.ts): turns the instructions at a
+ * host offset into fixed-size records once, so that running them again skips
+ * fetching, prefix and ModRM/SIB decoding and the opcode dispatch.
+ *
+ * Only 32-bit code without prefixes is taken: what Linux and its userland run
+ * nearly all the time. A block ends before the first instruction that has a
+ * prefix, is not a valid opcode, or does not fit in the code page; after the
+ * first instruction that may change the flow (the opcode table's `branch`
+ * rows); or at MAX_BLOCK_INSNS.
+ *
+ * The hottest forms get a record kind of their own, which block-run.ts runs
+ * inline when its fast conditions hold (flat segment, TLB hit...); every
+ * record also names its opcode, ModRM and immediates, so anything else
+ * (K_GENERIC records, and the slow cases of the others) runs through the
+ * interpreter's own complete handler with the decoding done in advance.
+ */
+import { HAS_MODRM, OPCODE_VALID, ROW_BY_OPCODE } from './opcode-table.ts';
+import { IS_PREFIX } from './decoder.ts';
+import { S_DS, S_SS } from './constants.ts';
+import { BLOCK_FORMAT } from './block-run.ts';
+
+export const MAX_BLOCK_INSNS = 32;
+
+const {
+  ACC_READ, ACC_WRITE, ACC_STACK, ACC_SIZE_SHIFT, REC, F_KIND, F_P, F_NEXT, F_X, F_Y, F_DISP, F_IMM, F_MEM, NO_REG, F_OP, F_IMM_AT, OP_HAS_MEM, K_GENERIC, K_MOV_RR, K_LOAD, K_STORE, K_MOV_RI, K_STORE_I, K_ALU_RR, K_ALU_RM, K_ALU_MR, K_ALU_RI, K_ALU_MI, K_TEST_RR, K_TEST_RI, K_LEA, K_PUSH_R, K_POP_R, K_PUSH_I, K_INC_R, K_DEC_R, K_MOVZX8_R, K_MOVZX8_M, K_MOVZX16_M, K_SHIFT_RI, K_JCC, K_JMP, K_CALL, K_RET, K_CMOV_RR, K_SETCC_R, K_TEST_RM, K_CMP_MI, K_LOAD8, K_STORE8, K_IMUL_RI, K_IMUL_MI, K_IMUL_RR,
+} = BLOCK_FORMAT;
+
+/** Immediate bytes per opcode * 8 + reg in 32-bit code (operand and address size 32), from the opcode table's operand codes. */
+const IMM_BYTES = new Uint8Array(512 * 8);
+for (let i = 0; i < 512 * 8; i++) {
+  const row = ROW_BY_OPCODE[i];
+  if (row === undefined || row.rep !== 0 || row.mnemonic === 'esc') continue;
+  let n = 0;
+  for (const code of row.operands) {
+    if (code === 'Ib' || code === 'Ibs' || code === 'Jb') n += 1;
+    else if (code === 'Iw') n += 2;
+    else if (code[0] === 'I' || code[0] === 'J' || code[0] === 'O') n += 4;
+    else if (code[0] === 'A') n += 6;
+  }
+  IMM_BYTES[i] = n;
+}
+
+/** Whether opcode `op` (with ModRM reg `reg`) may change the flow of control or the mode: it ends a block. */
+function endsBlock(op: number, reg: number): boolean {
+  return ROW_BY_OPCODE[op * 8 + reg]!.branch;
+}
+
+/**
+ * Decode the block at host offset `p` into `ops` from record index `at`;
+ * bytes from `end` on belong to another page. Returns the number of records
+ * (instructions) written, 0 when the first instruction cannot be taken.
+ */
+export function decodeBlock(mem8: Uint8Array, p: number, end: number, ops: Int32Array, at: number): number {
+  let n = 0;
+  let w = at * REC;
+  while (n < MAX_BLOCK_INSNS) {
+    const start = p;
+    if (p >= end) break;
+    let op = mem8[p++]!;
+    if (IS_PREFIX[op] !== 0) break;
+    if (op === 0x0f) {
+      if (p >= end) break;
+      op = 0x100 | mem8[p++]!;
+    }
+    if (OPCODE_VALID[op] === 0) break;
+    let modrm = -1;
+    let reg = 0;
+    let mem = NO_REG | (NO_REG << 4);
+    let disp = 0;
+    let hasMem = false;
+    const info = HAS_MODRM[op];
+    if (info !== 0) {
+      if (p >= end) break;
+      modrm = mem8[p++]!;
+      reg = (modrm >> 3) & 7;
+      if (ROW_BY_OPCODE[op * 8 + reg] === undefined) break; // an undefined group member: the interpreter raises #UD
+      if (modrm < 0xc0 && info === 1) {
+        hasMem = true;
+        const mod = modrm >> 6;
+        const rm = modrm & 7;
+        let base = NO_REG;
+        let index = NO_REG;
+        let scale = 0;
+        let seg = S_DS;
+        let sibEsp = 0;
+        if (rm === 4) {
+          if (p >= end) break;
+          const sib = mem8[p++]!;
+          const b = sib & 7;
+          const x = (sib >> 3) & 7;
+          if (x !== 4) { index = x; scale = sib >> 6; }
+          if (b === 5 && mod === 0) {
+            if (p + 4 > end) break;
+            disp = read32(mem8, p);
+            p += 4;
+          } else {
+            base = b;
+            if (b === 4 || b === 5) seg = S_SS;
+            sibEsp = b === 4 ? 1 : 0;
+          }
+        } else if (rm === 5 && mod === 0) {
+          if (p + 4 > end) break;
+          disp = read32(mem8, p);
+          p += 4;
+        } else {
+          base = rm;
+          if (rm === 5) seg = S_SS;
+        }
+        if (mod === 1) {
+          if (p >= end) break;
+          disp = (mem8[p++]! << 24) >> 24;
+        } else if (mod === 2) {
+          if (p + 4 > end) break;
+          disp = read32(mem8, p);
+          p += 4;
+        }
+        mem = base | (index << 4) | (scale << 8) | (seg << 12) | (sibEsp << 16);
+      }
+    } else if (ROW_BY_OPCODE[op * 8] === undefined) {
+      break;
+    }
+    const immAt = p;
+    const immLen = IMM_BYTES[op * 8 + reg]!;
+    if (p + immLen > end) break;
+    p += immLen;
+    const imm = immLen === 1 ? (mem8[immAt]! << 24) >> 24 : immLen === 2 ? mem8[immAt]! | (mem8[immAt + 1]! << 8) : immLen >= 4 ? read32(mem8, immAt) : 0;
+    ops[w + F_P] = start;
+    ops[w + F_NEXT] = p;
+    ops[w + F_DISP] = disp;
+    ops[w + F_IMM] = imm;
+    ops[w + F_MEM] = mem;
+    ops[w + F_X] = 0;
+    ops[w + F_Y] = 0;
+    ops[w + F_OP] = op | ((modrm < 0 ? 0 : modrm) << 9) | (hasMem ? OP_HAS_MEM : 0);
+    ops[w + F_IMM_AT] = immAt;
+    const kind = specialKind(op, modrm, reg, hasMem, ops, w);
+    ops[w + F_KIND] = kind < 0 ? K_GENERIC : kind | access(kind, ops, w);
+    n++;
+    w += REC;
+    if (endsBlock(op, reg)) break;
+  }
+  return n;
+}
+
+/** The record kind of an inline form (filling F_X/F_Y/F_IMM as it needs), or -1 for K_GENERIC. */
+function specialKind(op: number, modrm: number, reg: number, hasMem: boolean, ops: Int32Array, w: number): number {
+  const rm = modrm & 7;
+  if (op < 0x40 && (op & 7) < 4) {
+    // ALU Eb,Gb / Ev,Gv / Gb,Eb / Gv,Ev: only the 32-bit forms (op & 1)
+    if ((op & 1) === 0) return -1;
+    const k = op >> 3;
+    ops[w + F_Y] = k;
+    if ((op & 2) === 0) {
+      // Ev, Gv
+      if (!hasMem) { ops[w + F_X] = rm; ops[w + F_IMM] = reg; return K_ALU_RR; }
+      ops[w + F_X] = reg;
+      return K_ALU_MR;
+    }
+    ops[w + F_X] = reg;
+    if (!hasMem) { ops[w + F_IMM] = rm; return K_ALU_RR; }
+    return K_ALU_RM;
+  }
+  if (op < 0x40 && (op & 7) === 5) { ops[w + F_X] = 0; ops[w + F_Y] = op >> 3; return K_ALU_RI; }
+  if (op >= 0x40 && op < 0x48) { ops[w + F_X] = op & 7; return K_INC_R; }
+  if (op >= 0x48 && op < 0x50) { ops[w + F_X] = op & 7; return K_DEC_R; }
+  if (op >= 0x50 && op < 0x58) { ops[w + F_X] = op & 7; return K_PUSH_R; }
+  if (op >= 0x58 && op < 0x60) { ops[w + F_X] = op & 7; return K_POP_R; }
+  if (op >= 0x70 && op < 0x80) { ops[w + F_X] = op & 15; return K_JCC; }
+  if (op >= 0x180 && op < 0x190) { ops[w + F_X] = op & 15; return K_JCC; }
+  if (op >= 0xb8 && op < 0xc0) { ops[w + F_X] = op & 7; return K_MOV_RI; }
+  if (op >= 0x140 && op < 0x150 && !hasMem) { ops[w + F_X] = reg; ops[w + F_Y] = op & 15; ops[w + F_IMM] = rm; return K_CMOV_RR; }
+  if (op >= 0x190 && op < 0x1a0 && !hasMem) { ops[w + F_X] = rm; ops[w + F_Y] = op & 15; return K_SETCC_R; }
+  switch (op) {
+    case 0x81: case 0x83:
+      ops[w + F_Y] = reg;
+      if (!hasMem) { ops[w + F_X] = rm; return K_ALU_RI; }
+      return reg === 7 ? K_CMP_MI : K_ALU_MI;
+    case 0x85:
+      ops[w + F_X] = reg;
+      if (!hasMem) { ops[w + F_Y] = rm; return K_TEST_RR; }
+      return K_TEST_RM;
+    case 0xa9: ops[w + F_X] = 0; return K_TEST_RI;
+    case 0xf7:
+      if (reg === 0 && !hasMem) { ops[w + F_X] = rm; return K_TEST_RI; }
+      return -1;
+    case 0x89:
+      if (!hasMem) { ops[w + F_X] = rm; ops[w + F_Y] = reg; return K_MOV_RR; }
+      ops[w + F_X] = reg;
+      return K_STORE;
+    case 0x8b:
+      ops[w + F_X] = reg;
+      if (!hasMem) { ops[w + F_Y] = rm; return K_MOV_RR; }
+      return K_LOAD;
+    case 0x88:
+      if (!hasMem) return -1;
+      ops[w + F_X] = reg;
+      return K_STORE8;
+    case 0x8a:
+      if (!hasMem) return -1;
+      ops[w + F_X] = reg;
+      return K_LOAD8;
+    case 0xc7:
+      if (!hasMem) { ops[w + F_X] = rm; return K_MOV_RI; }
+      return K_STORE_I;
+    case 0x8d:
+      if (!hasMem) return -1; // the register form raises #UD (the handler's)
+      ops[w + F_X] = reg;
+      return K_LEA;
+    case 0x68: case 0x6a: return K_PUSH_I;
+    case 0x1b6:
+      ops[w + F_X] = reg;
+      if (!hasMem) { ops[w + F_Y] = rm; return K_MOVZX8_R; }
+      return K_MOVZX8_M;
+    case 0x1b7:
+      if (!hasMem) return -1;
+      ops[w + F_X] = reg;
+      return K_MOVZX16_M;
+    case 0xc1:
+      if (hasMem || reg === 6) return -1;
+      ops[w + F_X] = rm;
+      ops[w + F_Y] = reg;
+      return K_SHIFT_RI;
+    case 0xd1:
+      if (hasMem || reg === 6) return -1;
+      ops[w + F_X] = rm;
+      ops[w + F_Y] = reg;
+      ops[w + F_IMM] = 1;
+      return K_SHIFT_RI;
+    case 0x69: case 0x6b:
+      ops[w + F_X] = reg;
+      if (!hasMem) { ops[w + F_Y] = rm; return K_IMUL_RI; }
+      return K_IMUL_MI;
+    case 0x1af:
+      if (hasMem) return -1;
+      ops[w + F_X] = reg;
+      ops[w + F_Y] = rm;
+      return K_IMUL_RR;
+    case 0xeb: case 0xe9: return K_JMP;
+    case 0xe8: return K_CALL;
+    case 0xc3: return K_RET;
+    default: return -1;
+  }
+}
+
+const STACK_SLOT = 4 | (NO_REG << 4) | (S_SS << 12); // [ESP + disp] in SS
+
+/**
+ * The memory access a record's fast path makes (ACC_* bits for its kind
+ * word); stack kinds get their slot [ESP - 4] or [ESP] as the operand.
+ */
+function access(kind: number, ops: Int32Array, w: number): number {
+  switch (kind) {
+    case K_LOAD: case K_ALU_RM: case K_CMP_MI: case K_TEST_RM: case K_IMUL_MI: return ACC_READ | (3 << ACC_SIZE_SHIFT);
+    case K_STORE: case K_STORE_I: case K_ALU_MI: return ACC_WRITE | (3 << ACC_SIZE_SHIFT);
+    case K_ALU_MR: return (ops[w + F_Y] === 7 ? ACC_READ : ACC_WRITE) | (3 << ACC_SIZE_SHIFT); // CMP only reads
+    case K_MOVZX8_M: case K_LOAD8: return ACC_READ;
+    case K_STORE8: return ACC_WRITE;
+    case K_MOVZX16_M: return ACC_READ | (1 << ACC_SIZE_SHIFT);
+    case K_PUSH_R: case K_PUSH_I: case K_CALL:
+      ops[w + F_MEM] = STACK_SLOT;
+      ops[w + F_DISP] = -4;
+      return ACC_WRITE | ACC_STACK | (3 << ACC_SIZE_SHIFT);
+    case K_POP_R: case K_RET:
+      ops[w + F_MEM] = STACK_SLOT;
+      ops[w + F_DISP] = 0;
+      return ACC_READ | ACC_STACK | (3 << ACC_SIZE_SHIFT);
+    default:
+      return 0;
+  }
+}
+
+function read32(mem8: Uint8Array, p: number): number {
+  return mem8[p]! | (mem8[p + 1]! << 8) | (mem8[p + 2]! << 16) | (mem8[p + 3]! << 24);
+}

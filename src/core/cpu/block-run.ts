@@ -1,0 +1,433 @@
+/**
+ * Runs a decoded block (block-decode.ts, block-cache.ts). Each record's fast
+ * path is the interpreter's inline fast path for that form, under the same
+ * conditions (flat segment, TLB hit, within the page), and completes the
+ * instruction before touching anything it would have to undo; when a
+ * condition fails it leaves the switch and the instruction runs through its
+ * complete handler, exactly as the interpreter would run it.
+ *
+ * A block stops after any instruction that ran its complete handler and
+ * left `c.events` set (an interrupt, a single-step trap, a stop request, or
+ * code of this cache invalidated: paging.ts sets it then) or left the
+ * straight line (a handler that jumped, stopped partway or reloaded the code
+ * page). Only those can set events: the fast paths touch nothing but
+ * registers, flags and TLB-cached memory. On exit `c.fp` points at the
+ * next instruction to run.
+ */
+import type { CpuCore } from './state.ts';
+import { TLB_MASK as TLB_MASK_IMPORTED } from './state.ts';
+import { L_ADD as L_ADD_IMPORTED, L_LOGIC as L_LOGIC_IMPORTED, L_SUB as L_SUB_IMPORTED, testCC } from './flags.ts';
+import { alu, inc, dec, testOp } from './alu.ts';
+import { shiftOp } from './shift.ts';
+import { imul2 } from './muldiv.ts';
+import { getReg8, setReg8 } from './operands.ts';
+import { jumpTo } from './fetch.ts';
+import type { BlockCache } from './block-cache.ts';
+
+/*
+ * The record layout. Plain module constants, exported only as one object
+ * (BLOCK_FORMAT, for the decoder): V8 reads an exported or imported binding
+ * through a module cell even in optimized code, which cost this loop a
+ * third of its speed (and its switch the jump table).
+ */
+/** Int32 fields per record. */
+const REC = 10;
+/** Record fields: kind, host offset of the instruction, host offset of the next one. */
+const F_KIND = 0;
+const F_P = 1;
+const F_NEXT = 2;
+/** Kind-specific: a register, a condition code, an ALU operation, the opcode... */
+const F_X = 3;
+const F_Y = 4;
+const F_DISP = 5;
+const F_IMM = 6;
+/** Memory operand: base | index << 4 | scale << 8 | segment << 12 | SIB base ESP << 16 (NO_REG: none). */
+const F_MEM = 7;
+const NO_REG = 8;
+/** The instruction for its complete handler: op | ModRM << 9 | has a memory operand << 17; host offset of its immediates. */
+const F_OP = 8;
+const F_IMM_AT = 9;
+const OP_HAS_MEM = 1 << 17;
+
+/** Record kinds, dense so the runner's switch becomes a jump table. */
+/**
+ * Memory access of a record's fast path, in its kind word above the kind
+ * (kind | access): read or write permission, an ESP-based stack slot (which
+ * needs a 32-bit stack), and the access size - 1.
+ */
+const ACC_READ = 0x100;
+const ACC_WRITE = 0x200;
+const ACC_STACK = 0x400;
+const ACC_SIZE_SHIFT = 11;
+const K_GENERIC = 0; // only the complete handler (F_OP, F_IMM_AT)
+const K_MOV_RR = 1; // r[x] = r[y]
+const K_LOAD = 2; // r[x] = [mem]
+const K_STORE = 3; // [mem] = r[x]
+const K_MOV_RI = 4; // r[x] = imm
+const K_STORE_I = 5; // [mem] = imm
+const K_ALU_RR = 6; // r[x] = r[x] op(y) r[imm]   (ADD OR ADC SBB AND SUB XOR CMP)
+const K_ALU_RM = 7; // r[x] = r[x] op(y) [mem]
+const K_ALU_MR = 8; // [mem] = [mem] op(y) r[x]
+const K_ALU_RI = 9; // r[x] = r[x] op(y) imm
+const K_ALU_MI = 10; // [mem] = [mem] op(y) imm
+const K_TEST_RR = 11; // r[x] & r[y]
+const K_TEST_RI = 12; // r[x] & imm
+const K_LEA = 13; // r[x] = address
+const K_PUSH_R = 14;
+const K_POP_R = 15;
+const K_PUSH_I = 16;
+const K_INC_R = 17;
+const K_DEC_R = 18;
+const K_MOVZX8_R = 19; // r[x] = byte register y
+const K_MOVZX8_M = 20; // r[x] = byte [mem]
+const K_MOVZX16_M = 21; // r[x] = word [mem]
+const K_SHIFT_RI = 22; // r[x] = shift(y)(r[x], imm)
+const K_JCC = 23; // cc x, target next + imm
+const K_JMP = 24; // target next + imm
+const K_CALL = 25; // push next, target next + imm
+const K_RET = 26;
+const K_CMOV_RR = 27; // cc y: r[x] = r[imm]
+const K_SETCC_R = 28; // cc y: byte register x
+const K_TEST_RM = 29; // [mem] & r[x]
+const K_CMP_MI = 30; // [mem] - imm, flags only (y = CMP)
+const K_LOAD8 = 31; // byte register x = [mem]
+const K_STORE8 = 32; // [mem] = byte register x
+const K_IMUL_RI = 33; // r[x] = r[y] * imm (IMUL r32, r/m32, imm: flags as the interpreter sets them)
+const K_IMUL_MI = 34; // r[x] = [mem] * imm
+const K_IMUL_RR = 35; // r[x] = r[x] * r[y]
+
+/** The record layout for block-decode.ts and block-cache.ts. */
+export const BLOCK_FORMAT = {
+  ACC_READ, ACC_WRITE, ACC_STACK, ACC_SIZE_SHIFT, REC, F_KIND, F_P, F_NEXT, F_X, F_Y, F_DISP, F_IMM, F_MEM, NO_REG, F_OP, F_IMM_AT, OP_HAS_MEM, K_GENERIC, K_MOV_RR, K_LOAD, K_STORE, K_MOV_RI, K_STORE_I, K_ALU_RR, K_ALU_RM, K_ALU_MR, K_ALU_RI, K_ALU_MI, K_TEST_RR, K_TEST_RI, K_LEA, K_PUSH_R, K_POP_R, K_PUSH_I, K_INC_R, K_DEC_R, K_MOVZX8_R, K_MOVZX8_M, K_MOVZX16_M, K_SHIFT_RI, K_JCC, K_JMP, K_CALL, K_RET, K_CMOV_RR, K_SETCC_R, K_TEST_RM, K_CMP_MI, K_LOAD8, K_STORE8, K_IMUL_RI, K_IMUL_MI, K_IMUL_RR,
+};
+
+// Module-local copies: V8 reads imported (and exported) bindings through a
+// module cell even in optimized code; local constants fold away.
+const TLB_MASK = TLB_MASK_IMPORTED;
+const L_ADD = L_ADD_IMPORTED;
+const L_SUB = L_SUB_IMPORTED;
+const L_LOGIC = L_LOGIC_IMPORTED;
+
+/** The block cache's hash: the top HASH_BITS bits of p * 2^32/phi (block-cache.ts sizes its tables by it). */
+export const BLOCK_HASH_BITS = 16;
+const HASH_SHIFT = 32 - BLOCK_HASH_BITS;
+const HASH_MULTIPLIER = 0x9e3779b1 | 0;
+
+/** Hash slot of the block starting at host offset p. */
+export function blockSlot(p: number): number {
+  return Math.imul(p, HASH_MULTIPLIER) >>> HASH_SHIFT;
+}
+
+export type Handler = (c: CpuCore, op: number, modrm: number) => void;
+
+/** Offset of a memory operand (F_MEM, F_DISP) from the current registers. */
+function effectiveAddress(r: Int32Array, m: number, disp: number): number {
+  let a = disp;
+  const b = m & 15;
+  if (b !== NO_REG) a = (a + r[b]!) | 0;
+  const x = (m >> 4) & 15;
+  if (x !== NO_REG) a = (a + (r[x]! << ((m >> 8) & 3))) | 0;
+  return a;
+}
+
+/** ALU operation k on a memory operand's value a: returns the result (CMP's is not stored); ADC/SBB through alu(). */
+function aluMem(c: CpuCore, a: number, k: number, b: number): number {
+  let res: number;
+  if (k === 0) { res = (a + b) | 0; c.lop = L_ADD; }
+  else if (k === 5 || k === 7) { res = (a - b) | 0; c.lop = L_SUB; }
+  else if (k === 2 || k === 3) return alu(c, k, a, b, 2) | 0;
+  else { res = k === 6 ? a ^ b : k === 4 ? a & b : a | b; c.lop = L_LOGIC; }
+  c.ldst = a; c.lsrc = b; c.lres = res; c.lsz = 2;
+  return res;
+}
+
+/** Condition code cc, with the interpreter's shortcut for ZF after an arithmetic op. */
+function condition(c: CpuCore, cc: number): boolean {
+  return (cc === 4 || cc === 5) && c.lop !== 0 ? (c.lres === 0) === (cc === 4) : testCC(c, cc);
+}
+
+/** Continue at host offset `next` + `rel`: on the cached page directly, else through jumpTo (which may #GP). */
+function branch(c: CpuCore, o: Int32Array, w: number, rel: number): void {
+  const next = o[w + F_NEXT]!;
+  const t = (next + rel) | 0;
+  if (t >= c.fpStart && t < c.fpEnd) {
+    c.fp = t;
+    return;
+  }
+  c.eipStart = (o[w + F_P]! + c.fpEipBase) | 0;
+  c.fp = next;
+  jumpTo(c, (t + c.fpEipBase) | 0);
+}
+
+/**
+ * Run the block in hash slot `slot` of `cache`, then the blocks that follow it
+ * while they are decoded, current and fit in `left` instructions (a chain
+ * never returns to the interpreter's loop between blocks). `doneBase`: the
+ * instructions this run retired before (the clock reads it). Returns the
+ * instructions retired; a guest fault propagates with cache.faultDone set
+ * to the instructions completed before the faulting one.
+ */
+export function runBlocks(c: CpuCore, cache: BlockCache, slot: number, left: number, doneBase: number, handlers: readonly Handler[]): number {
+  const o = cache.ops;
+  const r = c.regs;
+  let total = 0;
+  let i = 0;
+  try {
+    for (;;) {
+      const n = cache.count[slot]!;
+      let w = cache.first[slot]!;
+      run: {
+        for (i = 0; i < n; i++, w += REC) {
+          // The memory operand, when the record has one the fast path may use:
+          // its host offset if the segment needs no checks and the TLB holds
+          // the page with the permission needed, else -1.
+          const kw = o[w + F_KIND]!;
+          let h = -1;
+          if (kw > 0xff) {
+            const m = o[w + F_MEM]!;
+            const seg = (m >> 12) & 7;
+            const write = (kw & ACC_WRITE) !== 0;
+            if ((write ? c.segOkW[seg] : c.segOkR[seg]) !== 0 && ((kw & ACC_STACK) === 0 || c.ss32)) {
+              let a = o[w + F_DISP]!;
+              const b = m & 15;
+              if (b !== NO_REG) a = (a + r[b]!) | 0;
+              const x = (m >> 4) & 15;
+              if (x !== NO_REG) a = (a + (r[x]! << ((m >> 8) & 3))) | 0;
+              const lin = (c.segBase[seg]! + a) | 0;
+              const vp = lin >>> 12;
+              const t = vp & TLB_MASK;
+              if ((write ? c.tlbWr[t] : c.tlbRd[t]) === (vp | c.tlbKey) && (lin & 0xfff) <= 0xfff - ((kw >> ACC_SIZE_SHIFT) & 3)) {
+                h = (lin + c.tlbDelta[t]!) | 0;
+              }
+            }
+          }
+          switch (kw & 0xff) {
+            case K_MOV_RR:
+              r[o[w + F_X]!] = r[o[w + F_Y]!]!;
+              continue;
+            case K_LOAD: {
+              if (h < 0) break;
+              r[o[w + F_X]!] = c.dv.getInt32(h, true);
+              continue;
+            }
+            case K_STORE: {
+              if (h < 0) break;
+              c.dv.setInt32(h, r[o[w + F_X]!]!, true);
+              continue;
+            }
+            case K_MOV_RI:
+              r[o[w + F_X]!] = o[w + F_IMM]!;
+              continue;
+            case K_STORE_I: {
+              if (h < 0) break;
+              c.dv.setInt32(h, o[w + F_IMM]!, true);
+              continue;
+            }
+            case K_ALU_RR: case K_ALU_RI: case K_ALU_RM: {
+              // One inline copy for the three register-destination forms (V8's inlining budget is per function).
+              let b: number;
+              if ((kw & 0xff) === K_ALU_RR) b = r[o[w + F_IMM]!]!;
+              else if ((kw & 0xff) === K_ALU_RI) b = o[w + F_IMM]!;
+              else if (h >= 0) b = c.dv.getInt32(h, true);
+              else break;
+              const x = o[w + F_X]!;
+              const k = o[w + F_Y]!;
+              const a = r[x]!;
+              let res: number;
+              if (k === 0) { res = (a + b) | 0; c.lop = L_ADD; }
+              else if (k === 5 || k === 7) { res = (a - b) | 0; c.lop = L_SUB; }
+              else if (k === 2 || k === 3) { r[x] = alu(c, k, a, b, 2); continue; }
+              else { res = k === 6 ? a ^ b : k === 4 ? a & b : a | b; c.lop = L_LOGIC; }
+              c.ldst = a; c.lsrc = b; c.lres = res; c.lsz = 2;
+              if (k !== 7) r[x] = res;
+              continue;
+            }
+            case K_ALU_MR: {
+              if (h < 0) break;
+              const k = o[w + F_Y]!;
+              const res = aluMem(c, c.dv.getInt32(h, true), k, r[o[w + F_X]!]!);
+              if (k !== 7) c.dv.setInt32(h, res, true);
+              continue;
+            }
+            case K_ALU_MI: {
+              if (h < 0) break;
+              c.dv.setInt32(h, aluMem(c, c.dv.getInt32(h, true), o[w + F_Y]!, o[w + F_IMM]!), true);
+              continue;
+            }
+            case K_CMP_MI: {
+              if (h < 0) break;
+              aluMem(c, c.dv.getInt32(h, true), 7, o[w + F_IMM]!);
+              continue;
+            }
+            case K_TEST_RR: {
+              // TEST r/m32, r32: the r/m operand is the destination of the lazy flags (as the interpreter records it).
+              const a = r[o[w + F_Y]!]!;
+              const b = r[o[w + F_X]!]!;
+              c.lop = L_LOGIC; c.ldst = a; c.lsrc = b; c.lres = a & b; c.lsz = 2;
+              continue;
+            }
+            case K_TEST_RM: {
+              if (h < 0) break;
+              const a = c.dv.getInt32(h, true);
+              const b = r[o[w + F_X]!]!;
+              c.lop = L_LOGIC; c.ldst = a; c.lsrc = b; c.lres = a & b; c.lsz = 2;
+              continue;
+            }
+            case K_TEST_RI:
+              testOp(c, r[o[w + F_X]!]!, o[w + F_IMM]!, 2);
+              continue;
+            case K_LEA:
+              r[o[w + F_X]!] = effectiveAddress(r, o[w + F_MEM]!, o[w + F_DISP]!);
+              continue;
+            case K_PUSH_R: {
+              if (h < 0) break;
+              c.dv.setInt32(h, r[o[w + F_X]!]!, true);
+              r[4] = (r[4]! - 4) | 0;
+              continue;
+            }
+            case K_PUSH_I: {
+              if (h < 0) break;
+              c.dv.setInt32(h, o[w + F_IMM]!, true);
+              r[4] = (r[4]! - 4) | 0;
+              continue;
+            }
+            case K_POP_R: {
+              if (h < 0) break;
+              const v = c.dv.getInt32(h, true);
+              r[4] = (r[4]! + 4) | 0;
+              r[o[w + F_X]!] = v;
+              continue;
+            }
+            case K_INC_R: {
+              const x = o[w + F_X]!;
+              r[x] = inc(c, r[x]!, 2);
+              continue;
+            }
+            case K_DEC_R: {
+              const x = o[w + F_X]!;
+              r[x] = dec(c, r[x]!, 2);
+              continue;
+            }
+            case K_MOVZX8_R:
+              r[o[w + F_X]!] = getReg8(c, o[w + F_Y]!);
+              continue;
+            case K_MOVZX8_M: {
+              if (h < 0) break;
+              r[o[w + F_X]!] = c.mem8[h]!;
+              continue;
+            }
+            case K_MOVZX16_M: {
+              if (h < 0) break;
+              r[o[w + F_X]!] = c.dv.getUint16(h, true);
+              continue;
+            }
+            case K_LOAD8: {
+              if (h < 0) break;
+              setReg8(c, o[w + F_X]!, c.mem8[h]!);
+              continue;
+            }
+            case K_STORE8: {
+              if (h < 0) break;
+              c.mem8[h] = getReg8(c, o[w + F_X]!);
+              continue;
+            }
+            case K_IMUL_RI:
+              r[o[w + F_X]!] = imul2(c, r[o[w + F_Y]!]!, o[w + F_IMM]!, 2);
+              continue;
+            case K_IMUL_MI:
+              if (h < 0) break;
+              r[o[w + F_X]!] = imul2(c, c.dv.getInt32(h, true), o[w + F_IMM]!, 2);
+              continue;
+            case K_IMUL_RR: {
+              const x = o[w + F_X]!;
+              r[x] = imul2(c, r[x]!, r[o[w + F_Y]!]!, 2);
+              continue;
+            }
+            case K_SHIFT_RI: {
+              const x = o[w + F_X]!;
+              r[x] = shiftOp(c, o[w + F_Y]!, r[x]!, o[w + F_IMM]!, 2);
+              continue;
+            }
+            case K_CMOV_RR:
+              if (condition(c, o[w + F_Y]!)) r[o[w + F_X]!] = r[o[w + F_IMM]!]!;
+              continue;
+            case K_SETCC_R:
+              setReg8(c, o[w + F_X]!, condition(c, o[w + F_Y]!) ? 1 : 0);
+              continue;
+            case K_JCC: {
+              const cc = o[w + F_X]!;
+              const taken = (cc === 4 || cc === 5) && c.lop !== 0 ? (c.lres === 0) === (cc === 4) : testCC(c, cc);
+              const next = o[w + F_NEXT]!;
+              const t = (next + o[w + F_IMM]!) | 0;
+              if (!taken) c.fp = next;
+              else if (t >= c.fpStart && t < c.fpEnd) c.fp = t;
+              else branch(c, o, w, o[w + F_IMM]!);
+              i++;
+              break run;
+            }
+            case K_JMP:
+              branch(c, o, w, o[w + F_IMM]!);
+              i++;
+              break run;
+            case K_CALL: {
+              if (h < 0) break;
+              const ret = (o[w + F_NEXT]! + c.fpEipBase) | 0;
+              branch(c, o, w, o[w + F_IMM]!); // may #GP: nothing written yet
+              c.dv.setInt32(h, ret, true);
+              r[4] = (r[4]! - 4) | 0;
+              i++;
+              break run;
+            }
+            case K_RET: {
+              if (h < 0) break;
+              const t = c.dv.getInt32(h, true);
+              const np = (t - c.fpEipBase) | 0;
+              if (np >= c.fpStart && np < c.fpEnd) {
+                c.fp = np;
+              } else {
+                c.eipStart = (o[w + F_P]! + c.fpEipBase) | 0;
+                c.fp = o[w + F_NEXT]!;
+                jumpTo(c, t);
+              }
+              r[4] = (r[4]! + 4) | 0;
+              i++;
+              break run;
+            }
+            default:
+              break;
+          }
+          // The complete handler, as the interpreter calls it after decoding.
+          const opm = o[w + F_OP]!;
+          const op = opm & 0x1ff;
+          if ((opm & OP_HAS_MEM) !== 0) {
+            const m = o[w + F_MEM]!;
+            c.ea = effectiveAddress(r, m, o[w + F_DISP]!);
+            c.eaSeg = (m >> 12) & 7;
+            c.sibBaseEsp = (m & 0x10000) !== 0;
+          }
+          c.eipStart = (o[w + F_P]! + c.fpEipBase) | 0;
+          c.fp = o[w + F_IMM_AT]!;
+          c.runRetired = doneBase + total + i;
+          handlers[op]!(c, op, (opm >> 9) & 0xff);
+          if (c.fp !== o[w + F_NEXT]! || c.events !== 0) {
+            i++;
+            break run;
+          }
+        }
+        c.fp = o[w - REC + F_NEXT]!; // ran to its end
+      }
+      total += i;
+      // Chain to the next block when nothing is pending and it is ready.
+      if (c.events !== 0 || c.pfx !== 0 || !c.cs32) return total;
+      const p = c.fp;
+      if (p >= c.fpEnd) return total;
+      slot = Math.imul(p, HASH_MULTIPLIER) >>> HASH_SHIFT; // blockSlot(p)
+      if (cache.keys[slot] !== p || cache.gen[slot] !== cache.frameGen[p >>> 12] || cache.end[slot]! > c.fpEnd) return total;
+      const m = cache.count[slot]!;
+      if (m === 0 || m > left - total) return total;
+    }
+  } catch (e) {
+    cache.faultDone = total + i;
+    throw e;
+  }
+}
