@@ -29,7 +29,7 @@ import { refreshViews, setEipRaw, tlbFlush, tlbSelect } from './tlb.ts';
 import { setSegCache } from './segmentation.ts';
 import { writeCr0, writeCr3, writeCr4 } from './system-ops.ts';
 import { FpuHostAdapter } from './fpu-glue.ts';
-import { warmUpInterpreter } from './warmup.ts';
+import { warmUpBlockTier, warmUpInterpreter } from './warmup.ts';
 
 /** Set once the interpreter warm-up (warmup.ts) has run in this process. */
 let warmedUp = false;
@@ -43,7 +43,18 @@ let warmedUp = false;
 export function prewarmInterpreter(): void {
   if (warmedUp) return;
   warmedUp = true;
-  warmUpInterpreter((host) => new Cpu(host));
+  warmUpInterpreter((host) => {
+    const cpu = new Cpu(host);
+    cpu.setBlockTier(false);
+    return cpu;
+  });
+  // Again with every block decoded on sight: the same paths through the block tier.
+  warmUpInterpreter((host) => {
+    const cpu = new Cpu(host);
+    cpu.setBlockTier(true, 1);
+    return cpu;
+  });
+  warmUpBlockTier((host) => new Cpu(host));
 }
 
 export interface SegmentState {

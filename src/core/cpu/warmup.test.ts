@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { Cpu } from './cpu.ts';
 import { StopReason } from './host.ts';
-import { warmUpInterpreter, WARM_UP_END } from './warmup.ts';
+import { warmUpBlockTier, warmUpInterpreter, BLOCK_WARM_UP_END, WARM_UP_END } from './warmup.ts';
 
 /**
  * The warm-up program is hand-assembled bytes. A wrong byte would not fail
@@ -28,5 +28,18 @@ describe('interpreter warm-up program', () => {
       const eip = pass < 10 ? WARM_UP_END : (WARM_UP_END + 0xc0000000) >>> 0;
       expect({ pass, ...end }).toEqual({ pass, stop: StopReason.Exception, vector: 6, eip });
     });
+  });
+});
+
+describe('block tier warm-up program', () => {
+  test('runs its 24 loops to the final UD2 through decoded blocks, including an invalidation', () => {
+    let cpu: Cpu | undefined;
+    warmUpBlockTier((host) => (cpu = new Cpu(host)));
+    expect(cpu!.exceptionVector).toBe(6);
+    expect(cpu!.getEip() >>> 0).toBe(BLOCK_WARM_UP_END);
+    expect(cpu!.getReg32(5)).toBe(0); // EBP: the loop counter ran down
+    const stats = cpu!.blocks!.stats;
+    expect(stats.built).toBeGreaterThan(20);
+    expect(stats.invalidations).toBeGreaterThan(0);
   });
 });

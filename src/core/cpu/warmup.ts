@@ -145,3 +145,60 @@ export function warmUpInterpreter(make: (host: CpuHost) => WarmUpCpu): void {
   cpu.requestStop();
   cpu.run(10);
 }
+
+/**
+ * The block tier's warm-up (block-cache.ts, block-run.ts): a loop over
+ * every record kind's fast path and several fallbacks, run 24 times so that
+ * its blocks are decoded (fourth visit) and run long enough to give V8
+ * feedback for every case, chains, exits and an invalidation. Without it
+ * runBlocks() deoptimised and recompiled several times during a boot.
+ *
+ * Source (nasm, bits 32, org 0x18000; data at 0x26000/0x27000, stack 0x2f000):
+ *   mov esp/esi/edi, ebp = 24 (the loop counter)
+ *   top: mov eax,0x80000005 / mov ecx,3 / mov edx,eax / mov ebx,[esi] / mov [edi],eax / mov dword [edi+4],7
+ *        add|or|adc|sbb|and|sub|xor|cmp eax,ecx / add ecx,eax / add eax,[esi+4] / sub eax,[esi+8] / adc eax,[esi]
+ *        cmp eax,[esi] / add [edi],eax / sbb [edi],eax / cmp [edi],eax / xor [edi+8],ecx / add eax,5
+ *        sub eax,0x12345 / adc eax,1 / and eax,0x7fffffff / cmp eax,9 / add eax,0x100 (05 imm32)
+ *        add|adc dword [edi],1 / cmp dword [esi],1 / test eax,ecx / test [esi],eax / test eax,0x100 / test ecx,3
+ *        lea edx,[esi+ecx*4+8] / lea edx,[ecx*2+0x80000000] / lea edx,[esi+0x7f] / push eax / push 5
+ *        push 0x12345 / pop edx x3 / inc eax / dec ecx / inc ecx / movzx edx,cl / movzx edx,ah
+ *        movzx edx,byte [esi+1] / movzx edx,word [esi+2] / mov al,[esi+3] / mov ah,[esi+3] / mov [edi+12],cl
+ *        mov [edi+13],ch / shl|shr|sar|rol|ror|rcl|rcr eax,n / shl|shr edx,1 / imul eax,ecx,3
+ *        imul eax,[esi],1000 / imul eax,ecx / cmp eax,ecx / cmovb|cmovae|cmovz / setz dl / setb dh / setl al
+ *        test eax,eax / jz|jnz|jb|ja|jl +0 / jg near +0 / jmp short +0 / call func / call far_page / jmp far_jmp
+ *   back: mov eax,[esi+0xffe] / mov [edi+0xffe],eax / add eax,[esi+0xffd] / add [edi+0xffd],eax (page-crossing
+ *        operands: the handlers) / push eax / pop eax / movsx edx,cl / movsx edx,byte [esi] / cdq / nop
+ *        xchg eax,edx / test al,1 / cmp al,2 / mov byte [edi],1 / inc dword [edi] / shl eax,cl / sti / cli
+ *        call patch_fn / dec ebp / jnz top / ud2
+ *   func: push ebp / mov ebp,esp / mov eax,[ebp+8] / pop ebp / ret
+ *   0x19000 far_page: ret / far_jmp: jmp back
+ *   patch_fn: mov [patch_site+1],eax (writes its own code page) / patch_site: mov eax,0 / ret
+ */
+const BLOCK_CODE: ReadonlyArray<readonly [number, string]> = [
+  [0x18000,
+    'bc00f00200be00600200bf00700200bd18000000b805000080b90300000089c28b1e8907c747040700000001c809c811c819c821c829c831' +
+    'c839c801c10346042b460813063b06010719073907314f0883c0052d4523010083d00125ffffff7f83f8090500010000830701831701833e' +
+    '0185c88506a900010000f7c1030000008d548e088d9409000000808d567f506a0568452301005a5a5a4049410fb6d10fb6d40fb656010fb7' +
+    '56028a46038a6603884f0c886f0dc1e003c1e802d1f8c1c005c1c803c1d002c1d802d1e2d1ea6bc1036906e80300000fafc139c80f42d10f' +
+    '43d10f44d00f94c20f92c60f9cc085c07400750039c8720077007c000f8f00000000eb00e848000000e8f20e0000e9ee0e00008b86fe0f00' +
+    '008987fe0f00000386fd0f00000187fd0f000050580fbed10fbe16999092a8013c02c60701ff07d3e0fbfae8be0e00004d0f85c5feffff0f' +
+    '0b5589e58b45085dc3'],
+  [0x19000, 'c3e90df1ffffa30c900100b800000000c3'],
+];
+
+/** EIP of the block warm-up's final UD2 (just before `func`: push ebp / mov ebp,esp). */
+export const BLOCK_WARM_UP_END = BLOCK_CODE[0]![0] + byteOffsetOf(BLOCK_CODE[0]![1], '0f0b5589e5');
+
+/** Runs the block tier's warm-up loop on a scratch CPU made by `make` (with its default block tier). */
+export function warmUpBlockTier(make: (host: CpuHost) => WarmUpCpu): void {
+  const host = new FlatRamHost(RAM);
+  const mem = new Uint8Array(host.buffer);
+  for (const [addr, hex] of BLOCK_CODE) patchHex(mem, addr, hex);
+  const cpu = make(host);
+  cpu.trapExceptions = true;
+  cpu.setCr(0, 0x60000031); // PE, ET, NE
+  cpu.setSegment(1, 0x08, 0, 0xffffffff, 0xc9b);
+  for (const s of [0, 2, 3, 4, 5]) cpu.setSegment(s, 0x10, 0, 0xffffffff, 0xc93);
+  cpu.setEip(0x18000);
+  cpu.run(100_000); // ends on UD2 (#UD, trapped)
+}
