@@ -78,6 +78,12 @@ describe('Linux on tabvisor (default image)', () => {
     expect(Number(size)).toBe(execFileSync('gzip', ['-9', '-n'], { input: text }).length);
   });
 
+  test('the workloads above ran through the interpreter\'s block tier (it starts after the boot)', () => {
+    const stats = guest.machine.cpu.blocks!.stats;
+    expect(guest.machine.cpu.instructionsRetired).toBeGreaterThan(100_000_000);
+    expect(stats.built).toBeGreaterThan(1_000);
+  });
+
   test('the kernel log has no oops, BUG or warning', () => {
     const r = guest.run('dmesg');
     expect(r.output).toContain('Run /init as init process');

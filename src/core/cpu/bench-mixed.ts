@@ -27,8 +27,13 @@ export interface BenchResult {
   mips: number;
 }
 
-/** Build the environment and run `instructions` guest instructions in slices of `slice`. */
-export function runMixedBench(instructions = 200_000_000, slice = 1_000_000, jit = false): BenchResult {
+/**
+ * Build the environment and run `instructions` guest instructions in slices
+ * of `slice`: with the JIT, or with the interpreter and its block tier from
+ * the first instruction (no boot to wait out here), or with `blocks` false
+ * the interpreter decoding every instruction where it runs.
+ */
+export function runMixedBench(instructions = 200_000_000, slice = 1_000_000, jit = false, blocks = true): BenchResult {
   const host = new FlatRamHost(RAM, { wasm: jit });
   const mem = new Uint8Array(host.buffer);
   const dv = new DataView(host.buffer);
@@ -43,6 +48,7 @@ export function runMixedBench(instructions = 200_000_000, slice = 1_000_000, jit
   for (let i = 0; i < 0x1000; i++) mem[0x500000 + i] = (i * 37) & 0xff;
 
   const cpu = new Cpu(host);
+  cpu.setBlockTier(blocks, { warmup: 0 });
   // No warm-up: this measures generated code on a hot loop, not the JIT's start-up policy.
   if (jit) cpu.enableJit((core) => new Jit(core, host.memory!, host.spareFrames.slice(0, JIT_FRAMES), false, { warmupInstructions: 0 }));
   cpu.setCr(0, 0x60000011 | 0x20);

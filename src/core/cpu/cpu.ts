@@ -22,7 +22,7 @@ import { S_CS, S_LDTR, S_TR, STOP_BUDGET } from './constants.ts';
 import { GUEST_FAULT } from './exceptions.ts';
 import { readEflags, materialize } from './flags.ts';
 import { execute } from './interpreter.ts';
-import { BlockCache } from './block-cache.ts';
+import { BlockCache, type BlockTierOptions } from './block-cache.ts';
 import { getEip } from './fetch.ts';
 import { debugRead8, debugWrite8 } from './debug-memory.ts';
 import { refreshViews, setEipRaw, tlbFlush, tlbSelect } from './tlb.ts';
@@ -51,10 +51,14 @@ export function prewarmInterpreter(): void {
   // Again with every block decoded on sight: the same paths through the block tier.
   warmUpInterpreter((host) => {
     const cpu = new Cpu(host);
-    cpu.setBlockTier(true, 1);
+    cpu.setBlockTier(true, { hotVisits: 1, warmup: 0 });
     return cpu;
   });
-  warmUpBlockTier((host) => new Cpu(host));
+  warmUpBlockTier((host) => {
+    const cpu = new Cpu(host);
+    cpu.setBlockTier(true, { warmup: 0 });
+    return cpu;
+  });
 }
 
 export interface SegmentState {
@@ -167,7 +171,10 @@ export class Cpu extends CpuCore {
     this.shutdownReason = '';
     tlbFlush(this, false);
     tlbSelect(this);
-    if (this.blocks !== null) this.blocks.flush();
+    if (this.blocks !== null) {
+      this.blocks.flush();
+      this.blocks.restartWarmup(this.instructionsRetired);
+    }
     if (this.jit !== null) {
       this.jit.flush();
       this.jit.restartWarmup();
@@ -288,13 +295,13 @@ export class Cpu extends CpuCore {
 
   /**
    * Switch the interpreter's decoded-block tier (block-cache.ts) on or off
-   * (on by default). Off, every instruction is decoded where it runs: the
-   * reference for tests and benchmarks of the tier itself. `hotVisits`:
-   * visits of an address before its block is decoded (1: every block at
-   * once, as the tier's tests run it).
+   * (on by default, after BLOCK_WARMUP instructions, on CPUs without a JIT).
+   * Off, every instruction is decoded where it runs: the reference for tests
+   * and benchmarks of the tier itself.
    */
-  setBlockTier(on: boolean, hotVisits?: number): void {
-    this.blocks = on ? new BlockCache(hotVisits) : null;
+  setBlockTier(on: boolean, options?: BlockTierOptions): void {
+    this.blocks = on ? new BlockCache(options) : null;
+    if (this.blocks !== null) this.blocks.restartWarmup(this.instructionsRetired);
   }
 
   /**

@@ -147,10 +147,9 @@ export function execute(c: CpuCore, budget: number): number {
   const jitCountAll = jitThreshold === 0;
   let jitLastP = -1;
   let jitAfterExit = 0;
-  // The decoded-block tier runs on CPUs without a JIT. Not during the JIT's
-  // warm-up (the boot): boot code repeats too little to repay decoding it
-  // (a Node boot took ~4% longer with blocks, after their own warm-up).
-  const blocks = c.jit === null ? c.blocks : null;
+  // The decoded-block tier runs on CPUs without a JIT, after its own warm-up
+  // (BLOCK_WARMUP: boot code repeats too little to repay decoding it).
+  const blocks = c.jit === null && c.blocks !== null && c.instructionsRetired >= c.blocks.startAt ? c.blocks : null;
   let done = 0;
   let spent = 0;
   for (;;) {

@@ -1,0 +1,69 @@
+/**
+ * The decoded-block tier's own rules (block-cache.ts, block-run.ts), each
+ * checked against the same program with the tier off: code that rewrites
+ * itself inside one block, a fault in the middle of a block, and a budget
+ * that ends inside a block.
+ */
+import { describe, expect, it } from 'vitest';
+import { StopReason } from './host.ts';
+import { FlatHost, flatCpu } from './test-support/flat-host.ts';
+import type { Cpu } from './cpu.ts';
+
+const CODE = 0x20000;
+
+function setup(hex: string, blocks: boolean): Cpu {
+  const h = new FlatHost();
+  const cpu = flatCpu(h, CODE, { paging: true });
+  cpu.trapExceptions = true;
+  cpu.setBlockTier(blocks, { hotVisits: 1, warmup: 0 });
+  h.loadHex(CODE, hex.match(/../g)!.join(' '));
+  return cpu;
+}
+
+function state(cpu: Cpu): number[] {
+  return [...[0, 1, 2, 3, 4, 5, 6, 7].map((r) => cpu.getReg32(r)), cpu.getEip() >>> 0, cpu.getEflags(), cpu.instructionsRetired];
+}
+
+describe('decoded blocks', () => {
+  it('see a write to the next instruction of their own block (self-modifying loop)', () => {
+    // mov ecx,10 / xor ebx,ebx / top: mov [patch+1],ecx / patch: mov eax,0 / add ebx,eax / dec ecx / jnz top / int3
+    const hex = 'b90a00000031db890d0e000200b80000000001c34975f0cc';
+    const runs = [true, false].map((blocks) => {
+      const cpu = setup(hex, blocks);
+      expect(cpu.run(10_000)).toBe(StopReason.Exception);
+      return cpu;
+    });
+    expect(runs[0]!.getReg32(3)).toBe(55); // 10 + 9 + ... + 1: every pass ran the immediate it had just written
+    expect(runs[0]!.blocks!.stats.invalidations).toBeGreaterThan(0);
+    expect(state(runs[0]!)).toEqual(state(runs[1]!));
+  });
+
+  it('leave a fault in their middle exact: EIP of the faulting instruction, earlier ones retired, later ones not', () => {
+    // nop / mov eax,1 / mov ebx,2 / mov ecx,[0x2000000] (not mapped) / mov edx,4 / int3
+    const hex = '90b801000000bb020000008b0d00000002ba04000000cc';
+    const runs = [true, false].map((blocks) => {
+      const cpu = setup(hex, blocks);
+      expect(cpu.run(10_000)).toBe(StopReason.Exception);
+      expect(cpu.exceptionVector).toBe(14);
+      return cpu;
+    });
+    expect(runs[0]!.blocks!.stats.built).toBeGreaterThan(0);
+    expect(runs[0]!.getEip() >>> 0).toBe(CODE + 11);
+    expect(runs[0]!.instructionsRetired).toBe(3);
+    expect(runs[0]!.getReg32(2)).toBe(0x633); // EDX still holds its reset value: mov edx,4 did not run
+    expect(state(runs[0]!)).toEqual(state(runs[1]!));
+  });
+
+  it('stop exactly where the budget ends, inside a block', () => {
+    const hex = '90b801000000bb020000008b0d00000002ba04000000cc';
+    for (const budget of [1, 2, 3]) {
+      const runs = [true, false].map((blocks) => {
+        const cpu = setup(hex, blocks);
+        expect(cpu.run(budget)).toBe(StopReason.Budget);
+        return cpu;
+      });
+      expect(runs[0]!.instructionsRetired).toBe(budget);
+      expect(state(runs[0]!)).toEqual(state(runs[1]!));
+    }
+  });
+});
