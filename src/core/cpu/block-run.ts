@@ -15,8 +15,8 @@
  * next instruction to run.
  */
 import type { CpuCore } from './state.ts';
-import { TLB_MASK as TLB_MASK_IMPORTED } from './state.ts';
-import { L_ADD as L_ADD_IMPORTED, L_LOGIC as L_LOGIC_IMPORTED, L_SUB as L_SUB_IMPORTED, testCC } from './flags.ts';
+import { TLB_MASK } from './state.ts';
+import { L_ADD, L_LOGIC, L_SUB, testCC } from './flags.ts';
 import { alu, inc, dec, testOp } from './alu.ts';
 import { shiftOp } from './shift.ts';
 import { imul2 } from './muldiv.ts';
@@ -100,13 +100,6 @@ const K_IMUL_RR = 35; // r[x] = r[x] * r[y]
 export const BLOCK_FORMAT = {
   ACC_READ, ACC_WRITE, ACC_STACK, ACC_SIZE_SHIFT, REC, F_KIND, F_P, F_NEXT, F_X, F_Y, F_DISP, F_IMM, F_MEM, NO_REG, F_OP, F_IMM_AT, OP_HAS_MEM, K_GENERIC, K_MOV_RR, K_LOAD, K_STORE, K_MOV_RI, K_STORE_I, K_ALU_RR, K_ALU_RM, K_ALU_MR, K_ALU_RI, K_ALU_MI, K_TEST_RR, K_TEST_RI, K_LEA, K_PUSH_R, K_POP_R, K_PUSH_I, K_INC_R, K_DEC_R, K_MOVZX8_R, K_MOVZX8_M, K_MOVZX16_M, K_SHIFT_RI, K_JCC, K_JMP, K_CALL, K_RET, K_CMOV_RR, K_SETCC_R, K_TEST_RM, K_CMP_MI, K_LOAD8, K_STORE8, K_IMUL_RI, K_IMUL_MI, K_IMUL_RR,
 };
-
-// Module-local copies: V8 reads imported (and exported) bindings through a
-// module cell even in optimized code; local constants fold away.
-const TLB_MASK = TLB_MASK_IMPORTED;
-const L_ADD = L_ADD_IMPORTED;
-const L_SUB = L_SUB_IMPORTED;
-const L_LOGIC = L_LOGIC_IMPORTED;
 
 /** The block cache's hash: the top HASH_BITS bits of p * 2^32/phi (block-cache.ts sizes its tables by it). */
 export const BLOCK_HASH_BITS = 16;
