@@ -23,11 +23,11 @@
 import { decodeBlock, MAX_BLOCK_INSNS } from './block-decode.ts';
 import { BLOCK_FORMAT, BLOCK_HASH_BITS } from './block-run.ts';
 
-const { F_NEXT, REC } = BLOCK_FORMAT;
 import { revokeFrameWrites } from './tlb.ts';
 import type { CpuCore } from './state.ts';
 
 const HASH_SIZE = 1 << BLOCK_HASH_BITS;
+const { F_NEXT, REC, SLOT, S_KEY, S_GEN, S_COUNT, S_FIRST, S_END } = BLOCK_FORMAT;
 /** Visits of a start address before it is decoded. */
 /** Visits of a start address before it is decoded (by default). */
 export const BLOCK_HOT_VISITS = 4;
@@ -58,14 +58,14 @@ export interface BlockStats {
 }
 
 export class BlockCache {
-  /** Host offset of the block in each hash slot, -1 when empty. */
-  readonly keys = new Int32Array(HASH_SIZE).fill(-1);
-  /** First record of the block; its instruction count (0: nothing can be decoded there); host offset past its last byte. */
-  readonly first = new Int32Array(HASH_SIZE);
-  readonly count = new Int32Array(HASH_SIZE);
-  readonly end = new Int32Array(HASH_SIZE);
-  /** Generation of the block's frame when it was decoded. */
-  readonly gen = new Int32Array(HASH_SIZE);
+  /**
+   * Per hash slot, SLOT int32 in one cache line: the block's host offset
+   * (S_KEY, -1 when empty), its frame's generation when it was decoded
+   * (S_GEN), its instruction count (S_COUNT, 0: nothing can be decoded
+   * there), its first record (S_FIRST) and the host offset past its last
+   * byte (S_END).
+   */
+  readonly slots = new Int32Array(HASH_SIZE * SLOT);
   readonly hot = new Uint8Array(HASH_SIZE);
   readonly ops = new Int32Array(POOL_RECORDS * REC);
   private used = 0;
@@ -99,8 +99,10 @@ export class BlockCache {
    * decoded again.
    */
   lookup(c: CpuCore, p: number, h: number): number {
-    if (this.keys[h] === p) {
-      if (this.gen[h] === this.frameGen[p >>> 12] && this.end[h]! <= c.fpEnd) return this.count[h]!;
+    const s = this.slots;
+    const at = h * SLOT;
+    if (s[at + S_KEY] === p) {
+      if (s[at + S_GEN] === this.frameGen[p >>> 12] && s[at + S_END]! <= c.fpEnd) return s[at + S_COUNT]!;
       return this.build(c, p, c.fpEnd, h);
     }
     if (++this.hot[h]! < this.hotVisits) return 0;
@@ -115,17 +117,18 @@ export class BlockCache {
     const frame = p >>> 12;
     this.ensureFrames(frame + 1);
     if (this.used + MAX_BLOCK_INSNS > POOL_RECORDS) this.flushRecords();
-    this.keys[h] = p;
-    this.gen[h] = this.frameGen[frame]!;
+    const s = this.slots;
+    const at = h * SLOT;
+    s[at + S_KEY] = p;
+    s[at + S_GEN] = this.frameGen[frame]!;
+    s[at + S_COUNT] = 0;
+    s[at + S_END] = p;
     this.hot[h] = 0;
-    if (this.frameWrites[frame]! >= MAX_FRAME_INVALIDATIONS) {
-      this.count[h] = 0;
-      return 0;
-    }
+    if (this.frameWrites[frame]! >= MAX_FRAME_INVALIDATIONS) return 0;
     const n = decodeBlock(c.mem8, p, pageEnd, this.ops, this.used);
-    this.first[h] = this.used * REC;
-    this.count[h] = n;
-    this.end[h] = n > 0 ? this.ops[(this.used + n - 1) * REC + F_NEXT]! : p;
+    s[at + S_FIRST] = this.used * REC;
+    s[at + S_COUNT] = n;
+    if (n > 0) s[at + S_END] = this.ops[(this.used + n - 1) * REC + F_NEXT]!;
     this.used += n;
     if (n > 0) {
       this.stats.built++;
@@ -161,7 +164,7 @@ export class BlockCache {
   }
 
   private flushRecords(): void {
-    this.keys.fill(-1);
+    for (let at = 0; at < this.slots.length; at += SLOT) this.slots[at + S_KEY] = -1;
     this.used = 0;
   }
 

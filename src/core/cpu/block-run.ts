@@ -30,6 +30,13 @@ import type { BlockCache } from './block-cache.ts';
  * through a module cell even in optimized code, which cost this loop a
  * third of its speed (and its switch the jump table).
  */
+/** The block cache's hash slots (block-cache.ts): SLOT int32 each, these fields. */
+const SLOT = 8;
+const S_KEY = 0;
+const S_GEN = 1;
+const S_COUNT = 2;
+const S_FIRST = 3;
+const S_END = 4;
 /** Int32 fields per record. */
 const REC = 10;
 /** Record fields: kind, host offset of the instruction, host offset of the next one. */
@@ -98,7 +105,7 @@ const K_IMUL_RR = 35; // r[x] = r[x] * r[y]
 
 /** The record layout for block-decode.ts and block-cache.ts. */
 export const BLOCK_FORMAT = {
-  ACC_READ, ACC_WRITE, ACC_STACK, ACC_SIZE_SHIFT, REC, F_KIND, F_P, F_NEXT, F_X, F_Y, F_DISP, F_IMM, F_MEM, NO_REG, F_OP, F_IMM_AT, OP_HAS_MEM, K_GENERIC, K_MOV_RR, K_LOAD, K_STORE, K_MOV_RI, K_STORE_I, K_ALU_RR, K_ALU_RM, K_ALU_MR, K_ALU_RI, K_ALU_MI, K_TEST_RR, K_TEST_RI, K_LEA, K_PUSH_R, K_POP_R, K_PUSH_I, K_INC_R, K_DEC_R, K_MOVZX8_R, K_MOVZX8_M, K_MOVZX16_M, K_SHIFT_RI, K_JCC, K_JMP, K_CALL, K_RET, K_CMOV_RR, K_SETCC_R, K_TEST_RM, K_CMP_MI, K_LOAD8, K_STORE8, K_IMUL_RI, K_IMUL_MI, K_IMUL_RR,
+  SLOT, S_KEY, S_GEN, S_COUNT, S_FIRST, S_END, ACC_READ, ACC_WRITE, ACC_STACK, ACC_SIZE_SHIFT, REC, F_KIND, F_P, F_NEXT, F_X, F_Y, F_DISP, F_IMM, F_MEM, NO_REG, F_OP, F_IMM_AT, OP_HAS_MEM, K_GENERIC, K_MOV_RR, K_LOAD, K_STORE, K_MOV_RI, K_STORE_I, K_ALU_RR, K_ALU_RM, K_ALU_MR, K_ALU_RI, K_ALU_MI, K_TEST_RR, K_TEST_RI, K_LEA, K_PUSH_R, K_POP_R, K_PUSH_I, K_INC_R, K_DEC_R, K_MOVZX8_R, K_MOVZX8_M, K_MOVZX16_M, K_SHIFT_RI, K_JCC, K_JMP, K_CALL, K_RET, K_CMOV_RR, K_SETCC_R, K_TEST_RM, K_CMP_MI, K_LOAD8, K_STORE8, K_IMUL_RI, K_IMUL_MI, K_IMUL_RR,
 };
 
 /** The block cache's hash: the top HASH_BITS bits of p * 2^32/phi (block-cache.ts sizes its tables by it). */
@@ -162,13 +169,14 @@ function branch(c: CpuCore, o: Int32Array, w: number, rel: number): void {
  */
 export function runBlocks(c: CpuCore, cache: BlockCache, slot: number, left: number, doneBase: number, handlers: readonly Handler[]): number {
   const o = cache.ops;
+  const slots = cache.slots;
   const r = c.regs;
   let total = 0;
   let i = 0;
   try {
     for (;;) {
-      const n = cache.count[slot]!;
-      let w = cache.first[slot]!;
+      const n = slots[slot * SLOT + S_COUNT]!;
+      let w = slots[slot * SLOT + S_FIRST]!;
       run: {
         for (i = 0; i < n; i++, w += REC) {
           // The memory operand, when the record has one the fast path may use:
@@ -415,8 +423,9 @@ export function runBlocks(c: CpuCore, cache: BlockCache, slot: number, left: num
       const p = c.fp;
       if (p >= c.fpEnd) return total;
       slot = Math.imul(p, HASH_MULTIPLIER) >>> HASH_SHIFT; // blockSlot(p)
-      if (cache.keys[slot] !== p || cache.gen[slot] !== cache.frameGen[p >>> 12] || cache.end[slot]! > c.fpEnd) return total;
-      const m = cache.count[slot]!;
+      const at = slot * SLOT;
+      if (slots[at + S_KEY] !== p || slots[at + S_GEN] !== cache.frameGen[p >>> 12] || slots[at + S_END]! > c.fpEnd) return total;
+      const m = slots[at + S_COUNT]!;
       if (m === 0 || m > left - total) return total;
     }
   } catch (e) {
