@@ -23,7 +23,7 @@ import { BLOCK_FORMAT } from './block-run.ts';
 export const MAX_BLOCK_INSNS = 32;
 
 const {
-  ACC_READ, ACC_WRITE, ACC_STACK, ACC_SIZE_SHIFT, REC, F_KIND, F_P, F_NEXT, F_X, F_Y, F_DISP, F_IMM, F_MEM, NO_REG, F_OP, F_IMM_AT, OP_HAS_MEM, K_GENERIC, K_MOV_RR, K_LOAD, K_STORE, K_MOV_RI, K_STORE_I, K_ALU_RR, K_ALU_RM, K_ALU_MR, K_ALU_RI, K_ALU_MI, K_TEST_RR, K_TEST_RI, K_LEA, K_PUSH_R, K_POP_R, K_PUSH_I, K_INC_R, K_DEC_R, K_MOVZX8_R, K_MOVZX8_M, K_MOVZX16_M, K_SHIFT_RI, K_JCC, K_JMP, K_CALL, K_RET, K_CMOV_RR, K_SETCC_R, K_TEST_RM, K_CMP_MI, K_LOAD8, K_STORE8, K_IMUL_RI, K_IMUL_MI, K_IMUL_RR,
+  ACC_READ, ACC_WRITE, ACC_STACK, ACC_SIZE_SHIFT, REC, F_KIND, F_P, F_NEXT, F_X, F_Y, F_DISP, F_IMM, F_MEM, NO_REG, F_OP, F_IMM_AT, OP_HAS_MEM, K_GENERIC, K_MOV_RR, K_LOAD, K_STORE, K_MOV_RI, K_STORE_I, K_ALU_RR, K_ALU_RM, K_ALU_MR, K_ALU_RI, K_ALU_MI, K_TEST_RR, K_TEST_RI, K_LEA, K_PUSH_R, K_POP_R, K_PUSH_I, K_INC_R, K_DEC_R, K_MOVZX8_R, K_MOVZX8_M, K_MOVZX16_M, K_SHIFT_RI, K_JCC, K_JMP, K_CALL, K_RET, K_CMOV_RR, K_SETCC_R, K_TEST_RM, K_CMP_MI, K_LOAD8, K_STORE8, K_IMUL_RI, K_IMUL_MI, K_IMUL_RR, K_NF_RR, K_NF_RI, NF_INC, NF_DEC, NF_SHL, NF_SHR, NF_SAR, NF_IMUL, NF_NONE,
 } = BLOCK_FORMAT;
 
 /** Immediate bytes per opcode * 8 + reg in 32-bit code (operand and address size 32), from the opcode table's operand codes. */
@@ -140,7 +140,76 @@ export function decodeBlock(mem8: Uint8Array, p: number, end: number, ops: Int32
     w += REC;
     if (endsBlock(op, reg)) break;
   }
+  deadFlags(ops, at, n);
   return n;
+}
+
+/**
+ * Backward over the block's records: a flag writer whose six arithmetic
+ * flags a later instruction of the block overwrites before anything reads
+ * them becomes a K_NF_* record (the result only). Only instructions that
+ * cannot fault may stand between the two (a fault would push EFLAGS), and
+ * flags are live at the block's end. Blocks never stop between
+ * instructions except after a complete handler, which counts as a reader.
+ */
+function deadFlags(ops: Int32Array, at: number, n: number): void {
+  let dead = false; // the flags after the current record are dead
+  for (let k = n - 1; k >= 0; k--) {
+    const w = (at + k) * REC;
+    const kind = ops[w + F_KIND]! & 0xff;
+    const x = ops[w + F_X]!;
+    const y = ops[w + F_Y]!;
+    const imm = ops[w + F_IMM]!;
+    switch (kind) {
+      case K_MOV_RR: case K_MOV_RI: case K_LEA: case K_MOVZX8_R:
+        continue; // no flags, no fault: the state passes through
+      case K_ALU_RR: case K_ALU_RI:
+        if (y === 2 || y === 3) break; // ADC, SBB read CF
+        if (dead) toNoFlags(ops, w, kind === K_ALU_RR ? K_NF_RR : K_NF_RI, x, y === 7 ? NF_NONE : y, imm);
+        dead = true; // writes all six, reads none
+        continue;
+      case K_TEST_RR:
+        if (dead) toNoFlags(ops, w, K_NF_RI, x, NF_NONE, 0);
+        dead = true;
+        continue;
+      case K_TEST_RI:
+        if (dead) toNoFlags(ops, w, K_NF_RI, x, NF_NONE, 0);
+        dead = true;
+        continue;
+      case K_INC_R: case K_DEC_R:
+        // They keep CF: live flags before them, unless their own are dead (then they read nothing).
+        if (dead) toNoFlags(ops, w, K_NF_RI, x, kind === K_INC_R ? NF_INC : NF_DEC, 0);
+        else dead = false;
+        continue;
+      case K_SHIFT_RI: {
+        const count = imm & 31;
+        if ((y !== 4 && y !== 5 && y !== 7) || count === 0) break; // rotates keep flags; a count of 0 changes none
+        if (dead) toNoFlags(ops, w, K_NF_RI, x, y === 5 ? NF_SHR : y === 7 ? NF_SAR : NF_SHL, count);
+        dead = true;
+        continue;
+      }
+      case K_IMUL_RI:
+        if (dead) { toNoFlags(ops, w, K_NF_RI, x, NF_IMUL, imm); ops[w + F_DISP] = y; }
+        dead = true;
+        continue;
+      case K_IMUL_RR:
+        if (dead) { toNoFlags(ops, w, K_NF_RR, x, NF_IMUL, y); }
+        dead = true;
+        continue;
+      default:
+        break;
+    }
+    dead = false; // reads flags, writes some of them, or may fault
+  }
+}
+
+/** Rewrite record w as K_NF_* : r[x] = r[src] op b, src = x unless the caller changes F_DISP. */
+function toNoFlags(ops: Int32Array, w: number, kind: number, x: number, op: number, b: number): void {
+  ops[w + F_KIND] = kind;
+  ops[w + F_X] = x;
+  ops[w + F_Y] = op;
+  ops[w + F_IMM] = b;
+  ops[w + F_DISP] = x;
 }
 
 /** The record kind of an inline form (filling F_X/F_Y/F_IMM as it needs), or -1 for K_GENERIC. */

@@ -102,10 +102,26 @@ const K_STORE8 = 32; // [mem] = byte register x
 const K_IMUL_RI = 33; // r[x] = r[y] * imm (IMUL r32, r/m32, imm: flags as the interpreter sets them)
 const K_IMUL_MI = 34; // r[x] = [mem] * imm
 const K_IMUL_RR = 35; // r[x] = r[x] * r[y]
+/**
+ * A register ALU, INC/DEC, SHL/SHR/SAR, IMUL or TEST whose flags nothing
+ * reads: a later instruction of the block overwrites all six before any
+ * reader and nothing in between can fault (block-decode.ts, deadFlags).
+ * r[x] = r[disp] op(y) b, b = r[imm] (K_NF_RR) or imm (K_NF_RI).
+ */
+const K_NF_RR = 36;
+const K_NF_RI = 37;
+/** K_NF_* operations (F_Y) besides the ALU's 0-7 (CMP: nothing): */
+const NF_INC = 8;
+const NF_DEC = 9;
+const NF_SHL = 10;
+const NF_SHR = 11;
+const NF_SAR = 12;
+const NF_IMUL = 13;
+const NF_NONE = 14;
 
 /** The record layout for block-decode.ts and block-cache.ts. */
 export const BLOCK_FORMAT = {
-  SLOT, S_KEY, S_GEN, S_COUNT, S_FIRST, S_END, ACC_READ, ACC_WRITE, ACC_STACK, ACC_SIZE_SHIFT, REC, F_KIND, F_P, F_NEXT, F_X, F_Y, F_DISP, F_IMM, F_MEM, NO_REG, F_OP, F_IMM_AT, OP_HAS_MEM, K_GENERIC, K_MOV_RR, K_LOAD, K_STORE, K_MOV_RI, K_STORE_I, K_ALU_RR, K_ALU_RM, K_ALU_MR, K_ALU_RI, K_ALU_MI, K_TEST_RR, K_TEST_RI, K_LEA, K_PUSH_R, K_POP_R, K_PUSH_I, K_INC_R, K_DEC_R, K_MOVZX8_R, K_MOVZX8_M, K_MOVZX16_M, K_SHIFT_RI, K_JCC, K_JMP, K_CALL, K_RET, K_CMOV_RR, K_SETCC_R, K_TEST_RM, K_CMP_MI, K_LOAD8, K_STORE8, K_IMUL_RI, K_IMUL_MI, K_IMUL_RR,
+  SLOT, S_KEY, S_GEN, S_COUNT, S_FIRST, S_END, ACC_READ, ACC_WRITE, ACC_STACK, ACC_SIZE_SHIFT, REC, F_KIND, F_P, F_NEXT, F_X, F_Y, F_DISP, F_IMM, F_MEM, NO_REG, F_OP, F_IMM_AT, OP_HAS_MEM, K_GENERIC, K_MOV_RR, K_LOAD, K_STORE, K_MOV_RI, K_STORE_I, K_ALU_RR, K_ALU_RM, K_ALU_MR, K_ALU_RI, K_ALU_MI, K_TEST_RR, K_TEST_RI, K_LEA, K_PUSH_R, K_POP_R, K_PUSH_I, K_INC_R, K_DEC_R, K_MOVZX8_R, K_MOVZX8_M, K_MOVZX16_M, K_SHIFT_RI, K_JCC, K_JMP, K_CALL, K_RET, K_CMOV_RR, K_SETCC_R, K_TEST_RM, K_CMP_MI, K_LOAD8, K_STORE8, K_IMUL_RI, K_IMUL_MI, K_IMUL_RR, K_NF_RR, K_NF_RI, NF_INC, NF_DEC, NF_SHL, NF_SHR, NF_SAR, NF_IMUL, NF_NONE,
 };
 
 /** The block cache's hash: the top HASH_BITS bits of p * 2^32/phi (block-cache.ts sizes its tables by it). */
@@ -184,7 +200,7 @@ export function runBlocks(c: CpuCore, cache: BlockCache, slot: number, left: num
           // the page with the permission needed, else -1.
           const kw = o[w + F_KIND]!;
           let h = -1;
-          if (kw > 0xff) {
+          if ((kw & (ACC_READ | ACC_WRITE)) !== 0) {
             const m = o[w + F_MEM]!;
             const seg = (m >> 12) & 7;
             const write = (kw & ACC_WRITE) !== 0;
@@ -342,6 +358,27 @@ export function runBlocks(c: CpuCore, cache: BlockCache, slot: number, left: num
             case K_IMUL_RR: {
               const x = o[w + F_X]!;
               r[x] = imul2(c, r[x]!, r[o[w + F_Y]!]!, 2);
+              continue;
+            }
+            case K_NF_RR: case K_NF_RI: {
+              const a = r[o[w + F_DISP]!]!;
+              const b = (kw & 0xff) === K_NF_RR ? r[o[w + F_IMM]!]! : o[w + F_IMM]!;
+              let res: number;
+              switch (o[w + F_Y]) {
+                case 0: res = (a + b) | 0; break;
+                case 1: res = a | b; break;
+                case 4: res = a & b; break;
+                case 5: res = (a - b) | 0; break;
+                case 6: res = a ^ b; break;
+                case NF_INC: res = (a + 1) | 0; break;
+                case NF_DEC: res = (a - 1) | 0; break;
+                case NF_SHL: res = a << b; break;
+                case NF_SHR: res = a >>> b; break;
+                case NF_SAR: res = a >> b; break;
+                case NF_IMUL: res = Math.imul(a, b); break;
+                default: continue; // CMP, TEST: flags only
+              }
+              r[o[w + F_X]!] = res;
               continue;
             }
             case K_SHIFT_RI: {

@@ -1,8 +1,9 @@
 /**
  * The decoded-block tier's own rules (block-cache.ts, block-run.ts), each
  * checked against the same program with the tier off: code that rewrites
- * itself inside one block, a fault in the middle of a block, and a budget
- * that ends inside a block.
+ * itself inside one block, a fault in the middle of a block, a budget that
+ * ends inside a block, and flags skipped where a later instruction
+ * overwrites them (but not before an instruction that can fault).
  */
 import { describe, expect, it } from 'vitest';
 import { StopReason } from './host.ts';
@@ -65,5 +66,29 @@ describe('decoded blocks', () => {
       expect(runs[0]!.instructionsRetired).toBe(budget);
       expect(state(runs[0]!)).toEqual(state(runs[1]!));
     }
+  });
+
+  it('skip only flags nothing can see: a fault after the last writer sees its flags', () => {
+    // mov eax,0x7fffffff / mov ebx,0x80000001 / add eax,ebx / inc ecx / shl eax,3 / imul edx,eax,7 / test edx,edx
+    // lea esi,[eax+ebx] / sub eax,ebx / mov ecx,[0x2000000] (faults: SUB's flags must be there) / xor eax,eax / int3
+    const hex = 'b8ffffff7fbb0100008001d841c1e0036bd00785d28d341829d88b0d0000000231c0cc';
+    const runs = [true, false].map((blocks) => {
+      const cpu = setup(hex, blocks);
+      expect(cpu.run(10_000)).toBe(StopReason.Exception);
+      expect(cpu.exceptionVector).toBe(14);
+      return cpu;
+    });
+    expect(state(runs[0]!)).toEqual(state(runs[1]!));
+    // The fault left the flags of SUB 0 - 0x80000001 (eax was shifted to 0): CF=1, OF=0, SF=0.
+    expect(runs[0]!.getEflags() & 0x8c1).toBe(0x001);
+    // Without the fault the same block ends in XOR's flags, equal either way too.
+    const noFault = hex.replace('8b0d00000002', '8b0d00001000'); // mov ecx,[0x100000]: mapped
+    const ends = [true, false].map((blocks) => {
+      const cpu = setup(noFault, blocks);
+      expect(cpu.run(10_000)).toBe(StopReason.Exception);
+      expect(cpu.exceptionVector).toBe(3);
+      return state(cpu);
+    });
+    expect(ends[0]).toEqual(ends[1]);
   });
 });
