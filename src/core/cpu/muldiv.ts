@@ -93,10 +93,13 @@ export function imul2(c: CpuCore, a: number, b: number, sz: number): number {
     setResultFlags(c, p & 0xffff, 1, f, f);
     return p & 0xffff;
   }
-  smul64(a, b);
-  const f = mulHi !== (mulLo >> 31) ? 1 : 0;
-  setResultFlags(c, mulLo, 2, f, f);
-  return mulLo;
+  // The low half from Math.imul; the product overflows 32 bits exactly when
+  // the double product differs from it (it is exact while it fits in an
+  // int32, and no rounding brings a larger magnitude back into that range).
+  const lo = Math.imul(a, b);
+  const f = (a | 0) * (b | 0) !== lo ? 1 : 0;
+  setResultFlags(c, lo, 2, f, f);
+  return lo;
 }
 
 /** DIV r/m (F6/F7 /6). Flags are left unchanged (undefined by the SDM). */
