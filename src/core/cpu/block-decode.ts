@@ -165,7 +165,7 @@ function deadFlags(ops: Int32Array, at: number, n: number): void {
         continue; // no flags, no fault: the state passes through
       case K_ALU_RR: case K_ALU_RI:
         if (y === 2 || y === 3) break; // ADC, SBB read CF
-        if (dead) toNoFlags(ops, w, kind === K_ALU_RR ? K_NF_RR : K_NF_RI, x, y === 7 ? NF_NONE : y, imm);
+        if (dead) toNoFlags(ops, w, kind === K_ALU_RR ? K_NF_RR : K_NF_RI, x, y === 7 ? NF_NONE : y, imm); // ADD OR AND SUB XOR
         dead = true; // writes all six, reads none
         continue;
       case K_TEST_RR:
@@ -203,9 +203,9 @@ function deadFlags(ops: Int32Array, at: number, n: number): void {
   }
 }
 
-/** Rewrite record w as K_NF_* : r[x] = r[src] op b, src = x unless the caller changes F_DISP. */
+/** Rewrite record w as K_NF_RR/RI + op: r[x] = r[src] op b, src = x unless the caller changes F_DISP. */
 function toNoFlags(ops: Int32Array, w: number, kind: number, x: number, op: number, b: number): void {
-  ops[w + F_KIND] = kind;
+  ops[w + F_KIND] = kind + op;
   ops[w + F_X] = x;
   ops[w + F_Y] = op;
   ops[w + F_IMM] = b;

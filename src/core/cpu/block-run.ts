@@ -106,11 +106,12 @@ const K_IMUL_RR = 35; // r[x] = r[x] * r[y]
  * A register ALU, INC/DEC, SHL/SHR/SAR, IMUL or TEST whose flags nothing
  * reads: a later instruction of the block overwrites all six before any
  * reader and nothing in between can fault (block-decode.ts, deadFlags).
- * r[x] = r[disp] op(y) b, b = r[imm] (K_NF_RR) or imm (K_NF_RI).
+ * Kind K_NF_RR + op or K_NF_RI + op, one case each (no second dispatch):
+ * r[x] = r[disp] op b, b = r[imm] (RR) or imm (RI).
  */
-const K_NF_RR = 36;
-const K_NF_RI = 37;
-/** K_NF_* operations (F_Y) besides the ALU's 0-7 (CMP: nothing): */
+const K_NF_RR = 40;
+const K_NF_RI = 56;
+/** Their operations: the ALU's ADD OR - - AND SUB XOR (CMP: NF_NONE), then: */
 const NF_INC = 8;
 const NF_DEC = 9;
 const NF_SHL = 10;
@@ -360,27 +361,24 @@ export function runBlocks(c: CpuCore, cache: BlockCache, slot: number, left: num
               r[x] = imul2(c, r[x]!, r[o[w + F_Y]!]!, 2);
               continue;
             }
-            case K_NF_RR: case K_NF_RI: {
-              const a = r[o[w + F_DISP]!]!;
-              const b = (kw & 0xff) === K_NF_RR ? r[o[w + F_IMM]!]! : o[w + F_IMM]!;
-              let res: number;
-              switch (o[w + F_Y]) {
-                case 0: res = (a + b) | 0; break;
-                case 1: res = a | b; break;
-                case 4: res = a & b; break;
-                case 5: res = (a - b) | 0; break;
-                case 6: res = a ^ b; break;
-                case NF_INC: res = (a + 1) | 0; break;
-                case NF_DEC: res = (a - 1) | 0; break;
-                case NF_SHL: res = a << b; break;
-                case NF_SHR: res = a >>> b; break;
-                case NF_SAR: res = a >> b; break;
-                case NF_IMUL: res = Math.imul(a, b); break;
-                default: continue; // CMP, TEST: flags only
-              }
-              r[o[w + F_X]!] = res;
-              continue;
-            }
+            case K_NF_RR: r[o[w + F_X]!] = (r[o[w + F_DISP]!]! + r[o[w + F_IMM]!]!) | 0; continue;
+            case K_NF_RR + 1: r[o[w + F_X]!] = r[o[w + F_DISP]!]! | r[o[w + F_IMM]!]!; continue;
+            case K_NF_RR + 4: r[o[w + F_X]!] = r[o[w + F_DISP]!]! & r[o[w + F_IMM]!]!; continue;
+            case K_NF_RR + 5: r[o[w + F_X]!] = (r[o[w + F_DISP]!]! - r[o[w + F_IMM]!]!) | 0; continue;
+            case K_NF_RR + 6: r[o[w + F_X]!] = r[o[w + F_DISP]!]! ^ r[o[w + F_IMM]!]!; continue;
+            case K_NF_RR + NF_IMUL: r[o[w + F_X]!] = Math.imul(r[o[w + F_DISP]!]!, r[o[w + F_IMM]!]!); continue;
+            case K_NF_RI: r[o[w + F_X]!] = (r[o[w + F_DISP]!]! + o[w + F_IMM]!) | 0; continue;
+            case K_NF_RI + 1: r[o[w + F_X]!] = r[o[w + F_DISP]!]! | o[w + F_IMM]!; continue;
+            case K_NF_RI + 4: r[o[w + F_X]!] = r[o[w + F_DISP]!]! & o[w + F_IMM]!; continue;
+            case K_NF_RI + 5: r[o[w + F_X]!] = (r[o[w + F_DISP]!]! - o[w + F_IMM]!) | 0; continue;
+            case K_NF_RI + 6: r[o[w + F_X]!] = r[o[w + F_DISP]!]! ^ o[w + F_IMM]!; continue;
+            case K_NF_RI + NF_INC: r[o[w + F_X]!] = (r[o[w + F_DISP]!]! + 1) | 0; continue;
+            case K_NF_RI + NF_DEC: r[o[w + F_X]!] = (r[o[w + F_DISP]!]! - 1) | 0; continue;
+            case K_NF_RI + NF_SHL: r[o[w + F_X]!] = r[o[w + F_DISP]!]! << o[w + F_IMM]!; continue;
+            case K_NF_RI + NF_SHR: r[o[w + F_X]!] = r[o[w + F_DISP]!]! >>> o[w + F_IMM]!; continue;
+            case K_NF_RI + NF_SAR: r[o[w + F_X]!] = r[o[w + F_DISP]!]! >> o[w + F_IMM]!; continue;
+            case K_NF_RI + NF_IMUL: r[o[w + F_X]!] = Math.imul(r[o[w + F_DISP]!]!, o[w + F_IMM]!); continue;
+            case K_NF_RR + NF_NONE: case K_NF_RI + NF_NONE: continue; // CMP, TEST: flags only
             case K_SHIFT_RI: {
               const x = o[w + F_X]!;
               r[x] = shiftOp(c, o[w + F_Y]!, r[x]!, o[w + F_IMM]!, 2);
