@@ -48,7 +48,20 @@ export function prewarmInterpreter(): void {
     cpu.setBlockTier(false);
     return cpu;
   });
-  // Again with every block decoded on sight: the same paths through the block tier.
+}
+
+let blockTierWarmedUp = false;
+
+/**
+ * The block tier's warm-up (warmup.ts), once per process, when a CPU is
+ * about to start its block tier: the interpreter's program with every block
+ * decoded on sight, then the block program. Not earlier: it makes V8
+ * compile runBlocks(), which a CPU with a JIT (the playground's default)
+ * never runs, and which costs a boot's worth of background compiling.
+ */
+function prewarmBlockTier(): void {
+  if (blockTierWarmedUp) return;
+  blockTierWarmedUp = true;
   warmUpInterpreter((host) => {
     const cpu = new Cpu(host);
     cpu.setBlockTier(true, { hotVisits: 1, warmup: 0 });
@@ -191,6 +204,7 @@ export class Cpu extends CpuCore {
     this.stopReason = STOP_BUDGET;
     this.events = 1;
     this.runRetired = 0;
+    if (!blockTierWarmedUp && this.blocks !== null && this.jit === null && this.instructionsRetired >= this.blocks.startAt) prewarmBlockTier();
     this.instructionsRetired += execute(this, budget);
     this.runRetired = 0;
     if (this.jit !== null) this.jit.compilePending();
