@@ -114,14 +114,20 @@ function runPass(cpu: WarmUpCpu, dataFlags: number, codeBase: number, eip: numbe
   cpu.run(10_000); // ends on UD2 (#UD, trapped)
 }
 
-/** Runs the warm-up program on a scratch CPU made by `make`. */
-export function warmUpInterpreter(make: (host: CpuHost) => WarmUpCpu): void {
+/** A CPU made by `make` on its own RAM holding `code`, in protected mode (PE, ET, NE), faults trapped. */
+function scratchCpu(code: ReadonlyArray<readonly [number, string]>, make: (host: CpuHost) => WarmUpCpu): { cpu: WarmUpCpu; mem: Uint8Array } {
   const host = new FlatRamHost(RAM);
   const mem = new Uint8Array(host.buffer);
-  for (const [addr, hex] of CODE) patchHex(mem, addr, hex);
+  for (const [addr, hex] of code) patchHex(mem, addr, hex);
   const cpu = make(host);
   cpu.trapExceptions = true;
-  cpu.setCr(0, 0x60000031); // PE, ET, NE
+  cpu.setCr(0, 0x60000031);
+  return { cpu, mem };
+}
+
+/** Runs the warm-up program on a scratch CPU made by `make`. */
+export function warmUpInterpreter(make: (host: CpuHost) => WarmUpCpu): void {
+  const { cpu, mem } = scratchCpu(CODE, make);
   // Flat 4 GiB segments (the inline fast paths), several times: V8 allocates a
   // function's feedback vector only after it has run a little, so small helpers
   // need a few calls before they record anything. Then 1 MiB data and stack
@@ -191,12 +197,7 @@ export const BLOCK_WARM_UP_END = BLOCK_CODE[0]![0] + byteOffsetOf(BLOCK_CODE[0]!
 
 /** Runs the block tier's warm-up loop on a scratch CPU made by `make` (with its default block tier). */
 export function warmUpBlockTier(make: (host: CpuHost) => WarmUpCpu): void {
-  const host = new FlatRamHost(RAM);
-  const mem = new Uint8Array(host.buffer);
-  for (const [addr, hex] of BLOCK_CODE) patchHex(mem, addr, hex);
-  const cpu = make(host);
-  cpu.trapExceptions = true;
-  cpu.setCr(0, 0x60000031); // PE, ET, NE
+  const { cpu } = scratchCpu(BLOCK_CODE, make);
   cpu.setSegment(1, 0x08, 0, 0xffffffff, 0xc9b);
   for (const s of [0, 2, 3, 4, 5]) cpu.setSegment(s, 0x10, 0, 0xffffffff, 0xc93);
   cpu.setEip(0x18000);
