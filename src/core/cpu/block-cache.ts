@@ -33,6 +33,8 @@ const { F_NEXT, REC, SLOT, S_KEY, S_GEN, S_COUNT, S_FIRST, S_END } = BLOCK_FORMA
 export const BLOCK_HOT_VISITS = 4;
 /** Records in the pool (REC int32 each). */
 const POOL_RECORDS = 1 << 16;
+const EMPTY_I32 = new Int32Array(0);
+const EMPTY_U8 = new Uint8Array(0);
 /** Invalidations after which a frame gets no more blocks (until the next flush). */
 const MAX_FRAME_INVALIDATIONS = 16;
 
@@ -65,9 +67,10 @@ export class BlockCache {
    * there), its first record (S_FIRST) and the host offset past its last
    * byte (S_END).
    */
-  readonly slots = new Int32Array(HASH_SIZE * SLOT);
-  readonly hot = new Uint8Array(HASH_SIZE);
-  readonly ops = new Int32Array(POOL_RECORDS * REC);
+  slots = EMPTY_I32;
+  hot = EMPTY_U8;
+  /** The records (REC int32 each). The three tables (~4.7 MB) exist from the tier's first run on (activate). */
+  ops = EMPTY_I32;
   private used = 0;
   /** Per frame of the host buffer: holds blocks (1), its generation, its invalidations. */
   private codeFrames = new Uint8Array(0);
@@ -85,6 +88,17 @@ export class BlockCache {
   constructor(options: BlockTierOptions = {}) {
     this.hotVisits = options.hotVisits ?? BLOCK_HOT_VISITS;
     this.warmup = options.warmup ?? BLOCK_WARMUP;
+  }
+
+  /** Allocate the tables if this is the tier's first run (a CPU with the JIT never gets there). */
+  activate(): this {
+    if (this.ops.length === 0) {
+      this.slots = new Int32Array(HASH_SIZE * SLOT);
+      for (let at = 0; at < this.slots.length; at += SLOT) this.slots[at + S_KEY] = -1;
+      this.hot = new Uint8Array(HASH_SIZE);
+      this.ops = new Int32Array(POOL_RECORDS * REC);
+    }
+    return this;
   }
 
   /** The CPU was reset at `retired` instructions: boot code follows, which blocks would slow down. */

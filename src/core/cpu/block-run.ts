@@ -135,6 +135,7 @@ export function blockSlot(p: number): number {
   return Math.imul(p, HASH_MULTIPLIER) >>> HASH_SHIFT;
 }
 
+/** One opcode (family): `op` is in the 0x000-0x1FF space, `modrm` decoded (c.ea/c.eaSeg set for memory forms). */
 export type Handler = (c: CpuCore, op: number, modrm: number) => void;
 
 /** Offset of a memory operand (F_MEM, F_DISP) from the current registers. */

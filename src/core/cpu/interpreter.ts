@@ -149,7 +149,7 @@ export function execute(c: CpuCore, budget: number): number {
   let jitAfterExit = 0;
   // The decoded-block tier runs on CPUs without a JIT, after its own warm-up
   // (BLOCK_WARMUP: boot code repeats too little to repay decoding it).
-  const blocks = c.jit === null && c.blocks !== null && c.instructionsRetired >= c.blocks.startAt ? c.blocks : null;
+  const blocks = c.jit === null && c.blocks !== null && c.instructionsRetired >= c.blocks.startAt ? c.blocks.activate() : null;
   let done = 0;
   let spent = 0;
   for (;;) {
@@ -543,8 +543,7 @@ function decodeOpcodeSlow(c: CpuCore, op: number): number {
 
 // ======================================================================== handlers
 
-/** One opcode (family): `op` is in the 0x000-0x1FF space, `modrm` decoded (c.ea/c.eaSeg set for memory forms). */
-
+/** The complete handler of every opcode (family): see Handler in block-run.ts. */
 const HANDLERS: Handler[] = [];
 for (let i = 0; i < 512; i++) HANDLERS.push(hUD);
 
