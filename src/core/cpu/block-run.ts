@@ -22,6 +22,7 @@ import { shiftOp } from './shift.ts';
 import { imul2 } from './muldiv.ts';
 import { getReg8, setReg8 } from './operands.ts';
 import { jumpTo } from './fetch.ts';
+import { GUEST_FAULT } from './exceptions.ts';
 import type { BlockCache } from './block-cache.ts';
 
 /*
@@ -191,10 +192,11 @@ export function runBlocks(c: CpuCore, cache: BlockCache, slot: number, left: num
   const r = c.regs;
   let total = 0;
   let i = 0;
+  let w = 0;
   try {
     for (;;) {
       const n = slots[slot * SLOT + S_COUNT]!;
-      let w = slots[slot * SLOT + S_FIRST]!;
+      w = slots[slot * SLOT + S_FIRST]!;
       run: {
         for (i = 0; i < n; i++, w += REC) {
           // The memory operand, when the record has one the fast path may use:
@@ -465,7 +467,8 @@ export function runBlocks(c: CpuCore, cache: BlockCache, slot: number, left: num
       if (m === 0 || m > left - total) return total;
     }
   } catch (e) {
-    cache.faultDone = total + i;
+    if (e === GUEST_FAULT) cache.faultDone = total + i;
+    else c.eipStart = (o[w + F_P]! + c.fpEipBase) | 0; // an emulator bug: the host error names this instruction
     throw e;
   }
 }

@@ -91,4 +91,20 @@ describe('decoded blocks', () => {
     });
     expect(ends[0]).toEqual(ends[1]);
   });
+
+  it('name the instruction when the emulator itself fails inside a block', () => {
+    // nop / mov eax,1 / mov ebx,[0x3000] / int3: run once (blocks decoded, the TLB holds 0x3000), then again
+    // with a memory view that throws, so that the load's inline path fails where no handler set EIP.
+    const cpu = setup('90b801000000' + '8b1d00300000' + 'cc', true);
+    expect(cpu.run(100)).toBe(StopReason.Exception);
+    cpu.setEip(CODE);
+    cpu.run(1); // the NOP, interpreted: the block starts at the MOV
+    const real = cpu.dv;
+    const getInt32 = (at: number, le?: boolean): number => {
+      if (at === 0x3000) throw new Error('planted'); // the load's operand (identity-mapped RAM)
+      return real.getInt32(at, le);
+    };
+    cpu.dv = new Proxy(real, { get: (t, k) => (k === 'getInt32' ? getInt32 : Reflect.get(t, k, t)) });
+    expect(() => cpu.run(100)).toThrow(/host error at CS:EIP=[0-9a-f]+:0+20006 bytes 8b 1d 00 30 .*planted/);
+  });
 });
