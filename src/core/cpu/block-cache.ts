@@ -15,8 +15,10 @@
  *   `noteWrite`: the frame's generation moves on (every block of the frame
  *   becomes stale at once) and a running block stops after the current
  *   instruction. Frames written over and over (code and data sharing a
- *   page) stop getting blocks. A TLB flush, a reset or a host write to
- *   guest memory forgets everything (frames may have changed owners).
+ *   page) stop getting blocks until the pool is next emptied (so that frames
+ *   Linux reuses for other code over a long session get another chance). A
+ *   TLB flush, a reset or a host write to guest memory forgets everything
+ *   (frames may have changed owners).
  * - Bounded memory: a fixed pool of records; when it is full everything is
  *   forgotten (hot code comes back after BLOCK_HOT_VISITS visits).
  */
@@ -35,7 +37,7 @@ export const BLOCK_HOT_VISITS = 4;
 const POOL_RECORDS = 1 << 16;
 const EMPTY_I32 = new Int32Array(0);
 const EMPTY_U8 = new Uint8Array(0);
-/** Invalidations after which a frame gets no more blocks (until the next flush). */
+/** Invalidations after which a frame gets no more blocks (until the pool is next emptied). */
 const MAX_FRAME_INVALIDATIONS = 16;
 
 /**
@@ -172,7 +174,6 @@ export class BlockCache {
   flush(): void {
     this.flushRecords();
     this.codeFrames.fill(0);
-    this.frameWrites.fill(0);
     this.hot.fill(0);
     this.stats.flushes++;
   }
@@ -180,6 +181,7 @@ export class BlockCache {
   private flushRecords(): void {
     for (let at = 0; at < this.slots.length; at += SLOT) this.slots[at + S_KEY] = -1;
     this.used = 0;
+    this.frameWrites.fill(0);
   }
 
   private ensureFrames(n: number): void {
