@@ -7,7 +7,8 @@
  * nearly all the time. A block ends before the first instruction that has a
  * prefix, is not a valid opcode, or does not fit in the code page; after the
  * first instruction that may change the flow (the opcode table's `branch`
- * rows); or at MAX_BLOCK_INSNS.
+ * rows) other than a conditional branch (Jcc leaves the block when taken and
+ * runs on when not); or at MAX_BLOCK_INSNS.
  *
  * The hottest forms get a record kind of their own, which block-run.ts runs
  * inline when its fast conditions hold (flat segment, TLB hit...); every
@@ -138,7 +139,8 @@ export function decodeBlock(mem8: Uint8Array, p: number, end: number, ops: Int32
     ops[w + F_KIND] = kind < 0 ? K_GENERIC : kind | access(kind, ops, w);
     n++;
     w += REC;
-    if (endsBlock(op, reg)) break;
+    // A conditional branch leaves the block only when taken: decoding goes on at the next instruction.
+    if (endsBlock(op, reg) && kind !== K_JCC) break;
   }
   deadFlags(ops, at, n);
   return n;

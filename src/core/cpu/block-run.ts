@@ -396,10 +396,9 @@ export function runBlocks(c: CpuCore, cache: BlockCache, slot: number, left: num
             case K_JCC: {
               const cc = o[w + F_X]!;
               const taken = (cc === 4 || cc === 5) && c.lop !== 0 ? (c.lres === 0) === (cc === 4) : testCC(c, cc);
-              const next = o[w + F_NEXT]!;
-              const t = (next + o[w + F_IMM]!) | 0;
-              if (!taken) c.fp = next;
-              else if (t >= c.fpStart && t < c.fpEnd) c.fp = t;
+              if (!taken) continue; // the block goes on with the next instruction
+              const t = (o[w + F_NEXT]! + o[w + F_IMM]!) | 0;
+              if (t >= c.fpStart && t < c.fpEnd) c.fp = t;
               else branch(c, o, w, o[w + F_IMM]!);
               i++;
               break run;
