@@ -27,6 +27,7 @@ import { BLOCK_FORMAT, BLOCK_HASH_BITS } from './block-run.ts';
 
 import { revokeFrameWrites } from './tlb.ts';
 import type { CpuCore } from './state.ts';
+import { grownInt32, grownUint8 } from '../util/grow.ts';
 
 const HASH_SIZE = 1 << BLOCK_HASH_BITS;
 const { F_NEXT, REC, SLOT, S_KEY, S_GEN, S_COUNT, S_FIRST, S_END } = BLOCK_FORMAT;
@@ -187,14 +188,8 @@ export class BlockCache {
   private ensureFrames(n: number): void {
     if (n <= this.codeFrames.length) return;
     const size = Math.max(n, this.codeFrames.length * 2, 1024);
-    const cf = new Uint8Array(size);
-    cf.set(this.codeFrames);
-    this.codeFrames = cf;
-    const g = new Int32Array(size);
-    g.set(this.frameGen);
-    this.frameGen = g;
-    const fw = new Uint8Array(size);
-    fw.set(this.frameWrites);
-    this.frameWrites = fw;
+    this.codeFrames = grownUint8(this.codeFrames, size);
+    this.frameGen = grownInt32(this.frameGen, size);
+    this.frameWrites = grownUint8(this.frameWrites, size);
   }
 }

@@ -21,6 +21,17 @@ function setup(hex: string, blocks: boolean): Cpu {
   return cpu;
 }
 
+/** The program run with the tier on and off, each until `stop` (and exception `vector`, if given): [on, off]. */
+function bothWays(hex: string, budget: number, stop: StopReason, vector?: number): [Cpu, Cpu] {
+  const [on, off] = [true, false].map((blocks) => {
+    const cpu = setup(hex, blocks);
+    expect(cpu.run(budget)).toBe(stop);
+    if (vector !== undefined) expect(cpu.exceptionVector).toBe(vector);
+    return cpu;
+  });
+  return [on!, off!];
+}
+
 function state(cpu: Cpu): number[] {
   return [...[0, 1, 2, 3, 4, 5, 6, 7].map((r) => cpu.getReg32(r)), cpu.getEip() >>> 0, cpu.getEflags(), cpu.instructionsRetired];
 }
@@ -29,11 +40,7 @@ describe('decoded blocks', () => {
   it('see a write to the next instruction of their own block (self-modifying loop)', () => {
     // mov ecx,10 / xor ebx,ebx / top: mov [patch+1],ecx / patch: mov eax,0 / add ebx,eax / dec ecx / jnz top / int3
     const hex = 'b90a00000031db890d0e000200b80000000001c34975f0cc';
-    const runs = [true, false].map((blocks) => {
-      const cpu = setup(hex, blocks);
-      expect(cpu.run(10_000)).toBe(StopReason.Exception);
-      return cpu;
-    });
+    const runs = bothWays(hex, 10_000, StopReason.Exception);
     expect(runs[0]!.getReg32(3)).toBe(55); // 10 + 9 + ... + 1: every pass ran the immediate it had just written
     expect(runs[0]!.blocks!.stats.invalidations).toBeGreaterThan(0);
     expect(state(runs[0]!)).toEqual(state(runs[1]!));
@@ -42,12 +49,7 @@ describe('decoded blocks', () => {
   it('leave a fault in their middle exact: EIP of the faulting instruction, earlier ones retired, later ones not', () => {
     // nop / mov eax,1 / mov ebx,2 / mov ecx,[0x2000000] (not mapped) / mov edx,4 / int3
     const hex = '90b801000000bb020000008b0d00000002ba04000000cc';
-    const runs = [true, false].map((blocks) => {
-      const cpu = setup(hex, blocks);
-      expect(cpu.run(10_000)).toBe(StopReason.Exception);
-      expect(cpu.exceptionVector).toBe(14);
-      return cpu;
-    });
+    const runs = bothWays(hex, 10_000, StopReason.Exception, 14);
     expect(runs[0]!.blocks!.stats.built).toBeGreaterThan(0);
     expect(runs[0]!.getEip() >>> 0).toBe(CODE + 11);
     expect(runs[0]!.instructionsRetired).toBe(3);
@@ -58,11 +60,7 @@ describe('decoded blocks', () => {
   it('stop exactly where the budget ends, inside a block', () => {
     const hex = '90b801000000bb020000008b0d00000002ba04000000cc';
     for (const budget of [1, 2, 3]) {
-      const runs = [true, false].map((blocks) => {
-        const cpu = setup(hex, blocks);
-        expect(cpu.run(budget)).toBe(StopReason.Budget);
-        return cpu;
-      });
+      const runs = bothWays(hex, budget, StopReason.Budget);
       expect(runs[0]!.instructionsRetired).toBe(budget);
       expect(state(runs[0]!)).toEqual(state(runs[1]!));
     }
@@ -72,24 +70,14 @@ describe('decoded blocks', () => {
     // mov eax,0x7fffffff / mov ebx,0x80000001 / add eax,ebx / inc ecx / shl eax,3 / imul edx,eax,7 / test edx,edx
     // lea esi,[eax+ebx] / sub eax,ebx / mov ecx,[0x2000000] (faults: SUB's flags must be there) / xor eax,eax / int3
     const hex = 'b8ffffff7fbb0100008001d841c1e0036bd00785d28d341829d88b0d0000000231c0cc';
-    const runs = [true, false].map((blocks) => {
-      const cpu = setup(hex, blocks);
-      expect(cpu.run(10_000)).toBe(StopReason.Exception);
-      expect(cpu.exceptionVector).toBe(14);
-      return cpu;
-    });
+    const runs = bothWays(hex, 10_000, StopReason.Exception, 14);
     expect(state(runs[0]!)).toEqual(state(runs[1]!));
     // The fault left the flags of SUB 0 - 0x80000001 (eax was shifted to 0): CF=1, OF=0, SF=0.
     expect(runs[0]!.getEflags() & 0x8c1).toBe(0x001);
     // Without the fault the same block ends in XOR's flags, equal either way too.
     const noFault = hex.replace('8b0d00000002', '8b0d00001000'); // mov ecx,[0x100000]: mapped
-    const ends = [true, false].map((blocks) => {
-      const cpu = setup(noFault, blocks);
-      expect(cpu.run(10_000)).toBe(StopReason.Exception);
-      expect(cpu.exceptionVector).toBe(3);
-      return state(cpu);
-    });
-    expect(ends[0]).toEqual(ends[1]);
+    const ends = bothWays(noFault, 10_000, StopReason.Exception, 3);
+    expect(state(ends[0])).toEqual(state(ends[1]));
   });
 
   it('name the instruction when the emulator itself fails inside a block', () => {

@@ -43,6 +43,7 @@ import { loadSeg } from '../cpu/segmentation.ts';
 import { resetPrefixes } from '../cpu/decoder.ts';
 import { loadSysenterSegments, loadSysexitSegments, movToCr, rdtsc } from '../cpu/system-ops.ts';
 import { revokeFrameWrites, setEipRaw, tlbSelect } from '../cpu/tlb.ts';
+import { grownUint8 } from '../util/grow.ts';
 import { walkForFetch } from '../cpu/paging.ts';
 import { CR0_EM, CR0_TS, F_AC, F_IF, F_TF, S_CS, S_DS, S_ES, S_GS, S_SS } from '../cpu/constants.ts';
 import { decodeBlock, blockWeight, BlockEnd, MAX_BLOCK, type Insn } from './block-decoder.ts';
@@ -541,12 +542,8 @@ export class Jit implements JitHooks {
     this.c.fpu?.home?.(buf, this.frames[0]! + ST_X87, false);
     const maxFrames = Math.ceil(buf.byteLength / 4096);
     if (maxFrames > this.codeFrames.length) {
-      const cf = new Uint8Array(maxFrames);
-      cf.set(this.codeFrames);
-      this.codeFrames = cf;
-      const fi = new Uint8Array(maxFrames);
-      fi.set(this.frameInvalidations);
-      this.frameInvalidations = fi;
+      this.codeFrames = grownUint8(this.codeFrames, maxFrames);
+      this.frameInvalidations = grownUint8(this.frameInvalidations, maxFrames);
     }
   }
 
