@@ -75,6 +75,9 @@ export class BlockCache {
   /** The records (REC int32 each). The three tables (~4.7 MB) exist from the tier's first run on (activate). */
   ops = EMPTY_I32;
   private used = 0;
+  /** Slots written since the last flush (so a flush clears those, not all 65,536: tests flush per case); -1: too many. */
+  private filled = EMPTY_I32;
+  private filledCount = 0;
   /** Per frame of the host buffer: holds blocks (1), its generation, its invalidations. */
   private codeFrames = new Uint8Array(0);
   frameGen = new Int32Array(0);
@@ -100,6 +103,7 @@ export class BlockCache {
       for (let at = 0; at < this.slots.length; at += SLOT) this.slots[at + S_KEY] = -1;
       this.hot = new Uint8Array(HASH_SIZE);
       this.ops = new Int32Array(POOL_RECORDS * REC);
+      this.filled = new Int32Array(HASH_SIZE);
     }
     return this;
   }
@@ -136,6 +140,10 @@ export class BlockCache {
     if (this.used + MAX_BLOCK_INSNS > POOL_RECORDS) this.flushRecords();
     const s = this.slots;
     const at = h * SLOT;
+    if (this.filledCount >= 0) {
+      if (this.filledCount < this.filled.length) this.filled[this.filledCount++] = h;
+      else this.filledCount = -1;
+    }
     s[at + S_KEY] = p;
     s[at + S_GEN] = this.frameGen[frame]!;
     s[at + S_COUNT] = 0;
@@ -180,7 +188,12 @@ export class BlockCache {
   }
 
   private flushRecords(): void {
-    for (let at = 0; at < this.slots.length; at += SLOT) this.slots[at + S_KEY] = -1;
+    if (this.filledCount >= 0) {
+      for (let k = 0; k < this.filledCount; k++) this.slots[this.filled[k]! * SLOT + S_KEY] = -1;
+    } else {
+      for (let at = 0; at < this.slots.length; at += SLOT) this.slots[at + S_KEY] = -1;
+    }
+    this.filledCount = 0;
     this.used = 0;
     this.frameWrites.fill(0);
   }
