@@ -151,8 +151,9 @@ export function decodeBlock(mem8: Uint8Array, p: number, end: number, ops: Int32
  * flags a later instruction of the block overwrites before anything reads
  * them becomes a K_NF_* record (the result only). Only instructions that
  * cannot fault may stand between the two (a fault would push EFLAGS), and
- * flags are live at the block's end. Blocks never stop between
- * instructions except after a complete handler, which counts as a reader.
+ * flags are live at the block's end. A block stops between its
+ * instructions only after a complete handler or a taken Jcc, and both
+ * count as readers here.
  */
 function deadFlags(ops: Int32Array, at: number, n: number): void {
   let dead = false; // the flags after the current record are dead
