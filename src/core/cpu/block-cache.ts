@@ -153,7 +153,8 @@ export class BlockCache {
     const n = decodeBlock(c.mem8, p, pageEnd, this.ops, this.used);
     s[at + S_FIRST] = this.used * REC;
     s[at + S_COUNT] = n;
-    if (n > 0) s[at + S_END] = this.ops[(this.used + n - 1) * REC + F_NEXT]!;
+    // Past the last byte any record decoded (a call to the same page can lead backwards, then on).
+    for (let k = 0; k < n; k++) s[at + S_END] = Math.max(s[at + S_END]!, this.ops[(this.used + k) * REC + F_NEXT]!);
     this.used += n;
     if (n > 0) {
       this.stats.built++;

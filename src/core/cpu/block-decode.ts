@@ -8,7 +8,8 @@
  * prefix, is not a valid opcode, or does not fit in the code page; after the
  * first instruction that may change the flow (the opcode table's `branch`
  * rows) other than a conditional branch (Jcc leaves the block when taken and
- * runs on when not); or at MAX_BLOCK_INSNS.
+ * runs on when not) or a CALL to the same page (the block goes on with the
+ * callee); or at MAX_BLOCK_INSNS.
  *
  * The hottest forms get a record kind of their own, which block-run.ts runs
  * inline when its fast conditions hold (flat segment, TLB hit...); every
@@ -24,7 +25,7 @@ import { BLOCK_FORMAT } from './block-run.ts';
 export const MAX_BLOCK_INSNS = 32;
 
 const {
-  ACC_READ, ACC_WRITE, ACC_STACK, ACC_SIZE_SHIFT, REC, F_KIND, F_P, F_NEXT, F_X, F_Y, F_DISP, F_IMM, F_MEM, NO_REG, F_OP, F_IMM_AT, OP_HAS_MEM, K_GENERIC, K_MOV_RR, K_LOAD, K_STORE, K_MOV_RI, K_STORE_I, K_ALU_RR, K_ALU_RM, K_ALU_MR, K_ALU_RI, K_ALU_MI, K_TEST_RR, K_TEST_RI, K_LEA, K_PUSH_R, K_POP_R, K_PUSH_I, K_INC_R, K_DEC_R, K_MOVZX8_R, K_MOVZX8_M, K_MOVZX16_M, K_SHIFT_RI, K_JCC, K_JMP, K_CALL, K_RET, K_CMOV_RR, K_SETCC_R, K_TEST_RM, K_CMP_MI, K_LOAD8, K_STORE8, K_IMUL_RI, K_IMUL_MI, K_IMUL_RR, K_NF_RR, K_NF_RI, NF_INC, NF_DEC, NF_SHL, NF_SHR, NF_SAR, NF_IMUL, NF_NONE,
+  ACC_READ, ACC_WRITE, ACC_STACK, ACC_SIZE_SHIFT, REC, F_KIND, F_P, F_NEXT, F_X, F_Y, F_DISP, F_IMM, F_MEM, NO_REG, F_OP, F_IMM_AT, OP_HAS_MEM, K_GENERIC, K_MOV_RR, K_LOAD, K_STORE, K_MOV_RI, K_STORE_I, K_ALU_RR, K_ALU_RM, K_ALU_MR, K_ALU_RI, K_ALU_MI, K_TEST_RR, K_TEST_RI, K_LEA, K_PUSH_R, K_POP_R, K_PUSH_I, K_INC_R, K_DEC_R, K_MOVZX8_R, K_MOVZX8_M, K_MOVZX16_M, K_SHIFT_RI, K_JCC, K_JMP, K_CALL, K_RET, K_CMOV_RR, K_SETCC_R, K_TEST_RM, K_CMP_MI, K_LOAD8, K_STORE8, K_IMUL_RI, K_IMUL_MI, K_IMUL_RR, K_CALL_IN, K_NF_RR, K_NF_RI, NF_INC, NF_DEC, NF_SHL, NF_SHR, NF_SAR, NF_IMUL, NF_NONE,
 } = BLOCK_FORMAT;
 
 /** Immediate bytes per opcode * 8 + reg in 32-bit code (operand and address size 32), from the opcode table's operand codes. */
@@ -139,9 +140,23 @@ export function decodeBlock(mem8: Uint8Array, p: number, end: number, ops: Int32
     ops[w + F_KIND] = kind < 0 ? K_GENERIC : kind | access(kind, ops, w);
     n++;
     w += REC;
+    if (kind === K_CALL) {
+      // A call to the same page: the block goes on with the callee (its RET ends it).
+      const target = (p + imm) | 0;
+      if (target >= (start & ~0xfff) && target < end) {
+        ops[w - REC + F_KIND] = (ops[w - REC + F_KIND]! & ~0xff) | K_CALL_IN;
+        ops[w - REC + F_X] = target;
+        p = target;
+        continue;
+      }
+    }
     // A conditional branch leaves the block only when taken: decoding goes on at the next instruction.
     if (endsBlock(op, reg) && kind !== K_JCC) break;
   }
+  // A block that would end on a call to the same page (the callee's first instruction
+  // could not be taken, or the block is full) ends with a plain CALL, which jumps.
+  const last = (at + n - 1) * REC;
+  if (n > 0 && (ops[last + F_KIND]! & 0xff) === K_CALL_IN) ops[last + F_KIND] = (ops[last + F_KIND]! & ~0xff) | K_CALL;
   deadFlags(ops, at, n);
   return n;
 }

@@ -105,6 +105,8 @@ const K_STORE8 = 32; // [mem] = byte register x
 const K_IMUL_RI = 33; // r[x] = r[y] * imm (IMUL r32, r/m32, imm: flags as the interpreter sets them)
 const K_IMUL_MI = 34; // r[x] = [mem] * imm
 const K_IMUL_RR = 35; // r[x] = r[x] * r[y]
+/** CALL rel32 to the same page, whose block goes on with the callee's instructions (target host offset x). */
+const K_CALL_IN = 38;
 /**
  * A register ALU, INC/DEC, SHL/SHR/SAR, IMUL or TEST whose flags nothing
  * reads: a later instruction of the block overwrites all six before any
@@ -125,7 +127,7 @@ const NF_NONE = 14;
 
 /** The record layout for block-decode.ts and block-cache.ts. */
 export const BLOCK_FORMAT = {
-  SLOT, S_KEY, S_GEN, S_COUNT, S_FIRST, S_END, ACC_READ, ACC_WRITE, ACC_STACK, ACC_SIZE_SHIFT, REC, F_KIND, F_P, F_NEXT, F_X, F_Y, F_DISP, F_IMM, F_MEM, NO_REG, F_OP, F_IMM_AT, OP_HAS_MEM, K_GENERIC, K_MOV_RR, K_LOAD, K_STORE, K_MOV_RI, K_STORE_I, K_ALU_RR, K_ALU_RM, K_ALU_MR, K_ALU_RI, K_ALU_MI, K_TEST_RR, K_TEST_RI, K_LEA, K_PUSH_R, K_POP_R, K_PUSH_I, K_INC_R, K_DEC_R, K_MOVZX8_R, K_MOVZX8_M, K_MOVZX16_M, K_SHIFT_RI, K_JCC, K_JMP, K_CALL, K_RET, K_CMOV_RR, K_SETCC_R, K_TEST_RM, K_CMP_MI, K_LOAD8, K_STORE8, K_IMUL_RI, K_IMUL_MI, K_IMUL_RR, K_NF_RR, K_NF_RI, NF_INC, NF_DEC, NF_SHL, NF_SHR, NF_SAR, NF_IMUL, NF_NONE,
+  SLOT, S_KEY, S_GEN, S_COUNT, S_FIRST, S_END, ACC_READ, ACC_WRITE, ACC_STACK, ACC_SIZE_SHIFT, REC, F_KIND, F_P, F_NEXT, F_X, F_Y, F_DISP, F_IMM, F_MEM, NO_REG, F_OP, F_IMM_AT, OP_HAS_MEM, K_GENERIC, K_MOV_RR, K_LOAD, K_STORE, K_MOV_RI, K_STORE_I, K_ALU_RR, K_ALU_RM, K_ALU_MR, K_ALU_RI, K_ALU_MI, K_TEST_RR, K_TEST_RI, K_LEA, K_PUSH_R, K_POP_R, K_PUSH_I, K_INC_R, K_DEC_R, K_MOVZX8_R, K_MOVZX8_M, K_MOVZX16_M, K_SHIFT_RI, K_JCC, K_JMP, K_CALL, K_RET, K_CMOV_RR, K_SETCC_R, K_TEST_RM, K_CMP_MI, K_LOAD8, K_STORE8, K_IMUL_RI, K_IMUL_MI, K_IMUL_RR, K_CALL_IN, K_NF_RR, K_NF_RI, NF_INC, NF_DEC, NF_SHL, NF_SHR, NF_SAR, NF_IMUL, NF_NONE,
 };
 
 /** The block cache's hash: the top HASH_BITS bits of p * 2^32/phi (block-cache.ts sizes its tables by it). */
@@ -417,6 +419,14 @@ export function runBlocks(c: CpuCore, cache: BlockCache, slot: number, left: num
               r[4] = (r[4]! - 4) | 0;
               i++;
               break run;
+            }
+            case K_CALL_IN: {
+              // The callee's records follow: push the return address and go on (the complete handler, if
+              // the stack slot needs it, jumps and so ends the block).
+              if (h < 0 || o[w + F_X]! < c.fpStart) break;
+              c.dv.setInt32(h, (o[w + F_NEXT]! + c.fpEipBase) | 0, true);
+              r[4] = (r[4]! - 4) | 0;
+              continue;
             }
             case K_RET: {
               if (h < 0) break;

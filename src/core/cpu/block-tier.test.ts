@@ -95,4 +95,19 @@ describe('decoded blocks', () => {
     cpu.dv = new Proxy(real, { get: (t, k) => (k === 'getInt32' ? getInt32 : Reflect.get(t, k, t)) });
     expect(() => cpu.run(100)).toThrow(/host error at CS:EIP=[0-9a-f]+:0+20006 bytes 8b 1d 00 30 .*planted/);
   });
+
+  it('go on into a callee on the same page, and jump to it when its first instruction cannot be decoded', () => {
+    // mov eax,1 / push eax / pop eax (the stack page in the TLB) / call f / add eax,2 / int3
+    // f: mov bx,7 (0x66 prefix: not taken into blocks) / add eax,10 / ret
+    const hex = 'b8010000005058e80400000083c002cc66bb070083c00ac3';
+    const runs = bothWays(hex, 1_000, StopReason.Exception, 3);
+    expect(runs[0].getReg32(0)).toBe(13);
+    expect(runs[0].getReg32(3) & 0xffff).toBe(7);
+    expect(state(runs[0])).toEqual(state(runs[1]));
+    // Without the prefix the callee joins the caller's block, which goes on to its RET.
+    const joined = hex.replace('66bb0700', '90909090');
+    const both = bothWays(joined, 1_000, StopReason.Exception, 3);
+    expect(both[0].getReg32(0)).toBe(13);
+    expect(state(both[0])).toEqual(state(both[1]));
+  });
 });
