@@ -24,14 +24,12 @@
  */
 import { decodeBlock, MAX_BLOCK_INSNS } from './block-decode.ts';
 import { BLOCK_FORMAT, BLOCK_HASH_BITS } from './block-run.ts';
-
 import { revokeFrameWrites } from './tlb.ts';
 import type { CpuCore } from './state.ts';
 import { grownInt32, grownUint8 } from '../util/grow.ts';
 
 const HASH_SIZE = 1 << BLOCK_HASH_BITS;
 const { F_NEXT, REC, SLOT, S_KEY, S_GEN, S_COUNT, S_FIRST, S_END } = BLOCK_FORMAT;
-/** Visits of a start address before it is decoded. */
 /** Visits of a start address before it is decoded (by default). */
 export const BLOCK_HOT_VISITS = 4;
 /** Records in the pool (REC int32 each). */
@@ -100,7 +98,7 @@ export class BlockCache {
   activate(): this {
     if (this.ops.length === 0) {
       this.slots = new Int32Array(HASH_SIZE * SLOT);
-      for (let at = 0; at < this.slots.length; at += SLOT) this.slots[at + S_KEY] = -1;
+      this.clearAllSlots();
       this.hot = new Uint8Array(HASH_SIZE);
       this.ops = new Int32Array(POOL_RECORDS * REC);
       this.filled = new Int32Array(HASH_SIZE);
@@ -124,17 +122,17 @@ export class BlockCache {
     const at = h * SLOT;
     if (s[at + S_KEY] === p) {
       if (s[at + S_GEN] === this.frameGen[p >>> 12] && s[at + S_END]! <= c.fpEnd) return s[at + S_COUNT]!;
-      return this.build(c, p, c.fpEnd, h);
+      return this.build(c, p, h);
     }
     if (++this.hot[h]! < this.hotVisits) return 0;
-    return this.build(c, p, c.fpEnd, h);
+    return this.build(c, p, h);
   }
 
   /**
-   * Decode the block at host offset `p` (whose code page ends at `pageEnd`)
-   * into slot `h`. Returns its instruction count (0: none).
+   * Decode the block at host offset `p` (in the cached code page, which ends
+   * at c.fpEnd) into slot `h`. Returns its instruction count (0: none).
    */
-  build(c: CpuCore, p: number, pageEnd: number, h: number): number {
+  private build(c: CpuCore, p: number, h: number): number {
     const frame = p >>> 12;
     this.ensureFrames(frame + 1);
     if (this.used + MAX_BLOCK_INSNS > POOL_RECORDS) this.flushRecords();
@@ -150,7 +148,7 @@ export class BlockCache {
     s[at + S_END] = p;
     this.hot[h] = 0;
     if (this.frameWrites[frame]! >= MAX_FRAME_INVALIDATIONS) return 0;
-    const n = decodeBlock(c.mem8, p, pageEnd, this.ops, this.used);
+    const n = decodeBlock(c.mem8, p, c.fpEnd, this.ops, this.used);
     s[at + S_FIRST] = this.used * REC;
     s[at + S_COUNT] = n;
     // Past the last byte any record decoded (a call to the same page can lead backwards, then on).
@@ -192,11 +190,15 @@ export class BlockCache {
     if (this.filledCount >= 0) {
       for (let k = 0; k < this.filledCount; k++) this.slots[this.filled[k]! * SLOT + S_KEY] = -1;
     } else {
-      for (let at = 0; at < this.slots.length; at += SLOT) this.slots[at + S_KEY] = -1;
+      this.clearAllSlots();
     }
     this.filledCount = 0;
     this.used = 0;
     this.frameWrites.fill(0);
+  }
+
+  private clearAllSlots(): void {
+    for (let at = 0; at < this.slots.length; at += SLOT) this.slots[at + S_KEY] = -1;
   }
 
   private ensureFrames(n: number): void {

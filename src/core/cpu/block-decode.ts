@@ -12,10 +12,11 @@
  * callee); or at MAX_BLOCK_INSNS.
  *
  * The hottest forms get a record kind of their own, which block-run.ts runs
- * inline when its fast conditions hold (flat segment, TLB hit...); every
- * record also names its opcode, ModRM and immediates, so anything else
- * (K_GENERIC records, and the slow cases of the others) runs through the
- * interpreter's own complete handler with the decoding done in advance.
+ * inline when its fast conditions hold (a segment that needs no checks, a
+ * TLB hit...); every record also names its opcode, ModRM and immediates, so
+ * anything else (K_GENERIC records, and the slow cases of the others) runs
+ * through the interpreter's own complete handler with the decoding done in
+ * advance.
  */
 import { HAS_MODRM, OPCODE_VALID, ROW_BY_OPCODE } from './opcode-table.ts';
 import { IS_PREFIX } from './decoder.ts';
