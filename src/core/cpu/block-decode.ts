@@ -22,8 +22,12 @@ import { HAS_MODRM, OPCODE_VALID, ROW_BY_OPCODE } from './opcode-table.ts';
 import { IS_PREFIX } from './decoder.ts';
 import { S_DS, S_SS } from './constants.ts';
 import { BLOCK_FORMAT } from './block-run.ts';
+import { decodeMemOperand32, read32, type MemOperand32 } from './mem-operand32.ts';
 
 export const MAX_BLOCK_INSNS = 32;
+
+/** Scratch for decodeMemOperand32 (decoding allocates nothing per instruction). */
+const operand: MemOperand32 = { base: -1, index: -1, scale: 0, disp: 0, ssDefault: false, sibBaseEsp: false };
 
 const {
   ACC_READ, ACC_WRITE, ACC_STACK, ACC_SIZE_SHIFT, REC, F_KIND, F_P, F_NEXT, F_X, F_Y, F_DISP, F_IMM, F_MEM, NO_REG, F_OP, F_IMM_AT, OP_HAS_MEM, K_GENERIC, K_MOV_RR, K_LOAD, K_STORE, K_MOV_RI, K_STORE_I, K_ALU_RR, K_ALU_RM, K_ALU_MR, K_ALU_RI, K_ALU_MI, K_TEST_RR, K_TEST_RI, K_LEA, K_PUSH_R, K_POP_R, K_PUSH_I, K_INC_R, K_DEC_R, K_MOVZX8_R, K_MOVZX8_M, K_MOVZX16_M, K_SHIFT_RI, K_JCC, K_JMP, K_CALL, K_RET, K_CMOV_RR, K_SETCC_R, K_TEST_RM, K_CMP_MI, K_LOAD8, K_STORE8, K_IMUL_RI, K_IMUL_MI, K_IMUL_RR, K_CALL_IN, K_NF_RR, K_NF_RI, NF_INC, NF_DEC, NF_SHL, NF_SHR, NF_SAR, NF_IMUL, NF_NONE,
@@ -80,45 +84,13 @@ export function decodeBlock(mem8: Uint8Array, p: number, end: number, ops: Int32
       if (ROW_BY_OPCODE[op * 8 + reg] === undefined) break; // an undefined group member: the interpreter raises #UD
       if (modrm < 0xc0 && info === 1) {
         hasMem = true;
-        const mod = modrm >> 6;
-        const rm = modrm & 7;
-        let base = NO_REG;
-        let index = NO_REG;
-        let scale = 0;
-        let seg = S_DS;
-        let sibEsp = 0;
-        if (rm === 4) {
-          if (p >= end) break;
-          const sib = mem8[p++]!;
-          const b = sib & 7;
-          const x = (sib >> 3) & 7;
-          if (x !== 4) { index = x; scale = sib >> 6; }
-          if (b === 5 && mod === 0) {
-            if (p + 4 > end) break;
-            disp = read32(mem8, p);
-            p += 4;
-          } else {
-            base = b;
-            if (b === 4 || b === 5) seg = S_SS;
-            sibEsp = b === 4 ? 1 : 0;
-          }
-        } else if (rm === 5 && mod === 0) {
-          if (p + 4 > end) break;
-          disp = read32(mem8, p);
-          p += 4;
-        } else {
-          base = rm;
-          if (rm === 5) seg = S_SS;
-        }
-        if (mod === 1) {
-          if (p >= end) break;
-          disp = (mem8[p++]! << 24) >> 24;
-        } else if (mod === 2) {
-          if (p + 4 > end) break;
-          disp = read32(mem8, p);
-          p += 4;
-        }
-        mem = base | (index << 4) | (scale << 8) | (seg << 12) | (sibEsp << 16);
+        p = decodeMemOperand32(mem8, p, end, modrm, operand);
+        if (p < 0) break;
+        const base = operand.base < 0 ? NO_REG : operand.base;
+        const index = operand.index < 0 ? NO_REG : operand.index;
+        const seg = operand.ssDefault ? S_SS : S_DS;
+        disp = operand.disp;
+        mem = base | (index << 4) | (operand.scale << 8) | (seg << 12) | ((operand.sibBaseEsp ? 1 : 0) << 16);
       }
     } else if (ROW_BY_OPCODE[op * 8] === undefined) {
       break;
@@ -356,8 +328,4 @@ function access(kind: number, ops: Int32Array, w: number): number {
     default:
       return 0;
   }
-}
-
-function read32(mem8: Uint8Array, p: number): number {
-  return mem8[p]! | (mem8[p + 1]! << 8) | (mem8[p + 2]! << 16) | (mem8[p + 3]! << 24);
 }

@@ -10,7 +10,12 @@
  * The decoder reads the guest bytes straight from the memory pool (the
  * block never crosses its page, so one host range holds all of it).
  */
+import { decodeMemOperand32, type MemOperand32 } from '../cpu/mem-operand32.ts';
+
 export const MAX_BLOCK = 64;
+
+/** Scratch for decodeMemOperand32. */
+const operand: MemOperand32 = { base: -1, index: -1, scale: 0, disp: 0, ssDefault: false, sibBaseEsp: false };
 
 /** How a decoded instruction ends the block (if it does). */
 export const enum BlockEnd {
@@ -403,39 +408,12 @@ function decodeOne(mem8: Uint8Array, p0: number, end: number, eip: number, super
       insn.rmReg = rm;
     } else {
       insn.mem = true;
-      if (rm === 4) {
-        const sib = byte();
-        if (sib < 0) return null;
-        const idx = (sib >> 3) & 7;
-        insn.index = idx === 4 ? -1 : idx;
-        insn.scale = sib >> 6;
-        const base = sib & 7;
-        if (base === 5 && mod === 0) {
-          const d = read32(mem8, p, end);
-          if (d === null) return null;
-          insn.disp = d;
-          p += 4;
-        } else {
-          insn.base = base;
-        }
-      } else if (rm === 5 && mod === 0) {
-        const d = read32(mem8, p, end);
-        if (d === null) return null;
-        insn.disp = d;
-        p += 4;
-      } else {
-        insn.base = rm;
-      }
-      if (mod === 1) {
-        const d = byte();
-        if (d < 0) return null;
-        insn.disp = (d << 24) >> 24;
-      } else if (mod === 2) {
-        const d = read32(mem8, p, end);
-        if (d === null) return null;
-        insn.disp = d;
-        p += 4;
-      }
+      p = decodeMemOperand32(mem8, p, end, m, operand);
+      if (p < 0) return null;
+      insn.base = operand.base;
+      insn.index = operand.index;
+      insn.scale = operand.scale;
+      insn.disp = operand.disp;
     }
   } else if (op >= 0xa0 && op <= 0xa3) {
     // MOV AL/EAX, moffs / MOV moffs, AL/EAX: an absolute address, no ModRM.
