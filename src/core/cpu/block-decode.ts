@@ -21,6 +21,7 @@
 import { HAS_MODRM, OPCODE_VALID, ROW_BY_OPCODE } from './opcode-table.ts';
 import { IS_PREFIX } from './decoder.ts';
 import { S_DS, S_SS } from './constants.ts';
+import { SEG_OK_SS32 } from './segmentation.ts';
 import { BLOCK_FORMAT } from './block-run.ts';
 import { decodeMemOperand32, read32, type MemOperand32 } from './mem-operand32.ts';
 
@@ -30,7 +31,7 @@ export const MAX_BLOCK_INSNS = 32;
 const operand: MemOperand32 = { base: -1, index: -1, scale: 0, disp: 0, ssDefault: false, sibBaseEsp: false };
 
 const {
-  ACC_READ, ACC_WRITE, ACC_STACK, ACC_SIZE_SHIFT, REC, F_KIND, F_P, F_NEXT, F_X, F_Y, F_DISP, F_IMM, F_MEM, NO_REG, F_OP, F_IMM_AT, OP_HAS_MEM, K_GENERIC, K_MOV_RR, K_LOAD, K_STORE, K_MOV_RI, K_STORE_I, K_ALU_RR, K_ALU_RM, K_ALU_MR, K_ALU_RI, K_ALU_MI, K_TEST_RR, K_TEST_RI, K_LEA, K_PUSH_R, K_POP_R, K_PUSH_I, K_INC_R, K_DEC_R, K_MOVZX8_R, K_MOVZX8_M, K_MOVZX16_M, K_SHIFT_RI, K_JCC, K_JMP, K_CALL, K_RET, K_CMOV_RR, K_SETCC_R, K_TEST_RM, K_CMP_MI, K_LOAD8, K_STORE8, K_IMUL_RI, K_IMUL_MI, K_IMUL_RR, K_CALL_IN, K_NF_RR, K_NF_RI, NF_INC, NF_DEC, NF_SHL, NF_SHR, NF_SAR, NF_IMUL, NF_NONE,
+  ACC_READ, ACC_WRITE, ACC_STACK, ACC_SIZE_SHIFT, ACC_NEEDS_SHIFT, REC, F_KIND, F_P, F_NEXT, F_X, F_Y, F_DISP, F_IMM, F_MEM, NO_REG, F_OP, F_IMM_AT, OP_HAS_MEM, K_GENERIC, K_MOV_RR, K_LOAD, K_STORE, K_MOV_RI, K_STORE_I, K_ALU_RR, K_ALU_RM, K_ALU_MR, K_ALU_RI, K_ALU_MI, K_TEST_RR, K_TEST_RI, K_LEA, K_PUSH_R, K_POP_R, K_PUSH_I, K_INC_R, K_DEC_R, K_MOVZX8_R, K_MOVZX8_M, K_MOVZX16_M, K_SHIFT_RI, K_JCC, K_JMP, K_CALL, K_RET, K_CMOV_RR, K_SETCC_R, K_TEST_RM, K_CMP_MI, K_LOAD8, K_STORE8, K_IMUL_RI, K_IMUL_MI, K_IMUL_RR, K_CALL_IN, K_NF_RR, K_NF_RI, NF_INC, NF_DEC, NF_SHL, NF_SHR, NF_SAR, NF_IMUL, NF_NONE,
 } = BLOCK_FORMAT;
 
 /** Immediate bytes per opcode * 8 + reg in 32-bit code (operand and address size 32), from the opcode table's operand codes. */
@@ -110,7 +111,12 @@ export function decodeBlock(mem8: Uint8Array, p: number, end: number, ops: Int32
     ops[w + F_OP] = op | ((modrm < 0 ? 0 : modrm) << 9) | (hasMem ? OP_HAS_MEM : 0);
     ops[w + F_IMM_AT] = immAt;
     const kind = specialKind(op, modrm, reg, hasMem, ops, w);
-    ops[w + F_KIND] = kind < 0 ? K_GENERIC : kind | access(kind, ops, w);
+    if (kind < 0) {
+      ops[w + F_KIND] = K_GENERIC;
+    } else {
+      const acc = access(kind, ops, w);
+      ops[w + F_KIND] = kind | acc | (segmentNeeds(acc, ops[w + F_MEM]!) << ACC_NEEDS_SHIFT);
+    }
     n++;
     w += REC;
     if (kind === K_CALL) {
@@ -304,6 +310,20 @@ function specialKind(op: number, modrm: number, reg: number, hasMem: boolean, op
 }
 
 const STACK_SLOT = 4 | (NO_REG << 4) | (S_SS << 12); // [ESP + disp] in SS
+
+/**
+ * What the fast path's access needs of the segments, as CpuCore.segOkBits
+ * bits: its segment readable (or writable) without checks, and for stack
+ * slots a 32-bit stack.
+ */
+function segmentNeeds(acc: number, mem: number): number {
+  const seg = (mem >> 12) & 7;
+  let needs = 0;
+  if ((acc & ACC_READ) !== 0) needs |= 1 << seg;
+  if ((acc & ACC_WRITE) !== 0) needs |= 1 << (6 + seg);
+  if ((acc & ACC_STACK) !== 0) needs |= SEG_OK_SS32;
+  return needs;
+}
 
 /**
  * The memory access a record's fast path makes (ACC_* bits for its kind

@@ -69,6 +69,8 @@ const ACC_READ = 0x100;
 const ACC_WRITE = 0x200;
 const ACC_STACK = 0x400;
 const ACC_SIZE_SHIFT = 11;
+/** Above these: what the access needs of the segments (CpuCore.segOkBits bits, all required for the fast path). */
+const ACC_NEEDS_SHIFT = 16;
 const K_GENERIC = 0; // only the complete handler (F_OP, F_IMM_AT)
 const K_MOV_RR = 1; // r[x] = r[y]
 const K_LOAD = 2; // r[x] = [mem]
@@ -127,7 +129,7 @@ const NF_NONE = 14;
 
 /** The record layout for block-decode.ts and block-cache.ts. */
 export const BLOCK_FORMAT = {
-  SLOT, S_KEY, S_GEN, S_COUNT, S_FIRST, S_END, ACC_READ, ACC_WRITE, ACC_STACK, ACC_SIZE_SHIFT, REC, F_KIND, F_P, F_NEXT, F_X, F_Y, F_DISP, F_IMM, F_MEM, NO_REG, F_OP, F_IMM_AT, OP_HAS_MEM, K_GENERIC, K_MOV_RR, K_LOAD, K_STORE, K_MOV_RI, K_STORE_I, K_ALU_RR, K_ALU_RM, K_ALU_MR, K_ALU_RI, K_ALU_MI, K_TEST_RR, K_TEST_RI, K_LEA, K_PUSH_R, K_POP_R, K_PUSH_I, K_INC_R, K_DEC_R, K_MOVZX8_R, K_MOVZX8_M, K_MOVZX16_M, K_SHIFT_RI, K_JCC, K_JMP, K_CALL, K_RET, K_CMOV_RR, K_SETCC_R, K_TEST_RM, K_CMP_MI, K_LOAD8, K_STORE8, K_IMUL_RI, K_IMUL_MI, K_IMUL_RR, K_CALL_IN, K_NF_RR, K_NF_RI, NF_INC, NF_DEC, NF_SHL, NF_SHR, NF_SAR, NF_IMUL, NF_NONE,
+  SLOT, S_KEY, S_GEN, S_COUNT, S_FIRST, S_END, ACC_READ, ACC_WRITE, ACC_STACK, ACC_SIZE_SHIFT, ACC_NEEDS_SHIFT, REC, F_KIND, F_P, F_NEXT, F_X, F_Y, F_DISP, F_IMM, F_MEM, NO_REG, F_OP, F_IMM_AT, OP_HAS_MEM, K_GENERIC, K_MOV_RR, K_LOAD, K_STORE, K_MOV_RI, K_STORE_I, K_ALU_RR, K_ALU_RM, K_ALU_MR, K_ALU_RI, K_ALU_MI, K_TEST_RR, K_TEST_RI, K_LEA, K_PUSH_R, K_POP_R, K_PUSH_I, K_INC_R, K_DEC_R, K_MOVZX8_R, K_MOVZX8_M, K_MOVZX16_M, K_SHIFT_RI, K_JCC, K_JMP, K_CALL, K_RET, K_CMOV_RR, K_SETCC_R, K_TEST_RM, K_CMP_MI, K_LOAD8, K_STORE8, K_IMUL_RI, K_IMUL_MI, K_IMUL_RR, K_CALL_IN, K_NF_RR, K_NF_RI, NF_INC, NF_DEC, NF_SHL, NF_SHR, NF_SAR, NF_IMUL, NF_NONE,
 };
 
 /** The block cache's hash: the top HASH_BITS bits of p * 2^32/phi (block-cache.ts sizes its tables by it). */
@@ -145,12 +147,8 @@ export type Handler = (c: CpuCore, op: number, modrm: number) => void;
 
 /** Offset of a memory operand (F_MEM, F_DISP) from the current registers. */
 function effectiveAddress(r: Int32Array, m: number, disp: number): number {
-  let a = disp;
-  const b = m & 15;
-  if (b !== NO_REG) a = (a + r[b]!) | 0;
-  const x = (m >> 4) & 15;
-  if (x !== NO_REG) a = (a + (r[x]! << ((m >> 8) & 3))) | 0;
-  return a;
+  // A missing base or index is NO_REG, which names regs[8]: always 0.
+  return (disp + r[m & 15]! + (r[(m >> 4) & 15]! << ((m >> 8) & 3))) | 0;
 }
 
 /** ALU operation k on a and b with the interpreter's lazy flags: returns the result (CMP's is not stored); ADC/SBB through alu(). */
@@ -208,17 +206,14 @@ export function runBlocks(c: CpuCore, cache: BlockCache, slot: number, left: num
           // the page with the permission needed, else -1.
           const kw = o[w + F_KIND]!;
           let h = -1;
-          if ((kw & (ACC_READ | ACC_WRITE)) !== 0) {
+          const needs = kw >>> ACC_NEEDS_SHIFT;
+          if (needs !== 0 && (c.segOkBits & needs) === needs) {
             const m = o[w + F_MEM]!;
-            const seg = (m >> 12) & 7;
-            const write = (kw & ACC_WRITE) !== 0;
-            if ((write ? c.segOkW[seg] : c.segOkR[seg]) !== 0 && ((kw & ACC_STACK) === 0 || c.ss32)) {
-              const lin = (c.segBase[seg]! + effectiveAddress(r, m, o[w + F_DISP]!)) | 0;
-              const vp = lin >>> 12;
-              const t = vp & TLB_MASK;
-              if ((write ? c.tlbWr[t] : c.tlbRd[t]) === (vp | c.tlbKey) && (lin & 0xfff) <= 0xfff - ((kw >> ACC_SIZE_SHIFT) & 3)) {
-                h = (lin + c.tlbDelta[t]!) | 0;
-              }
+            const lin = (c.segBase[(m >> 12) & 7]! + effectiveAddress(r, m, o[w + F_DISP]!)) | 0;
+            const vp = lin >>> 12;
+            const t = vp & TLB_MASK;
+            if (((kw & ACC_WRITE) !== 0 ? c.tlbWr[t] : c.tlbRd[t]) === (vp | c.tlbKey) && (lin & 0xfff) <= 0xfff - ((kw >> ACC_SIZE_SHIFT) & 3)) {
+              h = (lin + c.tlbDelta[t]!) | 0;
             }
           }
           switch (kw & 0xff) {

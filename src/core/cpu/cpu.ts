@@ -372,7 +372,7 @@ export class Cpu extends CpuCore {
     });
     return {
       version: 1,
-      regs: Array.from(this.regs, (v) => v >>> 0),
+      regs: Array.from(this.regs.subarray(0, 8), (v) => v >>> 0),
       eip: this.getEip(),
       eflags: this.getEflags(),
       es: seg(0), cs: seg(1), ss: seg(2), ds: seg(3), fs: seg(4), gs: seg(5), ldtr: seg(6), tr: seg(7),

@@ -13,7 +13,10 @@ import { raiseGP, raiseNP, raiseSS } from './exceptions.ts';
 import { sysRead32, sysWrite32 } from './memory.ts';
 import { invalidateFetch, tlbSelect } from './tlb.ts';
 
-/** Recompute segOkR/segOkW and the mode bits derived from CS/SS. */
+/** segOkBits: the stack is 32-bit (ESP, not SP). */
+export const SEG_OK_SS32 = 1 << 12;
+
+/** Recompute segOkR/segOkW/segOkBits and the mode bits derived from CS/SS. */
 export function segChanged(c: CpuCore, seg: number): void {
   if (seg < 6) {
     const fl = c.segFlags[seg];
@@ -21,12 +24,14 @@ export function segChanged(c: CpuCore, seg: number): void {
     const real = c.pe === 0;
     c.segOkR[seg] = flat && (real || (fl & D_CODE) === 0 || (fl & D_RW) !== 0) ? 1 : 0;
     c.segOkW[seg] = flat && (real || ((fl & D_CODE) === 0 && (fl & D_RW) !== 0)) ? 1 : 0;
+    c.segOkBits = (c.segOkBits & ~((1 << seg) | (1 << (6 + seg)))) | (c.segOkR[seg]! << seg) | (c.segOkW[seg]! << (6 + seg));
   }
   if (seg === S_CS) {
     c.cs32 = (c.segFlags[S_CS] & D_DB) !== 0;
     c.pfx = 1; // re-derive default operand/address size before the next instruction
   } else if (seg === S_SS) {
     c.ss32 = (c.segFlags[S_SS] & D_DB) !== 0;
+    c.segOkBits = c.ss32 ? c.segOkBits | SEG_OK_SS32 : c.segOkBits & ~SEG_OK_SS32;
   }
 }
 

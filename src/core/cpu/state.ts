@@ -71,7 +71,8 @@ export class CpuCore {
   fpu: FpuUnit | null;
 
   // --- general registers ---
-  readonly regs = new Int32Array(8);
+  /** EAX..EDI; regs[8] is always 0, the block tier's "no register" (an address needs no branch for a missing base or index). */
+  readonly regs = new Int32Array(9);
 
   // --- segment caches (ES CS SS DS FS GS LDTR TR) ---
   readonly segSel = new Int32Array(8);
@@ -83,6 +84,8 @@ export class CpuCore {
   /** 1 when any read (resp. write) through this segment needs no check at all (flat, usable). */
   readonly segOkR = new Int32Array(6);
   readonly segOkW = new Int32Array(6);
+  /** The same as bits for the block tier: bit s = segOkR[s], bit 6 + s = segOkW[s], bit 12 = ss32 (SEG_OK_SS32). */
+  segOkBits = 0;
   gdtBase = DOUBLE_ZERO;
   gdtLimit = 0;
   idtBase = DOUBLE_ZERO;
