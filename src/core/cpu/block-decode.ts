@@ -8,8 +8,9 @@
  * prefix, is not a valid opcode, or does not fit in the code page; after the
  * first instruction that may change the flow (the opcode table's `branch`
  * rows) other than a conditional branch (Jcc leaves the block when taken and
- * runs on when not) or a CALL to the same page (the block goes on with the
- * callee); or at MAX_BLOCK_INSNS.
+ * runs on when not), a CALL to the same page (the block goes on with the
+ * callee) or that callee's RET (the block goes on at the return address
+ * when the RET pops the one its CALL pushed); or at MAX_BLOCK_INSNS.
  *
  * The hottest forms get a record kind of their own, which block-run.ts runs
  * inline when its fast conditions hold (a segment that needs no checks, a
@@ -27,11 +28,15 @@ import { decodeMemOperand32, read32, type MemOperand32 } from './mem-operand32.t
 
 export const MAX_BLOCK_INSNS = 32;
 
+/** Calls to the same page a block follows into their callee, nested at most. */
+const MAX_CALL_DEPTH = 8;
+const returnTo = new Int32Array(MAX_CALL_DEPTH);
+
 /** Scratch for decodeMemOperand32 (decoding allocates nothing per instruction). */
 const operand: MemOperand32 = { base: -1, index: -1, scale: 0, disp: 0, ssDefault: false, sibBaseEsp: false };
 
 const {
-  ACC_READ, ACC_WRITE, ACC_STACK, ACC_SIZE_SHIFT, ACC_NEEDS_SHIFT, REC, F_KIND, F_P, F_NEXT, F_X, F_Y, F_DISP, F_IMM, F_MEM, NO_REG, F_OP, F_IMM_AT, OP_HAS_MEM, K_GENERIC, K_MOV_RR, K_LOAD, K_STORE, K_MOV_RI, K_STORE_I, K_ALU_RR, K_ALU_RM, K_ALU_MR, K_ALU_RI, K_ALU_MI, K_TEST_RR, K_TEST_RI, K_LEA, K_PUSH_R, K_POP_R, K_PUSH_I, K_INC_R, K_DEC_R, K_MOVZX8_R, K_MOVZX8_M, K_MOVZX16_M, K_SHIFT_RI, K_JCC, K_JMP, K_CALL, K_RET, K_CMOV_RR, K_SETCC_R, K_TEST_RM, K_CMP_MI, K_LOAD8, K_STORE8, K_IMUL_RI, K_IMUL_MI, K_IMUL_RR, K_CALL_IN, K_NF_RR, K_NF_RI, NF_INC, NF_DEC, NF_SHL, NF_SHR, NF_SAR, NF_IMUL, NF_NONE,
+  ACC_READ, ACC_WRITE, ACC_STACK, ACC_SIZE_SHIFT, ACC_NEEDS_SHIFT, REC, F_KIND, F_P, F_NEXT, F_X, F_Y, F_DISP, F_IMM, F_MEM, NO_REG, F_OP, F_IMM_AT, OP_HAS_MEM, K_GENERIC, K_MOV_RR, K_LOAD, K_STORE, K_MOV_RI, K_STORE_I, K_ALU_RR, K_ALU_RM, K_ALU_MR, K_ALU_RI, K_ALU_MI, K_TEST_RR, K_TEST_RI, K_LEA, K_PUSH_R, K_POP_R, K_PUSH_I, K_INC_R, K_DEC_R, K_MOVZX8_R, K_MOVZX8_M, K_MOVZX16_M, K_SHIFT_RI, K_JCC, K_JMP, K_CALL, K_RET, K_CMOV_RR, K_SETCC_R, K_TEST_RM, K_CMP_MI, K_LOAD8, K_STORE8, K_IMUL_RI, K_IMUL_MI, K_IMUL_RR, K_CALL_IN, K_RET_IN, K_NF_RR, K_NF_RI, NF_INC, NF_DEC, NF_SHL, NF_SHR, NF_SAR, NF_IMUL, NF_NONE,
 } = BLOCK_FORMAT;
 
 /** Immediate bytes per opcode * 8 + reg in 32-bit code (operand and address size 32), from the opcode table's operand codes. */
@@ -61,6 +66,7 @@ function endsBlock(op: number, reg: number): boolean {
  */
 export function decodeBlock(mem8: Uint8Array, p: number, end: number, ops: Int32Array, at: number): number {
   let n = 0;
+  let calls = 0; // calls the block went into whose RET it has not reached (their return offsets: returnTo)
   let w = at * REC;
   while (n < MAX_BLOCK_INSNS) {
     const start = p;
@@ -120,22 +126,30 @@ export function decodeBlock(mem8: Uint8Array, p: number, end: number, ops: Int32
     n++;
     w += REC;
     if (kind === K_CALL) {
-      // A call to the same page: the block goes on with the callee (its RET ends it).
+      // A call to the same page: the block goes on with the callee.
       const target = (p + imm) | 0;
-      if (target >= (start & ~0xfff) && target < end) {
+      if (target >= (start & ~0xfff) && target < end && calls < MAX_CALL_DEPTH) {
         ops[w - REC + F_KIND] = (ops[w - REC + F_KIND]! & ~0xff) | K_CALL_IN;
         ops[w - REC + F_X] = target;
+        returnTo[calls++] = p;
         p = target;
         continue;
       }
+    } else if (kind === K_RET && calls > 0) {
+      // The callee's RET: the block goes on at the return address its CALL pushed (checked when it runs).
+      ops[w - REC + F_KIND] = (ops[w - REC + F_KIND]! & ~0xff) | K_RET_IN;
+      p = ops[w - REC + F_X] = returnTo[--calls]!;
+      continue;
     }
     // A conditional branch leaves the block only when taken: decoding goes on at the next instruction.
     if (endsBlock(op, reg) && kind !== K_JCC) break;
   }
   // A block that would end on a call to the same page (the callee's first instruction
-  // could not be taken, or the block is full) ends with a plain CALL, which jumps.
+  // could not be taken, or the block is full) ends with a plain CALL, which jumps;
+  // one that would end on a callee's RET, with a plain RET.
   const last = (at + n - 1) * REC;
   if (n > 0 && (ops[last + F_KIND]! & 0xff) === K_CALL_IN) ops[last + F_KIND] = (ops[last + F_KIND]! & ~0xff) | K_CALL;
+  if (n > 0 && (ops[last + F_KIND]! & 0xff) === K_RET_IN) ops[last + F_KIND] = (ops[last + F_KIND]! & ~0xff) | K_RET;
   deadFlags(ops, at, n);
   return n;
 }

@@ -109,6 +109,8 @@ const K_IMUL_MI = 34; // r[x] = [mem] * imm
 const K_IMUL_RR = 35; // r[x] = r[x] * r[y]
 /** CALL rel32 to the same page, whose block goes on with the callee's instructions (target host offset x). */
 const K_CALL_IN = 38;
+/** The RET of such a callee: when it pops the address its CALL pushed, the block goes on at host offset x. */
+const K_RET_IN = 39;
 /**
  * A register ALU, INC/DEC, SHL/SHR/SAR, IMUL or TEST whose flags nothing
  * reads: a later instruction of the block overwrites all six before any
@@ -129,7 +131,7 @@ const NF_NONE = 14;
 
 /** The record layout for block-decode.ts and block-cache.ts. */
 export const BLOCK_FORMAT = {
-  SLOT, S_KEY, S_GEN, S_COUNT, S_FIRST, S_END, ACC_READ, ACC_WRITE, ACC_STACK, ACC_SIZE_SHIFT, ACC_NEEDS_SHIFT, REC, F_KIND, F_P, F_NEXT, F_X, F_Y, F_DISP, F_IMM, F_MEM, NO_REG, F_OP, F_IMM_AT, OP_HAS_MEM, K_GENERIC, K_MOV_RR, K_LOAD, K_STORE, K_MOV_RI, K_STORE_I, K_ALU_RR, K_ALU_RM, K_ALU_MR, K_ALU_RI, K_ALU_MI, K_TEST_RR, K_TEST_RI, K_LEA, K_PUSH_R, K_POP_R, K_PUSH_I, K_INC_R, K_DEC_R, K_MOVZX8_R, K_MOVZX8_M, K_MOVZX16_M, K_SHIFT_RI, K_JCC, K_JMP, K_CALL, K_RET, K_CMOV_RR, K_SETCC_R, K_TEST_RM, K_CMP_MI, K_LOAD8, K_STORE8, K_IMUL_RI, K_IMUL_MI, K_IMUL_RR, K_CALL_IN, K_NF_RR, K_NF_RI, NF_INC, NF_DEC, NF_SHL, NF_SHR, NF_SAR, NF_IMUL, NF_NONE,
+  SLOT, S_KEY, S_GEN, S_COUNT, S_FIRST, S_END, ACC_READ, ACC_WRITE, ACC_STACK, ACC_SIZE_SHIFT, ACC_NEEDS_SHIFT, REC, F_KIND, F_P, F_NEXT, F_X, F_Y, F_DISP, F_IMM, F_MEM, NO_REG, F_OP, F_IMM_AT, OP_HAS_MEM, K_GENERIC, K_MOV_RR, K_LOAD, K_STORE, K_MOV_RI, K_STORE_I, K_ALU_RR, K_ALU_RM, K_ALU_MR, K_ALU_RI, K_ALU_MI, K_TEST_RR, K_TEST_RI, K_LEA, K_PUSH_R, K_POP_R, K_PUSH_I, K_INC_R, K_DEC_R, K_MOVZX8_R, K_MOVZX8_M, K_MOVZX16_M, K_SHIFT_RI, K_JCC, K_JMP, K_CALL, K_RET, K_CMOV_RR, K_SETCC_R, K_TEST_RM, K_CMP_MI, K_LOAD8, K_STORE8, K_IMUL_RI, K_IMUL_MI, K_IMUL_RR, K_CALL_IN, K_RET_IN, K_NF_RR, K_NF_RI, NF_INC, NF_DEC, NF_SHL, NF_SHR, NF_SAR, NF_IMUL, NF_NONE,
 };
 
 /** The block cache's hash: the top HASH_BITS bits of p * 2^32/phi (block-cache.ts sizes its tables by it). */
@@ -178,6 +180,19 @@ function branch(c: CpuCore, o: Int32Array, w: number, rel: number): void {
   c.eipStart = (o[w + F_P]! + c.fpEipBase) | 0;
   c.fp = next;
   jumpTo(c, (t + c.fpEipBase) | 0);
+}
+
+/** RET to `t`, popped from the stack: continue there (jumpTo may #GP, before ESP changes). */
+function ret(c: CpuCore, o: Int32Array, w: number, t: number): void {
+  const np = (t - c.fpEipBase) | 0;
+  if (np >= c.fpStart && np < c.fpEnd) {
+    c.fp = np;
+  } else {
+    c.eipStart = (o[w + F_P]! + c.fpEipBase) | 0;
+    c.fp = o[w + F_NEXT]!;
+    jumpTo(c, t);
+  }
+  c.regs[4] = (c.regs[4]! + 4) | 0;
 }
 
 /**
@@ -417,18 +432,21 @@ export function runBlocks(c: CpuCore, cache: BlockCache, slot: number, left: num
               r[4] = (r[4]! - 4) | 0;
               continue;
             }
-            case K_RET: {
+            case K_RET_IN: {
               if (h < 0) break;
               const t = c.dv.getInt32(h, true);
-              const np = (t - c.fpEipBase) | 0;
-              if (np >= c.fpStart && np < c.fpEnd) {
-                c.fp = np;
-              } else {
-                c.eipStart = (o[w + F_P]! + c.fpEipBase) | 0;
-                c.fp = o[w + F_NEXT]!;
-                jumpTo(c, t);
+              const x = o[w + F_X]!;
+              if (t === ((x + c.fpEipBase) | 0)) {
+                r[4] = (r[4]! + 4) | 0;
+                continue;
               }
-              r[4] = (r[4]! + 4) | 0;
+              ret(c, o, w, t); // the callee changed its return address
+              i++;
+              break run;
+            }
+            case K_RET: {
+              if (h < 0) break;
+              ret(c, o, w, c.dv.getInt32(h, true));
               i++;
               break run;
             }

@@ -2,8 +2,9 @@
  * The decoded-block tier's own rules (block-cache.ts, block-run.ts), each
  * checked against the same program with the tier off: code that rewrites
  * itself inside one block, a fault in the middle of a block, a budget that
- * ends inside a block, and flags skipped where a later instruction
- * overwrites them (but not before an instruction that can fault).
+ * ends inside a block, flags skipped where a later instruction
+ * overwrites them (but not before an instruction that can fault), and calls
+ * and returns followed inside a block.
  */
 import { describe, expect, it } from 'vitest';
 import { StopReason } from './host.ts';
@@ -109,5 +110,20 @@ describe('decoded blocks', () => {
     const both = bothWays(joined, 1_000, StopReason.Exception, 3);
     expect(both[0].getReg32(0)).toBe(13);
     expect(state(both[0])).toEqual(state(both[1]));
+  });
+
+  it("return into the caller's block only when the callee's RET pops the address its CALL pushed", () => {
+    // mov eax,1 / push eax / pop eax / call f / add eax,2 / int3
+    // f: add dword [esp],3 (returns past the ADD, onto the int3) / add eax,10 / ret
+    const hex = 'b8010000005058e80400000083c002cc8304240383c00ac3';
+    const changed = bothWays(hex, 1_000, StopReason.Exception, 3);
+    expect(changed[0].getReg32(0)).toBe(11);
+    expect(state(changed[0])).toEqual(state(changed[1]));
+    expect(changed[0].blocks!.stats.built).toBe(2); // the RET left the block: the int3 starts another
+    // With the return address left alone, one block runs from the first instruction to the int3.
+    const kept = bothWays(hex.replace('83042403', '90909090'), 1_000, StopReason.Exception, 3);
+    expect(kept[0].getReg32(0)).toBe(13);
+    expect(state(kept[0])).toEqual(state(kept[1]));
+    expect(kept[0].blocks!.stats.built).toBe(1);
   });
 });
