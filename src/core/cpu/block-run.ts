@@ -164,9 +164,15 @@ function aluOp(c: CpuCore, a: number, k: number, b: number): number {
   return res;
 }
 
-/** Condition code cc, with the interpreter's shortcut for ZF after an arithmetic op. */
+/**
+ * Condition code cc, with the interpreter's shortcut for ZF after an
+ * arithmetic op, and testCC's for CF (B/AE) after a CMP or SUB here
+ * (testCC is too large to inline: the call cost 3-5% of the mixed loop).
+ */
 function condition(c: CpuCore, cc: number): boolean {
-  return (cc === 4 || cc === 5) && c.lop !== 0 ? (c.lres === 0) === (cc === 4) : testCC(c, cc);
+  if ((cc === 4 || cc === 5) && c.lop !== 0) return (c.lres === 0) === (cc === 4);
+  if ((cc === 2 || cc === 3) && c.lop === L_SUB) return ((c.ldst >>> 0) < (c.lsrc >>> 0)) === (cc === 2);
+  return testCC(c, cc);
 }
 
 /** Continue at host offset `next` + `rel`: on the cached page directly, else through jumpTo (which may #GP). */
