@@ -36,7 +36,7 @@ const returnTo = new Int32Array(MAX_CALL_DEPTH);
 const operand: MemOperand32 = { base: -1, index: -1, scale: 0, disp: 0, ssDefault: false, sibBaseEsp: false };
 
 const {
-  ACC_READ, ACC_WRITE, ACC_STACK, ACC_SIZE_SHIFT, ACC_NEEDS_SHIFT, REC, F_KIND, F_P, F_NEXT, F_X, F_Y, F_DISP, F_IMM, F_MEM, NO_REG, F_OP, F_IMM_AT, OP_HAS_MEM, K_GENERIC, K_MOV_RR, K_LOAD, K_STORE, K_MOV_RI, K_STORE_I, K_ALU_RR, K_ALU_RM, K_ALU_MR, K_ALU_RI, K_ALU_MI, K_TEST_RR, K_TEST_RI, K_LEA, K_PUSH_R, K_POP_R, K_PUSH_I, K_INC_R, K_DEC_R, K_MOVZX8_R, K_MOVZX8_M, K_MOVZX16_M, K_SHIFT_RI, K_JCC, K_JMP, K_CALL, K_RET, K_CMOV_RR, K_SETCC_R, K_TEST_RM, K_CMP_MI, K_LOAD8, K_STORE8, K_IMUL_RI, K_IMUL_MI, K_IMUL_RR, K_CALL_IN, K_RET_IN, K_NF_RR, K_NF_RI, NF_INC, NF_DEC, NF_SHL, NF_SHR, NF_SAR, NF_IMUL, NF_NONE,
+  ACC_READ, ACC_WRITE, ACC_STACK, ACC_SIZE_SHIFT, ACC_NEEDS_SHIFT, REC, F_KIND, F_P, F_NEXT, F_X, F_Y, F_DISP, F_IMM, F_MEM, NO_REG, F_OP, F_IMM_AT, OP_HAS_MEM, K_GENERIC, K_MOV_RR, K_LOAD, K_STORE, K_MOV_RI, K_STORE_I, K_ALU_RR, K_ALU_RM, K_ALU_MR, K_ALU_RI, K_ALU_MI, K_TEST_RR, K_TEST_RI, K_LEA, K_PUSH_R, K_POP_R, K_PUSH_I, K_INC_R, K_DEC_R, K_MOVZX8_R, K_MOVZX8_M, K_MOVZX16_M, K_SHIFT_RI, K_JCC, K_JMP, K_CALL, K_RET, K_CMOV_RR, K_SETCC_R, K_TEST_RM, K_CMP_MI, K_LOAD8, K_STORE8, K_IMUL_RI, K_IMUL_MI, K_IMUL_RR, K_CALL_IN, K_RET_IN, K_CMP_JCC_RR, K_CMP_JCC_RI, K_TEST_JCC_RR, K_TEST_JCC_RI, K_NF_RR, K_NF_RI, NF_INC, NF_DEC, NF_SHL, NF_SHR, NF_SAR, NF_IMUL, NF_NONE,
 } = BLOCK_FORMAT;
 
 /** Immediate bytes per opcode * 8 + reg in 32-bit code (operand and address size 32), from the opcode table's operand codes. */
@@ -151,7 +151,33 @@ export function decodeBlock(mem8: Uint8Array, p: number, end: number, ops: Int32
   if (n > 0 && (ops[last + F_KIND]! & 0xff) === K_CALL_IN) ops[last + F_KIND] = (ops[last + F_KIND]! & ~0xff) | K_CALL;
   if (n > 0 && (ops[last + F_KIND]! & 0xff) === K_RET_IN) ops[last + F_KIND] = (ops[last + F_KIND]! & ~0xff) | K_RET;
   deadFlags(ops, at, n);
+  fuseCompareBranch(ops, at, n);
   return n;
+}
+
+/**
+ * A register CMP or TEST directly followed by a Jcc becomes one record
+ * (K_CMP_JCC_* / K_TEST_JCC_*): one dispatch for the pair, the condition
+ * from the operands. The Jcc's record stays in place (the fused record
+ * reads it and skips it), so records still count instructions.
+ */
+function fuseCompareBranch(ops: Int32Array, at: number, n: number): void {
+  for (let k = 0; k + 1 < n; k++) {
+    const w = (at + k) * REC;
+    if ((ops[w + REC + F_KIND]! & 0xff) !== K_JCC) continue;
+    const kind = ops[w + F_KIND]! & 0xff;
+    if ((kind === K_ALU_RR || kind === K_ALU_RI) && ops[w + F_Y] === 7) {
+      ops[w + F_KIND] = kind === K_ALU_RR ? K_CMP_JCC_RR : K_CMP_JCC_RI;
+    } else if (kind === K_TEST_RR) {
+      // TEST r/m32, r32 records the r/m operand (y) as the destination: keep that order.
+      const x = ops[w + F_X]!;
+      ops[w + F_X] = ops[w + F_Y]!;
+      ops[w + F_IMM] = x;
+      ops[w + F_KIND] = K_TEST_JCC_RR;
+    } else if (kind === K_TEST_RI) {
+      ops[w + F_KIND] = K_TEST_JCC_RI;
+    }
+  }
 }
 
 /**

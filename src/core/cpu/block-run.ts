@@ -107,6 +107,15 @@ const K_STORE8 = 32; // [mem] = byte register x
 const K_IMUL_RI = 33; // r[x] = r[y] * imm (IMUL r32, r/m32, imm: flags as the interpreter sets them)
 const K_IMUL_MI = 34; // r[x] = [mem] * imm
 const K_IMUL_RR = 35; // r[x] = r[x] * r[y]
+/**
+ * CMP or TEST of registers (x, and imm: a register for _RR, the immediate
+ * for _RI) directly followed by a Jcc: one record for both, the Jcc's own
+ * record next (its condition, target and address), skipped when this one runs.
+ */
+const K_CMP_JCC_RR = 36;
+const K_CMP_JCC_RI = 37;
+const K_TEST_JCC_RR = 71; // after K_NF_RI + NF_NONE
+const K_TEST_JCC_RI = K_TEST_JCC_RR + 1;
 /** CALL rel32 to the same page, whose block goes on with the callee's instructions (target host offset x). */
 const K_CALL_IN = 38;
 /** The RET of such a callee: when it pops the address its CALL pushed, the block goes on at host offset x. */
@@ -131,7 +140,7 @@ const NF_NONE = 14;
 
 /** The record layout for block-decode.ts and block-cache.ts. */
 export const BLOCK_FORMAT = {
-  SLOT, S_KEY, S_GEN, S_COUNT, S_FIRST, S_END, ACC_READ, ACC_WRITE, ACC_STACK, ACC_SIZE_SHIFT, ACC_NEEDS_SHIFT, REC, F_KIND, F_P, F_NEXT, F_X, F_Y, F_DISP, F_IMM, F_MEM, NO_REG, F_OP, F_IMM_AT, OP_HAS_MEM, K_GENERIC, K_MOV_RR, K_LOAD, K_STORE, K_MOV_RI, K_STORE_I, K_ALU_RR, K_ALU_RM, K_ALU_MR, K_ALU_RI, K_ALU_MI, K_TEST_RR, K_TEST_RI, K_LEA, K_PUSH_R, K_POP_R, K_PUSH_I, K_INC_R, K_DEC_R, K_MOVZX8_R, K_MOVZX8_M, K_MOVZX16_M, K_SHIFT_RI, K_JCC, K_JMP, K_CALL, K_RET, K_CMOV_RR, K_SETCC_R, K_TEST_RM, K_CMP_MI, K_LOAD8, K_STORE8, K_IMUL_RI, K_IMUL_MI, K_IMUL_RR, K_CALL_IN, K_RET_IN, K_NF_RR, K_NF_RI, NF_INC, NF_DEC, NF_SHL, NF_SHR, NF_SAR, NF_IMUL, NF_NONE,
+  SLOT, S_KEY, S_GEN, S_COUNT, S_FIRST, S_END, ACC_READ, ACC_WRITE, ACC_STACK, ACC_SIZE_SHIFT, ACC_NEEDS_SHIFT, REC, F_KIND, F_P, F_NEXT, F_X, F_Y, F_DISP, F_IMM, F_MEM, NO_REG, F_OP, F_IMM_AT, OP_HAS_MEM, K_GENERIC, K_MOV_RR, K_LOAD, K_STORE, K_MOV_RI, K_STORE_I, K_ALU_RR, K_ALU_RM, K_ALU_MR, K_ALU_RI, K_ALU_MI, K_TEST_RR, K_TEST_RI, K_LEA, K_PUSH_R, K_POP_R, K_PUSH_I, K_INC_R, K_DEC_R, K_MOVZX8_R, K_MOVZX8_M, K_MOVZX16_M, K_SHIFT_RI, K_JCC, K_JMP, K_CALL, K_RET, K_CMOV_RR, K_SETCC_R, K_TEST_RM, K_CMP_MI, K_LOAD8, K_STORE8, K_IMUL_RI, K_IMUL_MI, K_IMUL_RR, K_CALL_IN, K_RET_IN, K_CMP_JCC_RR, K_CMP_JCC_RI, K_TEST_JCC_RR, K_TEST_JCC_RI, K_NF_RR, K_NF_RI, NF_INC, NF_DEC, NF_SHL, NF_SHR, NF_SAR, NF_IMUL, NF_NONE,
 };
 
 /** The block cache's hash: the top HASH_BITS bits of p * 2^32/phi (block-cache.ts sizes its tables by it). */
@@ -409,6 +418,32 @@ export function runBlocks(c: CpuCore, cache: BlockCache, slot: number, left: num
             case K_SETCC_R:
               setReg8(c, o[w + F_X]!, condition(c, o[w + F_Y]!) ? 1 : 0);
               continue;
+            case K_CMP_JCC_RR: case K_CMP_JCC_RI: {
+              const a = r[o[w + F_X]!]!;
+              const b = (kw & 0xff) === K_CMP_JCC_RR ? r[o[w + F_IMM]!]! : o[w + F_IMM]!;
+              c.lop = L_SUB; c.ldst = a; c.lsrc = b; c.lres = (a - b) | 0; c.lsz = 2;
+              i++; // the CMP is done; on to the Jcc's record
+              w += REC;
+              if (!condition(c, o[w + F_X]!)) continue;
+              const t = (o[w + F_NEXT]! + o[w + F_IMM]!) | 0;
+              if (t >= c.fpStart && t < c.fpEnd) c.fp = t;
+              else branch(c, o, w, o[w + F_IMM]!);
+              i++;
+              break run;
+            }
+            case K_TEST_JCC_RR: case K_TEST_JCC_RI: {
+              const a = r[o[w + F_X]!]!;
+              const b = (kw & 0xff) === K_TEST_JCC_RR ? r[o[w + F_IMM]!]! : o[w + F_IMM]!;
+              c.lop = L_LOGIC; c.ldst = a; c.lsrc = b; c.lres = a & b; c.lsz = 2;
+              i++; // the TEST is done; on to the Jcc's record
+              w += REC;
+              if (!condition(c, o[w + F_X]!)) continue;
+              const t = (o[w + F_NEXT]! + o[w + F_IMM]!) | 0;
+              if (t >= c.fpStart && t < c.fpEnd) c.fp = t;
+              else branch(c, o, w, o[w + F_IMM]!);
+              i++;
+              break run;
+            }
             case K_JCC: {
               if (!condition(c, o[w + F_X]!)) continue; // the block goes on with the next instruction
               const t = (o[w + F_NEXT]! + o[w + F_IMM]!) | 0;

@@ -3,8 +3,8 @@
  * checked against the same program with the tier off: code that rewrites
  * itself inside one block, a fault in the middle of a block, a budget that
  * ends inside a block, flags skipped where a later instruction
- * overwrites them (but not before an instruction that can fault), and calls
- * and returns followed inside a block.
+ * overwrites them (but not before an instruction that can fault), calls
+ * and returns followed inside a block, and compare-and-branch pairs.
  */
 import { describe, expect, it } from 'vitest';
 import { StopReason } from './host.ts';
@@ -110,6 +110,33 @@ describe('decoded blocks', () => {
     const both = bothWays(joined, 1_000, StopReason.Exception, 3);
     expect(both[0].getReg32(0)).toBe(13);
     expect(state(both[0])).toEqual(state(both[1]));
+  });
+
+  it('branch on a register CMP or TEST fused with its Jcc exactly as the interpreter does, flags included', () => {
+    const edges = [0, 1, 2, -1, -2, 0x7fffffff, 0x80000000 | 0, 0x80000001 | 0, 0x12345678];
+    const le32 = (v: number): string => [0, 8, 16, 24].map((s) => ((v >>> s) & 0xff).toString(16).padStart(2, '0')).join('');
+    const forms: [string, (b: number) => string][] = [
+      ['cmp eax,ebx', () => '39d8'],
+      ['cmp eax,imm32', (b) => '81f8' + le32(b)],
+      ['test eax,ebx', () => '85d8'],
+      ['test eax,imm32', (b) => 'a9' + le32(b)],
+    ];
+    for (const [name, compare] of forms) {
+      for (let cc = 0; cc < 16; cc++) {
+        // Per pair: mov eax,a / mov ebx,b / compare / jcc +6 / add ecx,weight / pushfd / pop edx / add esi,edx / rol esi,1
+        let hex = '';
+        let weight = 1;
+        for (const a of edges) {
+          for (const b of edges) {
+            hex += 'b8' + le32(a) + 'bb' + le32(b) + compare(b) + (0x70 + cc).toString(16) + '06' + '81c1' + le32(weight) + '9c5a01d6d1c6';
+            weight = (weight * 3) | 0;
+          }
+        }
+        const runs = bothWays(hex + 'cc', 100_000, StopReason.Exception, 3);
+        expect(state(runs[0]), `${name} / j${cc.toString(16)}`).toEqual(state(runs[1]));
+        expect(runs[0].blocks!.stats.built).toBeGreaterThan(edges.length);
+      }
+    }
   });
 
   it("return into the caller's block only when the callee's RET pops the address its CALL pushed", () => {
