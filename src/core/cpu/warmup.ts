@@ -175,6 +175,7 @@ export function warmUpInterpreter(make: (host: CpuHost) => WarmUpCpu): void {
  *   back: mov eax,[esi+0xffe] / mov [edi+0xffe],eax / add eax,[esi+0xffd] / add [edi+0xffd],eax (page-crossing
  *        operands: the handlers) / push eax / pop eax / movsx edx,cl / movsx edx,byte [esi] / cdq / nop
  *        xchg eax,edx / test al,1 / cmp al,2 / mov byte [edi],1 / inc dword [edi] / shl eax,cl / sti / cli
+ *        cmp eax,ecx / jb +0 / cmp eax,9 / jz +0 / test ecx,3 / jnz +0 (compare-and-branch records)
  *        call patch_fn / dec ebp / jnz top / ud2
  *   func: push ebp / mov ebp,esp / mov eax,[ebp+8] / pop ebp / ret
  *   0x19000 far_page: ret / far_jmp: jmp back
@@ -186,9 +187,9 @@ const BLOCK_CODE: ReadonlyArray<readonly [number, string]> = [
     'c839c801c10346042b460813063b06010719073907314f0883c0052d4523010083d00125ffffff7f83f8090500010000830701831701833e' +
     '0185c88506a900010000f7c1030000008d548e088d9409000000808d567f506a0568452301005a5a5a4049410fb6d10fb6d40fb656010fb7' +
     '56028a46038a6603884f0c886f0dc1e003c1e802d1f8c1c005c1c803c1d002c1d802d1e2d1ea6bc1036906e80300000fafc139c80f42d10f' +
-    '43d10f44d00f94c20f92c60f9cc085c07400750039c8720077007c000f8f00000000eb00e848000000e8f20e0000e9ee0e00008b86fe0f00' +
-    '008987fe0f00000386fd0f00000187fd0f000050580fbed10fbe16999092a8013c02c60701ff07d3e0fbfae8be0e00004d0f85c5feffff0f' +
-    '0b5589e58b45085dc3'],
+    '43d10f44d00f94c20f92c60f9cc085c07400750039c8720077007c000f8f00000000eb00e859000000e8f20e0000e9ee0e00008b86fe0f00' +
+    '008987fe0f00000386fd0f00000187fd0f000050580fbed10fbe16999092a8013c02c60701ff07d3e0fbfa39c8720083f8097400f7c10300' +
+    '00007500e8ad0e00004d0f85b4feffff0f0b5589e58b45085dc3'],
   [0x19000, 'c3e90df1ffffa30c900100b800000000c3'],
 ];
 
