@@ -156,6 +156,24 @@ export function decodeBlock(mem8: Uint8Array, p: number, end: number, ops: Int32
 }
 
 /**
+ * After CMP a, b: per condition code, the relations of a to b for which it
+ * holds, as a bit mask over relation = (a < b unsigned) | (a == b) << 1 |
+ * (a < b signed) << 2 (0 for O, NO, S, NS, P, NP: not fused).
+ */
+const CMP_RELATION_MASK = new Int32Array(16);
+for (let cc = 0; cc < 16; cc++) {
+  let mask = 0;
+  for (let rel = 0; rel < 8; rel++) {
+    const below = (rel & 1) !== 0;
+    const equal = (rel & 2) !== 0;
+    const less = (rel & 4) !== 0;
+    const holds = [false, false, below, !below, equal, !equal, below || equal, !below && !equal, false, false, false, false, less, !less, less || equal, !less && !equal][cc]!;
+    if (holds) mask |= 1 << rel;
+  }
+  CMP_RELATION_MASK[cc] = (cc >> 1) === 0 || (cc >> 1) === 4 || (cc >> 1) === 5 ? 0 : mask;
+}
+
+/**
  * A register CMP or TEST directly followed by a Jcc becomes one record
  * (K_CMP_JCC_* / K_TEST_JCC_*): one dispatch for the pair, the condition
  * from the operands. The Jcc's record stays in place (the fused record
@@ -166,8 +184,9 @@ function fuseCompareBranch(ops: Int32Array, at: number, n: number): void {
     const w = (at + k) * REC;
     if ((ops[w + REC + F_KIND]! & 0xff) !== K_JCC) continue;
     const kind = ops[w + F_KIND]! & 0xff;
-    if ((kind === K_ALU_RR || kind === K_ALU_RI) && ops[w + F_Y] === 7) {
+    if ((kind === K_ALU_RR || kind === K_ALU_RI) && ops[w + F_Y] === 7 && CMP_RELATION_MASK[ops[w + REC + F_X]!] !== 0) {
       ops[w + F_KIND] = kind === K_ALU_RR ? K_CMP_JCC_RR : K_CMP_JCC_RI;
+      ops[w + F_Y] = CMP_RELATION_MASK[ops[w + REC + F_X]!]!;
     } else if (kind === K_TEST_RR) {
       // TEST r/m32, r32 records the r/m operand (y) as the destination: keep that order.
       const x = ops[w + F_X]!;

@@ -422,9 +422,11 @@ export function runBlocks(c: CpuCore, cache: BlockCache, slot: number, left: num
               const a = r[o[w + F_X]!]!;
               const b = (kw & 0xff) === K_CMP_JCC_RR ? r[o[w + F_IMM]!]! : o[w + F_IMM]!;
               c.lop = L_SUB; c.ldst = a; c.lsrc = b; c.lres = (a - b) | 0; c.lsz = 2;
+              // The condition as a bit of its mask (F_Y, from the decoder) over the relation of a to b.
+              const taken = o[w + F_Y]! >> (((a >>> 0) < (b >>> 0) ? 1 : 0) | (a === b ? 2 : 0) | (a < b ? 4 : 0));
               i++; // the CMP is done; on to the Jcc's record
               w += REC;
-              if (!condition(c, o[w + F_X]!)) continue;
+              if ((taken & 1) === 0) continue;
               const t = (o[w + F_NEXT]! + o[w + F_IMM]!) | 0;
               if (t >= c.fpStart && t < c.fpEnd) c.fp = t;
               else branch(c, o, w, o[w + F_IMM]!);
