@@ -239,7 +239,7 @@ export function runBlocks(c: CpuCore, cache: BlockCache, slot: number, left: num
           const needs = kw >>> ACC_NEEDS_SHIFT;
           if (needs !== 0 && (c.segOkBits & needs) === needs) {
             const m = o[w + F_MEM]!;
-            const lin = (c.segBase[(m >> 12) & 7]! + effectiveAddress(r, m, o[w + F_DISP]!)) | 0;
+            const lin = effectiveAddress(r, m, o[w + F_DISP]!); // segOkBits: a zero base
             const vp = lin >>> 12;
             const t = vp & TLB_MASK;
             if (((kw & ACC_WRITE) !== 0 ? c.tlbWr[t] : c.tlbRd[t]) === (vp | c.tlbKey) && (lin & 0xfff) <= 0xfff - ((kw >> ACC_SIZE_SHIFT) & 3)) {

@@ -139,6 +139,32 @@ describe('decoded blocks', () => {
     }
   });
 
+  it('address memory through a data segment with a nonzero base (the fast paths take zero bases only)', () => {
+    // mov edi,3 / top: mov esi,0x3000 / mov ebp,0x3000 / mov edx,[ebp] (SS, based at 0: linear 0x3000 in the TLB)
+    // mov eax,[esi] / add eax,5 / mov [esi+4],eax / mov ebx,[esi+4] / add [esi+8],eax / movzx edx,byte [esi+1]
+    // push eax / pop ecx / dec edi / jnz top / int3; DS based at 0x100000
+    const hex = 'bf03000000be00300000bd003000008b55008b0683c0058946048b5e040146080fb6560150594f75dccc';
+    const runs = [true, false].map((blocks) => {
+      const h = new FlatHost();
+      const cpu = flatCpu(h, CODE, { paging: true });
+      cpu.trapExceptions = true;
+      cpu.setBlockTier(blocks, { hotVisits: 1, warmup: 0 });
+      h.loadHex(CODE, hex.match(/../g)!.join(' '));
+      h.loadHex(0x103000, '78 56 34 12 00 00 00 00 01 00 00 00');
+      cpu.setSegment(3, 0x10, 0x100000, 0xffffffff, 0xc93);
+      expect(cpu.run(1_000)).toBe(StopReason.Exception);
+      return { cpu, h };
+    });
+    const { cpu, h } = runs[0]!;
+    expect(cpu.blocks!.stats.built).toBeGreaterThan(0);
+    expect(cpu.getReg32(3)).toBe(0x1234567d); // read back at DS base + 0x3004
+    expect(h.dv.getUint32(0x103008, true)).toBe((1 + 3 * 0x1234567d) >>> 0);
+    expect(cpu.getReg32(2)).toBe(0x56);
+    expect(h.dv.getUint32(0x3004, true)).toBe(0x90000); // linear 0x3004 (the TSS's ESP0) untouched
+    expect(state(cpu)).toEqual(state(runs[1]!.cpu));
+    expect(h.mem.subarray(0x103000, 0x103010)).toEqual(runs[1]!.h.mem.subarray(0x103000, 0x103010));
+  });
+
   it("return into the caller's block only when the callee's RET pops the address its CALL pushed", () => {
     // mov eax,1 / push eax / pop eax / call f / add eax,2 / int3
     // f: add dword [esp],3 (returns past the ADD, onto the int3) / add eax,10 / ret

@@ -24,7 +24,8 @@ export function segChanged(c: CpuCore, seg: number): void {
     const real = c.pe === 0;
     c.segOkR[seg] = flat && (real || (fl & D_CODE) === 0 || (fl & D_RW) !== 0) ? 1 : 0;
     c.segOkW[seg] = flat && (real || ((fl & D_CODE) === 0 && (fl & D_RW) !== 0)) ? 1 : 0;
-    c.segOkBits = (c.segOkBits & ~((1 << seg) | (1 << (6 + seg)))) | (c.segOkR[seg]! << seg) | (c.segOkW[seg]! << (6 + seg));
+    const zeroBase = c.segBase[seg] === 0 ? 1 : 0;
+    c.segOkBits = (c.segOkBits & ~((1 << seg) | (1 << (6 + seg)))) | ((c.segOkR[seg]! & zeroBase) << seg) | ((c.segOkW[seg]! & zeroBase) << (6 + seg));
   }
   if (seg === S_CS) {
     c.cs32 = (c.segFlags[S_CS] & D_DB) !== 0;

@@ -84,7 +84,12 @@ export class CpuCore {
   /** 1 when any read (resp. write) through this segment needs no check at all (flat, usable). */
   readonly segOkR = new Int32Array(6);
   readonly segOkW = new Int32Array(6);
-  /** The same as bits for the block tier: bit s = segOkR[s], bit 6 + s = segOkW[s], bit 12 = ss32 (SEG_OK_SS32). */
+  /**
+   * For the block tier, as bits: bit s = segOkR[s] and base 0, bit 6 + s =
+   * segOkW[s] and base 0, bit 12 = ss32 (SEG_OK_SS32). Blocks take no
+   * segment override, so their fast paths see DS and SS only: flat and
+   * zero-based for Linux in both rings.
+   */
   segOkBits = 0;
   gdtBase = DOUBLE_ZERO;
   gdtLimit = 0;
