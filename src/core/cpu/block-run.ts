@@ -223,14 +223,15 @@ export function runBlocks(c: CpuCore, cache: BlockCache, slot: number, left: num
   const slots = cache.slots;
   const r = c.regs;
   let total = 0;
-  let i = 0;
+  let first = 0; // the running block's first record: (w - first) / REC instructions of it are done
   let w = 0;
   try {
     for (;;) {
-      const n = slots[slot * SLOT + S_COUNT]!;
-      w = slots[slot * SLOT + S_FIRST]!;
+      first = slots[slot * SLOT + S_FIRST]!;
+      w = first;
+      const end = first + slots[slot * SLOT + S_COUNT]! * REC;
       run: {
-        for (i = 0; i < n; i++, w += REC) {
+        for (; w < end; w += REC) {
           // The memory operand, when the record has one the fast path may use:
           // its host offset if the segment needs no checks and the TLB holds
           // the page with the permission needed, else -1.
@@ -424,26 +425,24 @@ export function runBlocks(c: CpuCore, cache: BlockCache, slot: number, left: num
               c.lop = L_SUB; c.ldst = a; c.lsrc = b; c.lres = (a - b) | 0; c.lsz = 2;
               // The condition as a bit of its mask (F_Y, from the decoder) over the relation of a to b.
               const taken = o[w + F_Y]! >> (((a >>> 0) < (b >>> 0) ? 1 : 0) | (a === b ? 2 : 0) | (a < b ? 4 : 0));
-              i++; // the CMP is done; on to the Jcc's record
-              w += REC;
+              w += REC; // the CMP is done; on to the Jcc's record
               if ((taken & 1) === 0) continue;
               const t = (o[w + F_NEXT]! + o[w + F_IMM]!) | 0;
               if (t >= c.fpStart && t < c.fpEnd) c.fp = t;
               else branch(c, o, w, o[w + F_IMM]!);
-              i++;
+              w += REC;
               break run;
             }
             case K_TEST_JCC_RR: case K_TEST_JCC_RI: {
               const a = r[o[w + F_X]!]!;
               const b = (kw & 0xff) === K_TEST_JCC_RR ? r[o[w + F_IMM]!]! : o[w + F_IMM]!;
               c.lop = L_LOGIC; c.ldst = a; c.lsrc = b; c.lres = a & b; c.lsz = 2;
-              i++; // the TEST is done; on to the Jcc's record
-              w += REC;
+              w += REC; // the TEST is done; on to the Jcc's record
               if (!condition(c, o[w + F_X]!)) continue;
               const t = (o[w + F_NEXT]! + o[w + F_IMM]!) | 0;
               if (t >= c.fpStart && t < c.fpEnd) c.fp = t;
               else branch(c, o, w, o[w + F_IMM]!);
-              i++;
+              w += REC;
               break run;
             }
             case K_JCC: {
@@ -451,12 +450,12 @@ export function runBlocks(c: CpuCore, cache: BlockCache, slot: number, left: num
               const t = (o[w + F_NEXT]! + o[w + F_IMM]!) | 0;
               if (t >= c.fpStart && t < c.fpEnd) c.fp = t;
               else branch(c, o, w, o[w + F_IMM]!);
-              i++;
+              w += REC;
               break run;
             }
             case K_JMP:
               branch(c, o, w, o[w + F_IMM]!);
-              i++;
+              w += REC;
               break run;
             case K_CALL: {
               if (h < 0) break;
@@ -464,7 +463,7 @@ export function runBlocks(c: CpuCore, cache: BlockCache, slot: number, left: num
               branch(c, o, w, o[w + F_IMM]!); // may #GP: nothing written yet
               c.dv.setInt32(h, ret, true);
               r[4] = (r[4]! - 4) | 0;
-              i++;
+              w += REC;
               break run;
             }
             case K_CALL_IN: {
@@ -484,13 +483,13 @@ export function runBlocks(c: CpuCore, cache: BlockCache, slot: number, left: num
                 continue;
               }
               ret(c, o, w, t); // the callee changed its return address
-              i++;
+              w += REC;
               break run;
             }
             case K_RET: {
               if (h < 0) break;
               ret(c, o, w, c.dv.getInt32(h, true));
-              i++;
+              w += REC;
               break run;
             }
             default:
@@ -507,16 +506,16 @@ export function runBlocks(c: CpuCore, cache: BlockCache, slot: number, left: num
           }
           c.eipStart = (o[w + F_P]! + c.fpEipBase) | 0;
           c.fp = o[w + F_IMM_AT]!;
-          c.runRetired = doneBase + total + i;
+          c.runRetired = doneBase + total + ((w - first) / REC | 0);
           handlers[op]!(c, op, (opm >> 9) & 0xff);
           if (c.fp !== o[w + F_NEXT]! || c.events !== 0) {
-            i++;
+            w += REC;
             break run;
           }
         }
         c.fp = o[w - REC + F_NEXT]!; // ran to its end
       }
-      total += i;
+      total += (w - first) / REC | 0;
       // Chain to the next block when nothing is pending and it is ready.
       if (c.events !== 0 || c.pfx !== 0 || !c.cs32) return total;
       const p = c.fp;
@@ -528,7 +527,7 @@ export function runBlocks(c: CpuCore, cache: BlockCache, slot: number, left: num
       if (m === 0 || m > left - total) return total;
     }
   } catch (e) {
-    if (e === GUEST_FAULT) cache.faultDone = total + i;
+    if (e === GUEST_FAULT) cache.faultDone = total + ((w - first) / REC | 0);
     else c.eipStart = (o[w + F_P]! + c.fpEipBase) | 0; // an emulator bug: the host error names this instruction
     throw e;
   }
