@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { StopReason } from './host.ts';
 import { FlatHost, flatCpu } from './test-support/flat-host.ts';
 import type { Cpu } from './cpu.ts';
+import { BLOCK_FORMAT, blockSlot } from './block-run.ts';
 
 const CODE = 0x20000;
 
@@ -163,6 +164,22 @@ describe('decoded blocks', () => {
     expect(h.dv.getUint32(0x3004, true)).toBe(0x90000); // linear 0x3004 (the TSS's ESP0) untouched
     expect(state(cpu)).toEqual(state(runs[1]!.cpu));
     expect(h.mem.subarray(0x103000, 0x103010)).toEqual(runs[1]!.h.mem.subarray(0x103000, 0x103010));
+  });
+
+  it('start at the first instruction after a jump to another page (its block, not one instruction interpreted first)', () => {
+    // mov ecx,10 / top: call 0x21000 / dec ecx / jnz top / int3; at 0x21000: add eax,ecx / ret
+    const runs = [true, false].map((blocks) => {
+      const caller = 'b90a000000e8f60f00004975f8cc';
+      const cpu = setup(caller + '00'.repeat(0x1000 - caller.length / 2) + '01c8c3', blocks);
+      cpu.setReg32(0, 0);
+      expect(cpu.run(1_000)).toBe(StopReason.Exception);
+      return cpu;
+    });
+    expect(runs[0]!.getReg32(0)).toBe(55);
+    expect(state(runs[0]!)).toEqual(state(runs[1]!));
+    // The callee's block starts at its first instruction (host offset = physical address here).
+    const { SLOT, S_KEY } = BLOCK_FORMAT;
+    expect(runs[0]!.blocks!.slots[blockSlot(0x21000) * SLOT + S_KEY]).toBe(0x21000);
   });
 
   it("return into the caller's block only when the callee's RET pops the address its CALL pushed", () => {
