@@ -110,7 +110,9 @@ const K_IMUL_RR = 35; // r[x] = r[x] * r[y]
 /**
  * CMP or TEST of registers (x, and imm: a register for _RR, the immediate
  * for _RI) directly followed by a Jcc: one record for both, the Jcc's own
- * record next (its condition, target and address), skipped when this one runs.
+ * record next (its condition, target and address), skipped when this one
+ * runs. A fused CMP's y is its condition as a mask over the relation of
+ * the operands (block-decode.ts, CMP_RELATION_MASK).
  */
 const K_CMP_JCC_RR = 36;
 const K_CMP_JCC_RI = 37;
