@@ -227,6 +227,38 @@ describe('self-modifying code', () => {
   });
 });
 
+describe('frames rewritten too often', () => {
+  // The loop above, its immediate patched 24 times: mov edx,24 / outer: mov ecx,100 / inner: mov eax,1 / add ebx,eax
+  // dec ecx / jnz inner / mov byte [0x1000b],5 / dec edx / jnz outer / hlt
+  const code = [
+    0xba, 0x18, 0x00, 0x00, 0x00, 0xb9, 0x64, 0x00, 0x00, 0x00, 0xb8, 0x01, 0x00, 0x00, 0x00, 0x01, 0xc3,
+    0x49, 0x75, 0xf6, 0xc6, 0x05, 0x0b, 0x00, 0x01, 0x00, 0x05, 0x4a, 0x75, 0xe7, 0xf4,
+  ];
+  /** Runs the program from its start to its HLT; EBX is its sum (the immediate is 1 until the first patch, then 5). */
+  const runToHalt = (cpu: Cpu, sum: number): void => {
+    cpu.halted = false;
+    cpu.setReg32(3, 0);
+    cpu.setEip(0x10000);
+    let stop = cpu.run(100_000);
+    while (stop === StopReason.Budget) stop = cpu.run(100_000);
+    expect(stop).toBe(StopReason.HaltedNoInterrupts);
+    expect(cpu.getReg32(3)).toBe(sum); // right whichever tier ran it
+  };
+
+  it('stop being compiled, and get another chance after a flush', () => {
+    const { cpu, engine } = flatMachine(code, true);
+    const stats = engine!.stats;
+    runToHalt(cpu, 100 + 23 * 500);
+    expect(stats.invalidations).toBeGreaterThanOrEqual(16);
+    const compiled = stats.compiled;
+    runToHalt(cpu, 24 * 500); // the frame is shut out: nothing new is compiled
+    expect(stats.compiled).toBe(compiled);
+    cpu.flushTlb(); // e.g. a snapshot's dirty-page reset
+    runToHalt(cpu, 24 * 500);
+    expect(stats.compiled).toBeGreaterThan(compiled);
+  });
+});
+
 describe('chaining', () => {
   it('goes on into a code page whose TLB slot a data access took, instead of returning to JS', () => {
     // 10000: mov ecx,1000 / 10005: call 11000 / dec ecx / jnz 10005 / hlt

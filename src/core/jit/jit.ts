@@ -1116,6 +1116,11 @@ export class Jit implements JitHooks {
     this.hot.fill(0);
     this.dirty.length = 0;
     this.codeFrames.fill(0);
+    // Frames shut out for too many invalidations get another chance (as the block tier's do):
+    // over a long session a frame is reused for other code, and without this it stayed
+    // interpreted for the rest of the JIT's life. Flushes are rare (mapping changes, snapshots,
+    // a full cache), so a frame that really is rewritten all the time costs little.
+    this.frameInvalidations.fill(0);
     this.stats.live = 0;
     this.stats.flushes++;
     this.invalidatedDuringRun = true;
