@@ -10,11 +10,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import type { Page } from 'playwright-core';
+import { expect, test } from 'vitest';
 import type {} from '../src/ui/scripting-api.ts';
-import { launchChromium } from './support/browser.ts';
-import { startPreviewServer, type RunningServer } from './support/server.ts';
+import { usePreviewAndChromium } from './support/session.ts';
 
 const PROMPT = 'root@tabvisor:~# ';
 /** The first line Linux prints when it boots: never seen on a restored VM. */
@@ -22,20 +21,9 @@ const BOOT_LOG = /Linux version \d/;
 /** SHARE_LINK_LIMIT in src/ui/share-fragment.ts. */
 const SHARE_LINK_LIMIT = 64 * 1024;
 
-let server: RunningServer;
-let browser: Browser;
+const session = usePreviewAndChromium();
 let page: Page;
 const pageErrors: string[] = [];
-
-beforeAll(async () => {
-  server = await startPreviewServer();
-  browser = await launchChromium();
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-});
 
 /**
  * A page in a browser context of its own (no shared cache, storage or
@@ -43,7 +31,7 @@ afterAll(async () => {
  * page and its workers ask for.
  */
 async function freshPage(url: string, requests?: string[]): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const context = await session.browser.newContext({ viewport: { width: 1280, height: 900 } });
   if (requests) context.on('request', (request) => requests.push(request.url()));
   const fresh = await context.newPage();
   fresh.on('pageerror', (error) => pageErrors.push(error.message));
@@ -63,7 +51,7 @@ async function run(on: Page, command: string, answer: RegExp): Promise<string> {
 const alerts = (on: Page) => on.getByRole('alert');
 
 test('the bare URL lands at a shell prompt restored from the instant-boot snapshot, without booting the kernel', async () => {
-  page = await freshPage(server.url);
+  page = await freshPage(session.server.url);
   const ms = await page.evaluate(async (prompt) => {
     await window.tabvisor!.ready;
     await window.tabvisor!.waitFor('vm-1', prompt, 120_000);
@@ -84,11 +72,11 @@ let link = '';
 
 test('Copy link puts the VM state in a link; a fresh browser context opening it finds the file', async () => {
   await run(page, 'echo shared-by-e2e > /tmp/f; echo "wrote $((6*7))"', /wrote 42/);
-  await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: new URL(server.url).origin });
+  await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: new URL(session.server.url).origin });
   await page.getByRole('region', { name: 'Snapshots of vm-1' }).getByRole('button', { name: 'Copy link' }).click();
   await expect.poll(() => page.getByText(/^Link copied/).count(), { timeout: 30_000 }).toBe(1);
   link = await page.evaluate(() => navigator.clipboard.readText());
-  expect(link.startsWith(`${server.url}#snapshot=`)).toBe(true);
+  expect(link.startsWith(`${session.server.url}#snapshot=`)).toBe(true);
   expect(link.length).toBeLessThan(SHARE_LINK_LIMIT);
   // The same through the scripting API, which reports the size.
   const scripted = await page.evaluate(() => window.tabvisor!.shareLink('vm-1'));
@@ -106,7 +94,7 @@ test('Copy link puts the VM state in a link; a fresh browser context opening it 
 test('a damaged share link says so once, and the page still gets a working VM', async () => {
   const data = link.slice(link.indexOf('#snapshot=') + '#snapshot='.length);
   const middle = data.length >> 1;
-  const flipped = `${server.url}#snapshot=${data.slice(0, middle)}${data[middle] === 'A' ? 'B' : 'A'}${data.slice(middle + 1)}`;
+  const flipped = `${session.server.url}#snapshot=${data.slice(0, middle)}${data[middle] === 'A' ? 'B' : 'A'}${data.slice(middle + 1)}`;
   const damaged = await freshPage(flipped);
   await expect.poll(() => alerts(damaged).allTextContents(), { timeout: 60_000 }).toEqual([
     'The share link is damaged: the snapshot diff is damaged: its checksum does not match (it was changed or cut).',
@@ -116,7 +104,7 @@ test('a damaged share link says so once, and the page still gets a working VM', 
   await damaged.context().close();
 
   // As long as a link may be, but not base64url: refused by the page, which Chromium opened at that length.
-  const long = `${server.url}#snapshot=`;
+  const long = `${session.server.url}#snapshot=`;
   const junk = await freshPage(long + '~'.repeat(SHARE_LINK_LIMIT - long.length));
   expect(await junk.evaluate(() => location.href.length)).toBe(SHARE_LINK_LIMIT);
   await expect.poll(() => alerts(junk).allTextContents(), { timeout: 60_000 }).toEqual([
@@ -144,19 +132,19 @@ async function startFileServer(): Promise<{ origin: string; server: Server }> {
 test('?snapshot=<url> restores a file from a CORS-enabled server; missing files and servers without CORS are explained', async () => {
   const files = await startFileServer();
   try {
-    const good = await freshPage(`${server.url}?snapshot=${encodeURIComponent(`${files.origin}/cors.tabvm`)}`);
+    const good = await freshPage(`${session.server.url}?snapshot=${encodeURIComponent(`${files.origin}/cors.tabvm`)}`);
     await good.evaluate(() => window.tabvisor!.ready);
     expect(await run(good, 'echo "from url $((6*7))"', /from url 42/)).toBe('from url 42');
     expect(await good.evaluate(() => window.tabvisor!.read('vm-1'))).not.toMatch(BOOT_LOG);
     expect(await alerts(good).count()).toBe(0);
     await good.context().close();
 
-    const missing = await freshPage(`${server.url}?snapshot=${encodeURIComponent(`${files.origin}/gone.tabvm`)}`);
+    const missing = await freshPage(`${session.server.url}?snapshot=${encodeURIComponent(`${files.origin}/gone.tabvm`)}`);
     await expect.poll(() => alerts(missing).allTextContents(), { timeout: 60_000 }).toEqual([`There is no snapshot at ${files.origin}/gone.tabvm (404).`]);
     await missing.evaluate(() => window.tabvisor!.ready);
     await missing.context().close();
 
-    const noCors = await freshPage(`${server.url}?snapshot=${encodeURIComponent(`${files.origin}/plain.tabvm`)}`);
+    const noCors = await freshPage(`${session.server.url}?snapshot=${encodeURIComponent(`${files.origin}/plain.tabvm`)}`);
     await expect.poll(() => alerts(noCors).allTextContents(), { timeout: 60_000 }).toEqual([
       `The snapshot at ${files.origin}/plain.tabvm could not be downloaded: the server did not answer, or it does not let this page read the file (a server on another site must send Access-Control-Allow-Origin).`,
     ]);
@@ -182,7 +170,7 @@ test('"Cold boot" makes a VM that boots its kernel, with the boot log', async ()
 
 test('instant boot downloads no kernel or initrd; a reboot of the restored guest loads them then and boots', async () => {
   const requests: string[] = [];
-  const fresh = await freshPage(server.url, requests);
+  const fresh = await freshPage(session.server.url, requests);
   await fresh.evaluate(async (prompt) => {
     await window.tabvisor!.ready;
     await window.tabvisor!.waitFor('vm-1', prompt, 120_000);

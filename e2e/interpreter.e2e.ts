@@ -6,28 +6,19 @@
  * answer. The tier's own rules are unit-tested in Node (block-*.test.ts);
  * this is the same code as the browser bundle ships it.
  */
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import type { Page } from 'playwright-core';
+import { beforeAll, expect, test } from 'vitest';
 import type {} from '../src/ui/scripting-api.ts';
-import { launchChromium } from './support/browser.ts';
-import { startPreviewServer, type RunningServer } from './support/server.ts';
+import { usePreviewAndChromium } from './support/session.ts';
 
-let server: RunningServer;
-let browser: Browser;
+const session = usePreviewAndChromium();
 let page: Page;
 const pageErrors: string[] = [];
 
 beforeAll(async () => {
-  server = await startPreviewServer();
-  browser = await launchChromium();
-  page = await browser.newPage();
+  page = await session.browser.newPage();
   page.on('pageerror', (error) => pageErrors.push(error.message));
-  await page.goto(`${server.url}/?jit=0`);
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
+  await page.goto(`${session.server.url}/?jit=0`);
 });
 
 test('?jit=0: the interpreted default VM computes sha256sum of 2 MiB of zeros (tens of millions of instructions) correctly', async () => {

@@ -3,27 +3,14 @@
  * must be crossOriginIsolated, and a module worker and the page must share one
  * WebAssembly.Memory({ shared: true }) — the foundation of shared guest RAM.
  */
-import { afterAll, beforeAll, expect, test } from 'vitest';
-import type { Browser } from 'playwright-core';
-import { launchChromium } from './support/browser.ts';
-import { startPreviewServer, type RunningServer } from './support/server.ts';
+import { expect, test } from 'vitest';
+import { usePreviewAndChromium } from './support/session.ts';
 
-let server: RunningServer;
-let browser: Browser;
-
-beforeAll(async () => {
-  server = await startPreviewServer();
-  browser = await launchChromium();
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const session = usePreviewAndChromium();
 
 test('preview sends COOP/COEP and a worker shares WebAssembly memory with the page', async () => {
-  const page = await browser.newPage();
-  const response = await page.goto(new URL('smoke.html', server.url).href);
+  const page = await session.browser.newPage();
+  const response = await page.goto(new URL('smoke.html', session.server.url).href);
   expect(response?.headers()['cross-origin-opener-policy']).toBe('same-origin');
   expect(response?.headers()['cross-origin-embedder-policy']).toBe('require-corp');
   const result = page.locator('#result');
@@ -36,8 +23,8 @@ test('preview sends COOP/COEP and a worker shares WebAssembly memory with the pa
 });
 
 test('the playground page is isolated too', async () => {
-  const page = await browser.newPage();
-  await page.goto(server.url);
+  const page = await session.browser.newPage();
+  await page.goto(session.server.url);
   expect(await page.evaluate(() => globalThis.crossOriginIsolated)).toBe(true);
   await expect.poll(() => page.getByRole('status').textContent()).toContain('Cross-origin isolated');
   await page.close();

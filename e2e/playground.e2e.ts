@@ -11,29 +11,20 @@
  * since keys typed while the kernel boots may be lost, as on a real serial line.
  */
 import { mkdir } from 'node:fs/promises';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import type { Page } from 'playwright-core';
+import { beforeAll, expect, test } from 'vitest';
 import type {} from '../src/ui/scripting-api.ts';
-import { launchChromium } from './support/browser.ts';
 import { COLD_BOOT_READY } from './support/guest.ts';
-import { startPreviewServer, type RunningServer } from './support/server.ts';
+import { usePreviewAndChromium } from './support/session.ts';
 
-let server: RunningServer;
-let browser: Browser;
+const session = usePreviewAndChromium();
 let page: Page;
 const pageErrors: string[] = [];
 
 beforeAll(async () => {
-  server = await startPreviewServer();
-  browser = await launchChromium();
-  page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+  page = await session.browser.newPage({ viewport: { width: 1440, height: 900 } });
   page.on('pageerror', (error) => pageErrors.push(error.message));
-  await page.goto(server.url);
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
+  await page.goto(session.server.url);
 });
 
 const vmItem = (name: string) => page.getByRole('listitem', { name, exact: true });
@@ -86,7 +77,7 @@ test('commands a script sends the moment each prompt appears run whole', async (
 });
 
 test('copy and paste: Ctrl+Shift+V pastes into the console, Ctrl+Shift+C copies the selection', async () => {
-  await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: new URL(server.url).origin });
+  await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: new URL(session.server.url).origin });
   await consoleInput('vm-1').focus();
   await page.evaluate(() => navigator.clipboard.writeText('pasted-by-e2e'));
   await page.keyboard.press('Control+Shift+V');
@@ -290,10 +281,10 @@ test('Delete removes the VM, its tile and its worker', async () => {
 test('image downloads: progress while fetching, and a missing kernel explained in plain language', async () => {
   // A page of its own: the image loader shares downloads within a page, and the default VM
   // may already have fetched the Linux image (once it is the default).
-  const fresh = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  const fresh = await session.browser.newPage({ viewport: { width: 1280, height: 800 } });
   fresh.on('pageerror', (error) => pageErrors.push(error.message));
   await fresh.route('**/images/bzImage', (route) => route.fulfill({ status: 404, body: 'not found' }));
-  await fresh.goto(server.url);
+  await fresh.goto(session.server.url);
   await fresh.waitForFunction(() => window.tabvisor !== undefined);
   const error = await fresh.evaluate(() => window.tabvisor!.create({ name: 'lin', image: 'linux' }).then(() => 'created', (e: Error) => e.message));
   expect(error).toBe('The kernel image could not be downloaded (404).');

@@ -10,15 +10,13 @@
  * The tests run in order in one browser context (they share its IndexedDB).
  */
 import { readFile } from 'node:fs/promises';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import type { BrowserContext, Page } from 'playwright-core';
+import { beforeAll, expect, test } from 'vitest';
 import type {} from '../src/ui/scripting-api.ts';
-import { launchChromium } from './support/browser.ts';
-import { startPreviewServer, type RunningServer } from './support/server.ts';
+import { usePreviewAndChromium } from './support/session.ts';
 
 const PROMPT = 'root@tabvisor:~# ';
-let server: RunningServer;
-let browser: Browser;
+const session = usePreviewAndChromium();
 let context: BrowserContext;
 let page: Page;
 const pageErrors: string[] = [];
@@ -26,16 +24,9 @@ const pageErrors: string[] = [];
 let exported: Buffer;
 
 beforeAll(async () => {
-  server = await startPreviewServer();
-  browser = await launchChromium();
-  context = await browser.newContext({ viewport: { width: 1440, height: 1000 }, acceptDownloads: true });
+  context = await session.browser.newContext({ viewport: { width: 1440, height: 1000 }, acceptDownloads: true });
   page = await context.newPage();
   page.on('pageerror', (error) => pageErrors.push(error.message));
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
 });
 
 const tile = (name: string) => page.getByRole('region', { name, exact: true });
@@ -82,7 +73,7 @@ async function restoreFromList(vm: string, snapshot: string): Promise<void> {
 }
 
 test('a snapshot taken after creating a file survives a reload and brings the file back', { timeout: 400_000 }, async () => {
-  await page.goto(server.url);
+  await page.goto(session.server.url);
   await openPlayground();
   expect(await run('vm-1', 'echo hi > /tmp/f; cat /tmp/f')).toBe('hi');
 
