@@ -158,19 +158,21 @@ export function execute(c: CpuCore, budget: number): number {
         if (c.events !== 0 && serviceEvents(c)) return done;
         if (c.pfx !== 0) resetPrefixes(c);
         let p = c.fp;
-        if (blocks !== null && c.events === 0 && c.cs32 && p >= c.fpEnd) {
-          // After a jump to another page: its block is there when the TLB holds the page (as for the JIT below).
-          refetchFromTlb(c);
-          p = c.fp;
-        }
-        if (blocks !== null && c.events === 0 && c.cs32 && p < c.fpEnd) {
-          const h = blockSlot(p);
-          const n = blocks.lookup(c, p, h);
-          if (n > 0 && n <= budget - spent) {
-            const k = runBlocks(c, blocks, h, budget - spent, done, handlers);
-            done += k;
-            spent += k;
-            continue;
+        if (blocks !== null && c.events === 0 && c.cs32) {
+          if (p >= c.fpEnd) {
+            // After a jump to another page: its block is there when the TLB holds the page (as for the JIT below).
+            refetchFromTlb(c);
+            p = c.fp;
+          }
+          if (p < c.fpEnd) {
+            const h = blockSlot(p);
+            const n = blocks.lookup(c, p, h);
+            if (n > 0 && n <= budget - spent) {
+              const k = runBlocks(c, blocks, h, budget - spent, done, handlers);
+              done += k;
+              spent += k;
+              continue;
+            }
           }
         }
         if (jit !== null && c.events === 0) {
