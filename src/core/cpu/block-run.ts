@@ -429,9 +429,7 @@ export function runBlocks(c: CpuCore, cache: BlockCache, slot: number, left: num
               const taken = o[w + F_Y]! >> (((a >>> 0) < (b >>> 0) ? 1 : 0) | (a === b ? 2 : 0) | (a < b ? 4 : 0));
               w += REC; // the CMP is done; on to the Jcc's record
               if ((taken & 1) === 0) continue;
-              const t = (o[w + F_NEXT]! + o[w + F_IMM]!) | 0;
-              if (t >= c.fpStart && t < c.fpEnd) c.fp = t;
-              else branch(c, o, w, o[w + F_IMM]!);
+              branch(c, o, w, o[w + F_IMM]!);
               w += REC;
               break run;
             }
@@ -441,17 +439,13 @@ export function runBlocks(c: CpuCore, cache: BlockCache, slot: number, left: num
               c.lop = L_LOGIC; c.ldst = a; c.lsrc = b; c.lres = a & b; c.lsz = 2;
               w += REC; // the TEST is done; on to the Jcc's record
               if (!condition(c, o[w + F_X]!)) continue;
-              const t = (o[w + F_NEXT]! + o[w + F_IMM]!) | 0;
-              if (t >= c.fpStart && t < c.fpEnd) c.fp = t;
-              else branch(c, o, w, o[w + F_IMM]!);
+              branch(c, o, w, o[w + F_IMM]!);
               w += REC;
               break run;
             }
             case K_JCC: {
               if (!condition(c, o[w + F_X]!)) continue; // the block goes on with the next instruction
-              const t = (o[w + F_NEXT]! + o[w + F_IMM]!) | 0;
-              if (t >= c.fpStart && t < c.fpEnd) c.fp = t;
-              else branch(c, o, w, o[w + F_IMM]!);
+              branch(c, o, w, o[w + F_IMM]!);
               w += REC;
               break run;
             }
